@@ -1,0 +1,50 @@
+"""``ldfa detect``: detect faces in a dataset, optionally building it from a folder of images."""
+
+from __future__ import annotations
+
+import json
+
+from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND, DetectorConfig
+
+DEFAULTS = DetectorConfig()
+
+
+def add_parser(sub):
+    p = sub.add_parser("detect", help="detect faces into a Detections field",
+                       description="Detect faces in every image of a FiftyOne dataset.")
+    p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
+    p.add_argument("--images", metavar="DIR",
+                   help="add the images below DIR first (creates the dataset if needed)")
+    p.add_argument("--detector", choices=list(BACKENDS), default=DEFAULT_BACKEND)
+    p.add_argument("--field", default="faces", help="Detections field to write (default: faces)")
+    p.add_argument("--confidence", type=float, default=DEFAULTS.confidence)
+    p.add_argument("--min-face-px", type=int, default=DEFAULTS.min_face_px,
+                   help="drop faces whose shorter side is smaller (full-resolution pixels)")
+    p.add_argument("--max-side", type=int, default=DEFAULTS.max_side,
+                   help="downscale longer images to this side for detection")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ldfa.plugin.detect import detect_faces
+    from ldfa.plugin.image_folders import add_image_folder, open_dataset
+
+    dataset = open_dataset(args.dataset, create=args.images is not None)
+    added = add_image_folder(dataset, args.images) if args.images else None
+    summary = detect_faces(
+        dataset, label_field=args.field, detector=args.detector, confidence=args.confidence,
+        min_face_px=args.min_face_px, max_side=args.max_side, batch_size=args.batch_size,
+        device=args.device, progress=not args.json,
+    )
+    if args.json:
+        print(json.dumps({"dataset": dataset.name, "images_added": added, **summary.to_dict()},
+                         indent=2))
+    else:
+        if added:
+            print(f"added {added['added']} images to '{dataset.name}' "
+                  f"({added['not_images']} non-image files ignored)")
+        print(summary)
+    return 0

@@ -1,0 +1,46 @@
+"""``ldfa plugin install|uninstall|path``: make the installed package visible to FiftyOne's App."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LINK_NAME = "ldfa"
+
+
+def add_parser(sub):
+    p = sub.add_parser("plugin", help="install the FiftyOne plugin (App operators and panels)",
+                       description="FiftyOne finds plugins by walking its plugins folder for "
+                       "fiftyone.yml; `install` links this package's folder there.")
+    p.add_argument("action", choices=["install", "uninstall", "path"])
+    p.add_argument("--plugins-dir", help="default: FiftyOne's configured plugins_dir")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import fiftyone as fo
+
+    import ldfa
+    from ldfa.plugin.errors import ConfigError
+
+    package = Path(ldfa.__file__).resolve().parent
+    plugins_dir = Path(args.plugins_dir or fo.config.plugins_dir).expanduser()
+    link = plugins_dir / LINK_NAME
+    if args.action == "path":
+        print(package)
+    elif args.action == "install":
+        if link.is_symlink() or link.exists():
+            if link.resolve() != package:
+                raise ConfigError(f"{link} exists and is not this package; remove it first")
+        else:
+            plugins_dir.mkdir(parents=True, exist_ok=True)
+            os.symlink(package, link, target_is_directory=True)
+        print(f"@ldfa/anonymization installed: {link} -> {package}")
+        if not os.environ.get("FIFTYONE_PLUGINS_DIR") and not args.plugins_dir:
+            print(f"(FiftyOne's plugins folder is {plugins_dir})")
+    elif link.is_symlink():
+        link.unlink()
+        print(f"removed {link}")
+    else:
+        print(f"nothing to remove at {link}")
+    return 0

@@ -26,3 +26,19 @@ def mark(sample: fo.Sample, field: str, reason: str | None) -> None:
         sample.tags.append(tag)
     elif reason is None and tag in sample.tags:
         sample.tags.remove(tag)
+
+
+def record(collection: fo.core.collections.SampleCollection, field: str,
+           reasons: dict[str, str | None]) -> None:
+    """Bulk form of ``mark``: ``reasons`` maps sample ids to a reason or None (success)."""
+    if not reasons:
+        return
+    if not collection.has_field(error_field(field)):
+        collection._dataset.add_sample_field(error_field(field), fo.StringField)
+    collection.set_values(error_field(field), reasons, key_field="id")
+    failed = [i for i, r in reasons.items() if r is not None]
+    ok = [i for i, r in reasons.items() if r is None]
+    if failed:
+        collection.select(failed).tag_samples(failed_tag(field))
+    if ok:
+        collection.select(ok).untag_samples(failed_tag(field))

@@ -1,0 +1,10 @@
+"""FiftyOne operators and panels of @ldfa/anonymization; registered by the plugin's ``register``."""
+
+from ldfa.operators.detect import DetectFaces
+
+OPERATORS = [DetectFaces]
+
+
+def register(p):
+    for operator in OPERATORS:
+        p.register(operator)

@@ -1,0 +1,87 @@
+"""``detect_faces`` operator: the App's form for ``ldfa.detect_faces``."""
+
+from __future__ import annotations
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from ldfa.operators.common import call_operator, progress_reporter, resolve_delegation
+from ldfa.plugin.detect import detect_faces
+from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND, DetectorConfig
+
+DEFAULTS = DetectorConfig()
+
+
+class DetectFaces(foo.Operator):
+    """Wraps :func:`ldfa.detect_faces`; faces land in a Detections field of the target view."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="detect_faces",
+            label="Detect faces",
+            description="Find faces (boxes, scores, landmarks) in the target images",
+            icon="face",
+            dynamic=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+            default_choice_to_delegated=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        inputs.view_target(ctx, action_description="Detect faces in")
+        choices = types.Dropdown()
+        for name in BACKENDS:
+            choices.add_choice(name, label=name)
+        inputs.enum("detector", choices.values(), default=DEFAULT_BACKEND, view=choices,
+                    label="Detector", description="RetinaFace is the most accurate here (README)")
+        inputs.str("label_field", default="faces", required=True, label="Field",
+                   description="Detections field to write; a rerun replaces it on the target samples")
+        inputs.float("confidence", default=DEFAULTS.confidence, min=0.0, max=1.0,
+                     label="Confidence threshold")
+        inputs.int("min_face_px", default=DEFAULTS.min_face_px, min=0,
+                   label="Minimum face size (px)", description="Shorter box side, full resolution")
+        inputs.int("max_side", default=DEFAULTS.max_side, min=32, label="Detection size (px)",
+                   description="Longer images are downscaled to this side for detection")
+        inputs.int("batch_size", default=DEFAULTS.batch_size, min=1, label="Batch size")
+        return types.Property(inputs, view=types.View(label="Detect faces"))
+
+    def resolve_delegation(self, ctx):
+        return resolve_delegation(ctx)
+
+    def execute(self, ctx):
+        p = ctx.params
+        summary = detect_faces(
+            ctx.target_view(),
+            label_field=p.get("label_field", "faces"),
+            detector=p.get("detector", DEFAULT_BACKEND),
+            confidence=p.get("confidence", DEFAULTS.confidence),
+            min_face_px=p.get("min_face_px", DEFAULTS.min_face_px),
+            max_side=p.get("max_side", DEFAULTS.max_side),
+            batch_size=p.get("batch_size", DEFAULTS.batch_size),
+            device=p.get("device"),
+            progress=progress_reporter(ctx),
+        )
+        if not ctx.delegated:
+            ctx.trigger("reload_dataset")
+        result = summary.to_dict()
+        result.pop("per_image")  # one row per image is too much for the App's result view
+        return result
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.int("images", label="Images")
+        outputs.int("faces", label="Faces found")
+        outputs.int("failed", label="Failed images")
+        return types.Property(outputs, view=types.View(label="Face detection"))
+
+    def __call__(self, sample_collection, label_field="faces", detector=DEFAULT_BACKEND,
+                 confidence=DEFAULTS.confidence, min_face_px=DEFAULTS.min_face_px,
+                 max_side=DEFAULTS.max_side, batch_size=DEFAULTS.batch_size, device=None,
+                 delegate=False):
+        """SDK-style call: ``foo.get_operator("@ldfa/anonymization/detect_faces")(view, ...)``."""
+        params = dict(label_field=label_field, detector=detector, confidence=confidence,
+                      min_face_px=min_face_px, max_side=max_side, batch_size=batch_size,
+                      device=device)
+        return call_operator(self, sample_collection, params, delegate)

