@@ -22,7 +22,7 @@ def add_parser(sub):
                    help="drop faces whose shorter side is smaller (full-resolution pixels)")
     p.add_argument("--max-side", type=int, default=DEFAULTS.max_side,
                    help="downscale longer images to this side for detection")
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--batch-size", type=int, help="images per detector call (default: 8 on GPU, 1 on CPU)")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(run=run)

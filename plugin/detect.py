@@ -47,7 +47,7 @@ def detect_faces(
     confidence: float = 0.5,
     min_face_px: int = 8,
     max_side: int = 2048,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     device: str | None = None,
     progress: ProgressArg = True,
 ) -> DetectionSummary:
@@ -61,11 +61,11 @@ def detect_faces(
     Args:
         collection: a dataset or view of images
         label_field: the ``fo.Detections`` field to write
-        detector: ``retinaface``, ``mtcnn`` or ``centerface``
+        detector: ``centerface``, ``retinaface`` or ``mtcnn``
         confidence: minimum detector score of a face
         min_face_px: faces whose shorter side is smaller (full-resolution pixels) are dropped
         max_side: longer images are downscaled to this side for detection; boxes are mapped back
-        batch_size: images per detector call
+        batch_size: images per detector call (None: 8 on CUDA, 1 on CPU, the fastest there)
         device: ``cuda``, ``cpu`` or None for CUDA when present
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
     """
@@ -74,8 +74,9 @@ def detect_faces(
     summary = DetectionSummary(label_field, detector)
     ids, paths = collection.values(["id", "filepath"])
     with Progress(len(ids), "Detecting faces", progress) as bar:
-        for start in range(0, len(ids), batch_size):
-            chunk = list(zip(ids[start : start + batch_size], paths[start : start + batch_size]))
+        step = config.batch_size
+        for start in range(0, len(ids), step):
+            chunk = list(zip(ids[start : start + step], paths[start : start + step]))
             labels, reasons = _detect_chunk(chunk, config, summary)
             collection.set_values(label_field, labels, key_field="id")
             failures.record(collection, label_field, reasons)

@@ -4,6 +4,7 @@ FiftyOne reads its database location when it is first imported, so the environme
 here, at import time of the conftest, before any test module imports fiftyone or ldfa.
 """
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -26,8 +27,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def pytest_sessionfinish(session, exitstatus):
+def _remove_session_dir():
+    """Stop this session's mongod (found by its --dbpath), then delete its files."""
+    import psutil
+
+    db = str(_SESSION_DIR / "db")
+    mongods = [p for p in psutil.process_iter(["cmdline"]) if db in (p.info["cmdline"] or [])]
+    for proc in mongods:
+        proc.terminate()
+    psutil.wait_procs(mongods, timeout=20)
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+# Registered before fiftyone is imported, so it runs after fiftyone's own exit handlers.
+atexit.register(_remove_session_dir)
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +75,17 @@ def sample_photos(tmp_path_factory):
     from ldfa.plugin.sample_photos import write_sample_photos
 
     return write_sample_photos(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture(scope="session")
+def bench_module():
+    """Import a module of bench/ (shared helpers of benchmarks and tests) by name."""
+    import importlib.util
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
