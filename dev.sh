@@ -23,11 +23,20 @@ setup() {
     echo "$want" > "$stamp"
 }
 
+# The browser test drives Debian's Chromium (a browser download of a test tool's own fails offline).
+browser() {
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null && return
+    echo "ldfa: installing Debian's chromium and chromium-driver for the browser test" >&2
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
     demo) setup; exec "$venv/bin/ldfa" demo "$@" ;;
-    test) setup; exec "$venv/bin/python" -m pytest "$@" ;;
+    test) setup; browser; exec "$venv/bin/python" -m pytest "$@" ;;
     setup) setup ;;
     *) echo "usage: ./dev.sh demo [--no-app] [--images DIR] | ./dev.sh test [pytest args] | ./dev.sh setup" >&2; exit 2 ;;
 esac

@@ -205,3 +205,17 @@ def test_large_views_are_delegated_and_report_progress(dataset, sample_photos):
     assert done.run_state == "completed", done.result
     assert done.status.progress == 1.0
     assert dataset.count("faces.detections") == 2
+
+
+def test_ldfa_plugin_install_links_the_package_where_fiftyone_looks(fo, tmp_path, monkeypatch):
+    import fiftyone.plugins as fop
+
+    plugins_dir = tmp_path / "plugins"
+    assert cli(["plugin", "install", "--plugins-dir", str(plugins_dir)]) == 0
+    link = plugins_dir / "ldfa"
+    assert link.is_symlink() and (link / "fiftyone.yml").is_file()
+    monkeypatch.setattr(fo.config, "plugins_dir", str(plugins_dir))
+    assert [p.name for p in fop.list_plugins()] == ["@ldfa/anonymization"]
+    assert cli(["plugin", "install", "--plugins-dir", str(plugins_dir)]) == 0  # idempotent
+    assert cli(["plugin", "uninstall", "--plugins-dir", str(plugins_dir)]) == 0
+    assert not link.exists()
