@@ -1,0 +1,413 @@
+"""``anonymize_faces``: write an anonymized copy of every image of a collection, face by face.
+
+The source tree is mirrored under ``output_dir``; originals are only ever read. Every face of
+``faces_field`` is replaced inside its mask by the chosen method (``ldfa`` diffusion, or a
+classic ``gauss`` / ``pixelate`` / ``solid``); faces smaller than ``min_face_px`` get the
+``fallback`` method. Facts per face go on the face detections (``<out_field>_seed``,
+``_method``, ``_skipped``, ``_attempt``), the new path on ``out_field`` (an App media field), the
+full config in the FiftyOne run ``ldfa_anonymize_<out_field>``. A rerun with the same config
+resumes; another config on the same field needs ``overwrite=True`` or a new field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import fiftyone as fo
+import numpy as np
+from bson import ObjectId
+from fiftyone import ViewField as F
+
+from ldfa.plugin import failures
+from ldfa.plugin.diffusion import DEFAULT_MODEL, PRESETS, FaceJob, Inpainter
+from ldfa.plugin.errors import ConfigError, ImageError, OutputError
+from ldfa.plugin.images import read_rgb
+from ldfa.plugin.masks import face_region, feather, region_mask
+from ldfa.plugin.methods import CLASSIC
+from ldfa.plugin.output import compose, copy_atomic, output_path, save_atomic
+from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.runs import config_digest, record_run, run_config, run_key, versions
+
+METHODS = ("ldfa", *CLASSIC)
+IMAGES_PER_CHUNK = 8  # images whose faces are gathered into one round of diffusion batches
+# Config fields that change no output pixel: a rerun that changes only these resumes.
+_NOT_IN_DIGEST = ("batch_size", "output_dir", "link_unchanged")
+
+
+@dataclass(frozen=True)
+class AnonymizationConfig:
+    """Every parameter of an anonymization run; ``to_dict`` is what the run record stores."""
+
+    method: str = "ldfa"
+    seed: int = 0
+    mask_grow: float = 1.0  # face box scaled around its centre before masking
+    mask_ellipse: bool = False  # inscribed ellipse instead of the whole box
+    mask_blur_px: float = 4  # blend fades to the original over this many pixels, inside the mask
+    min_face_px: int = 16  # smaller faces (shorter side) get `fallback` instead of `method`
+    fallback: str = "pixelate"
+    blur_sigma_frac: float = 0.125  # gauss: sigma as a fraction of the face's shorter side
+    pixel_blocks: int = 8  # pixelate: blocks across the face's shorter side
+    fill_color: tuple[int, int, int] = (0, 0, 0)  # solid
+    jpeg_quality: int = 95
+    link_unchanged: bool = False  # hard-link (not copy) images without faces
+    # ldfa (diffusion) parameters; defaults are the paper's procedure
+    model: str = DEFAULT_MODEL
+    num_inference_steps: int = 50
+    guidance_scale: float = 1.0
+    strength: float = 0.75
+    prompt: str = ""
+    negative_prompt: str = ""
+    scheduler: str | None = None
+    crop_size: int = 512
+    context_px: int = 32
+    batch_size: int = 4
+    device: str | None = None
+    dtype: str | None = None
+
+    @classmethod
+    def build(cls, preset: str | None = None, **params) -> "AnonymizationConfig":
+        """A validated config: ``preset`` values first, then explicit ``params`` over them."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - names)
+        if unknown:
+            raise ConfigError(f"unknown anonymization parameter(s): {', '.join(unknown)}")
+        if preset is not None and preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        values = {**(PRESETS[preset] if preset else {}), **params}
+        if "fill_color" in values:
+            values["fill_color"] = tuple(int(c) for c in values["fill_color"])
+        config = cls(**values)
+        for name, value in (("method", config.method), ("fallback", config.fallback)):
+            if value not in METHODS:
+                raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(METHODS)}")
+        if config.mask_grow <= 0 or config.min_face_px < 0 or not 1 <= config.jpeg_quality <= 100:
+            raise ConfigError("mask_grow must be > 0, min_face_px >= 0, jpeg_quality in 1..100")
+        if config.uses_diffusion:
+            config.inpainter.validate()
+        return config
+
+    @property
+    def uses_diffusion(self) -> bool:
+        return "ldfa" in (self.method, self.fallback)
+
+    @property
+    def inpainter(self) -> Inpainter:
+        names = {f.name for f in fields(Inpainter)}
+        return Inpainter(**{k: v for k, v in asdict(self).items() if k in names})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def digest(self) -> str:
+        return config_digest({k: v for k, v in asdict(self).items() if k not in _NOT_IN_DIGEST})
+
+
+@dataclass
+class AnonymizationSummary:
+    """What an anonymization run did."""
+
+    out_field: str
+    method: str
+    images: int = 0
+    written: int = 0
+    resumed: int = 0  # already done by an earlier run with the same config
+    unchanged: int = 0  # no faces: copied (or linked) as they are
+    faces: int = 0
+    methods_applied: dict[str, int] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def count(self, faces) -> None:
+        for face in faces:
+            self.faces += 1
+            name = face.method or "none"
+            self.methods_applied[name] = self.methods_applied.get(name, 0) + 1
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "failed": self.failed}
+
+    def __str__(self) -> str:
+        applied = ", ".join(f"{n} {m}" for m, n in sorted(self.methods_applied.items())) or "none"
+        lines = [f"{self.images} images: {self.written} written, {self.resumed} already done, "
+                 f"{self.unchanged} without faces copied, {self.failed} failed; {self.faces} faces "
+                 f"({applied}) -> field '{self.out_field}'"]
+        lines += [f"  failed: {f['filepath']}: {f['error']}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def face_seed(run_seed: int, sample_id: str, face_index: int, attempt: int) -> int:
+    """A stable 63-bit seed per face: reruns reproduce it, a new attempt changes it."""
+    text = f"{run_seed}:{sample_id}:{face_index}:{attempt}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
+
+
+def anonymize_faces(
+    collection: fo.core.collections.SampleCollection,
+    method: str = "ldfa",
+    faces_field: str = "faces",
+    out_field: str | None = None,
+    output_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    progress: ProgressArg = True,
+    preset: str | None = None,
+    **params,
+) -> AnonymizationSummary:
+    """Anonymize every face of ``faces_field`` and store each new image's path in ``out_field``.
+
+    Args:
+        collection: a dataset or view whose samples have ``faces_field`` (``ldfa.detect_faces``)
+        method: ``ldfa`` (latent diffusion), ``gauss``, ``pixelate`` or ``solid``
+        faces_field: the ``fo.Detections`` field with the faces
+        out_field: the string field for the new paths; default ``anon_<method>``
+        output_dir: folder that will mirror the source tree; default ``<source root>-<out_field>``
+        overwrite: allow replacing results of another config in ``out_field``
+        progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+        preset: ``paper`` for the published LDFA procedure (explicit params still win)
+        **params: any field of :class:`AnonymizationConfig` (``seed``, ``min_face_px``,
+            ``num_inference_steps``, ``model``, ``mask_grow``, ...)
+    """
+    config = AnonymizationConfig.build(preset=preset, method=method, **params)
+    out_field = out_field or f"anon_{method}"
+    if not collection.has_field(faces_field):
+        raise ConfigError(f"no field '{faces_field}': run `ldfa detect` (ldfa.detect_faces) first")
+    root = source_root(collection._dataset)
+    out_dir = Path(output_dir).expanduser().resolve() if output_dir else root.parent / f"{root.name}-{out_field}"
+    if out_dir == root or root in out_dir.parents:
+        raise OutputError(f"output_dir {out_dir} is inside the source tree {root}; choose a folder outside it")
+    key = run_key("anonymize", out_field)
+    previous = (run_config(collection, key) or {}).get("digest")
+    if previous not in (None, config.digest()) and not overwrite:
+        raise OutputError(f"field '{out_field}' holds results of another configuration; "
+                          "pass a new out_field (--field) or overwrite=True (--overwrite)")
+    inpainter = config.inpainter
+    if config.uses_diffusion:
+        inpainter.pipeline  # noqa: B018 - load now: a missing model must fail before any write
+
+    run = {"method": method, "faces_field": faces_field, "out_field": out_field,
+           "output_dir": str(out_dir), "source_root": str(root), "digest": config.digest(),
+           "config": config.to_dict(), "versions": versions("diffusers", "torch")}
+    record_run(collection, key, run)
+    _register_media_field(collection._dataset, out_field)
+
+    summary = AnonymizationSummary(out_field, method)
+    done = _finished(collection, out_field) if previous == config.digest() else set()
+    ids = collection.values("id")
+    with Progress(len(ids), f"Anonymizing ({method})", progress) as bar:
+        for start in range(0, len(ids), IMAGES_PER_CHUNK):
+            chunk = collection.select(ids[start : start + IMAGES_PER_CHUNK], ordered=True)
+            _anonymize_chunk(chunk, config, inpainter, faces_field, out_field, root, out_dir,
+                             done, summary)
+            bar.update(len(chunk))
+    record_run(collection, key, run, {"summary": summary.to_dict()})
+    return summary
+
+
+def source_root(dataset: fo.Dataset) -> Path:
+    """The deepest folder holding every image of the dataset: the tree outputs mirror."""
+    folders = {str(Path(p).resolve().parent) for p in dataset.distinct("filepath")}
+    if not folders:
+        raise ConfigError(f"dataset '{dataset.name}' has no samples")
+    return Path(os.path.commonpath(sorted(folders)))
+
+
+def _register_media_field(dataset: fo.Dataset, out_field: str) -> None:
+    """Let the App switch its media between the originals and this field."""
+    if not dataset.has_field(out_field):
+        dataset.add_sample_field(out_field, fo.StringField)
+    media = list(dataset.app_config.media_fields or ["filepath"])
+    if out_field not in media:
+        dataset.app_config.media_fields = media + [out_field]
+        dataset.save()
+
+
+def _finished(collection, out_field: str) -> set[str]:
+    """Samples whose output of this same config exists: a rerun skips them."""
+    ids, paths = collection.exists(out_field).values(["id", out_field])
+    return {i for i, p in zip(ids, paths) if p and os.path.exists(p)}
+
+
+@dataclass
+class _Face:
+    """One face's plan: where, which method, which seed, and why not the requested method."""
+
+    detection: fo.Detection
+    index: int
+    region: tuple[int, int, int, int]
+    method: str | None
+    skipped: str | None
+    attempt: int
+
+    def seed(self, run_seed: int, sample_id: str) -> int:
+        return face_seed(run_seed, sample_id, self.index, self.attempt)
+
+
+@dataclass
+class _Image:
+    sample: fo.Sample
+    pixels: np.ndarray  # display orientation RGB the faces are computed from
+    orientation: int
+    target: Path
+    faces: list[_Face]
+    redo: set[int] | None = None  # face indices to recompute; None: all
+
+
+def _plan(sample, pixels, config, faces_field, out_field, bump=frozenset()) -> list[_Face]:
+    """Which method each face gets; attempts of faces in ``bump`` (detection ids) go up by one."""
+    height, width = pixels.shape[:2]
+    planned = []
+    for index, det in enumerate(sample[faces_field].detections):
+        region = face_region(width, height, det.bounding_box, config.mask_grow)
+        size = min(region[2] - region[0], region[3] - region[1])
+        attempt = (det[f"{out_field}_attempt"] if det.has_field(f"{out_field}_attempt") else 0) or 0
+        attempt += det.id in bump
+        if size <= 0:
+            method, skipped = None, "face box lies outside the image"
+        elif size < config.min_face_px and config.fallback != config.method:
+            method = config.fallback
+            skipped = f"face {size}px < min_face_px {config.min_face_px}: {config.fallback} instead of {config.method}"
+        else:
+            method, skipped = config.method, None
+        planned.append(_Face(det, index, region, method, skipped, attempt))
+    return planned
+
+
+_CLASSIC_PARAM = {"gauss": "blur_sigma_frac", "pixelate": "pixel_blocks", "solid": "fill_color"}
+
+
+def _render(items: list[_Image], config, inpainter) -> list[tuple[np.ndarray, np.ndarray]]:
+    """New display pixels and the changed-pixel mask of each image; diffusion runs batched
+    over the faces of all ``items`` together."""
+    diffused = [(item, face) for item in items for face in item.faces
+                if face.method == "ldfa" and (item.redo is None or face.index in item.redo)]
+    jobs = [FaceJob(item.pixels, face.region, face.seed(config.seed, item.sample.id))
+            for item, face in diffused]
+    generated = dict(zip(((id(item), face.index) for item, face in diffused), inpainter(jobs) if jobs else []))
+    rendered = []
+    for item in items:
+        height, width = item.pixels.shape[:2]
+        out = item.pixels.astype(np.float32)
+        mask = np.zeros((height, width), dtype=bool)
+        for face in item.faces:
+            if face.method is None:
+                continue
+            x1, y1, x2, y2 = face.region
+            shape = region_mask(face.region, config.mask_ellipse)
+            mask[y1:y2, x1:x2] |= shape
+            if item.redo is not None and face.index not in item.redo:
+                continue
+            if face.method == "ldfa":
+                new = generated[(id(item), face.index)]
+            else:
+                param = getattr(config, _CLASSIC_PARAM[face.method])
+                new = CLASSIC[face.method](item.pixels, face.region, param)
+            edges = (x1 == 0, y1 == 0, x2 == width, y2 == height)
+            weight = feather(shape, config.mask_blur_px, edges)[..., None]
+            out[y1:y2, x1:x2] = weight * new + (1 - weight) * out[y1:y2, x1:x2]
+        rendered.append((np.clip(np.rint(out), 0, 255).astype(np.uint8), mask))
+    return rendered
+
+
+def _write(item: _Image, pixels: np.ndarray, mask: np.ndarray, config, out_field: str,
+           source_path: str) -> None:
+    """Save the image atomically, then record each recomputed face's facts on its detection."""
+    save_atomic(compose(source_path, pixels, mask, item.orientation), item.target, config.jpeg_quality)
+    for face in item.faces:
+        if item.redo is not None and face.index not in item.redo:
+            continue
+        det = face.detection
+        det[f"{out_field}_seed"] = face.seed(config.seed, item.sample.id)
+        det[f"{out_field}_method"] = face.method
+        det[f"{out_field}_skipped"] = face.skipped
+        det[f"{out_field}_attempt"] = face.attempt
+
+
+def _anonymize_chunk(chunk, config, inpainter, faces_field, out_field, root, out_dir, done, summary):
+    """Anonymize one chunk of samples; failures are recorded and never stop the run."""
+    items, reasons = [], {}
+    for sample in chunk:
+        summary.images += 1
+        if sample.id in done:
+            summary.resumed += 1
+            continue
+        target = output_path(sample.filepath, root, out_dir)
+        try:
+            faces = sample[faces_field]
+            if faces is None:
+                raise ImageError("no face detection for this image (its detection failed or never ran)")
+            if not faces.detections:
+                copy_atomic(sample.filepath, target, link=config.link_unchanged)
+                summary.unchanged += 1
+                sample[out_field] = str(target)
+                reasons[sample.id] = None
+                sample.save()
+                continue
+            pixels, info = read_rgb(sample.filepath)
+        except (ImageError, OutputError) as e:
+            reasons[sample.id] = str(e)
+            summary.failures.append({"filepath": sample.filepath, "error": str(e)})
+            continue
+        plan = _plan(sample, pixels, config, faces_field, out_field)
+        items.append(_Image(sample, pixels, info.orientation, target, plan))
+    for item, (pixels, mask) in zip(items, _render(items, config, inpainter)):
+        sample = item.sample
+        try:
+            _write(item, pixels, mask, config, out_field, sample.filepath)
+        except ImageError as e:
+            reasons[sample.id] = str(e)
+            summary.failures.append({"filepath": sample.filepath, "error": str(e)})
+            continue
+        sample[out_field] = str(item.target)
+        sample.save()  # the path is set only once its file is complete: a crash resumes here
+        reasons[sample.id] = None
+        summary.written += 1
+        summary.count(item.faces)
+    failures.record(chunk, out_field, reasons)
+
+
+def reanonymize_faces(
+    collection: fo.core.collections.SampleCollection,
+    out_field: str,
+    face_ids: list[str],
+    progress: ProgressArg = True,
+) -> AnonymizationSummary:
+    """Give the faces ``face_ids`` a new seed (attempt + 1) and redo only them, in place.
+
+    Starts from each sample's anonymized image, so every other face stays as it was, and uses
+    the config recorded for ``out_field``. The identity guard and the App's review build on it.
+    """
+    run = run_config(collection, run_key("anonymize", out_field))
+    if run is None:
+        raise ConfigError(f"no anonymization run for field '{out_field}'")
+    config = AnonymizationConfig.build(**run["config"])
+    faces_field = run["faces_field"]
+    wanted = set(face_ids)
+    view = collection._dataset.filter_labels(
+        faces_field, F("_id").is_in([ObjectId(i) for i in wanted]), only_matches=True)
+    ids = view.values("id")
+    summary = AnonymizationSummary(out_field, config.method)
+    inpainter = config.inpainter
+    with Progress(len(ids), "Re-anonymizing faces", progress) as bar:
+        for sample_id in ids:
+            sample = collection._dataset[sample_id]
+            summary.images += 1
+            try:
+                pixels, info = read_rgb(sample[out_field])
+            except (ImageError, TypeError) as e:
+                summary.failures.append({"filepath": sample.filepath, "error": str(e)})
+                continue
+            plan = _plan(sample, pixels, config, faces_field, out_field, bump=wanted)
+            redo = {f.index for f in plan if f.detection.id in wanted}
+            item = _Image(sample, pixels, info.orientation, Path(sample[out_field]), plan, redo)
+            [(new, mask)] = _render([item], config, inpainter)
+            _write(item, new, mask, config, out_field, sample.filepath)
+            sample.save()
+            summary.written += 1
+            summary.count(f for f in plan if f.index in redo)
+            bar.update()
+    return summary
