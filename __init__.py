@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 # ``import ldfa`` (and the CLI's --help) does not pay for importing FiftyOne and torch.
 _SDK = {
     "detect_faces": "ldfa.plugin.detect",
+    "anonymize_faces": "ldfa.plugin.anonymize",
+    "reanonymize_faces": "ldfa.plugin.anonymize",
     "LdfaError": "ldfa.plugin.errors",
 }
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ldfa.cli import demo, detect, plugin
+from ldfa.cli import anonymize, demo, detect, plugin
 
-COMMANDS = [demo, detect, plugin]
+COMMANDS = [demo, detect, anonymize, plugin]
 
 
 def build_parser() -> argparse.ArgumentParser:

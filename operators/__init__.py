@@ -1,8 +1,9 @@
 """FiftyOne operators and panels of @ldfa/anonymization; registered by the plugin's ``register``."""
 
+from ldfa.operators.anonymize import AnonymizeFaces
 from ldfa.operators.detect import DetectFaces
 
-OPERATORS = [DetectFaces]
+OPERATORS = [DetectFaces, AnonymizeFaces]
 
 
 def register(p):

@@ -26,12 +26,11 @@ from ldfa.plugin.diffusion import DEFAULT_MODEL, PRESETS, FaceJob, Inpainter
 from ldfa.plugin.errors import ConfigError, ImageError, OutputError
 from ldfa.plugin.images import read_rgb
 from ldfa.plugin.masks import face_region, feather, region_mask
-from ldfa.plugin.methods import CLASSIC
+from ldfa.plugin.methods import CLASSIC, METHODS
 from ldfa.plugin.output import compose, copy_atomic, output_path, save_atomic
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import config_digest, record_run, run_config, run_key, versions
 
-METHODS = ("ldfa", *CLASSIC)
 IMAGES_PER_CHUNK = 8  # images whose faces are gathered into one round of diffusion batches
 # Config fields that change no output pixel: a rerun that changes only these resumes.
 _NOT_IN_DIGEST = ("batch_size", "output_dir", "link_unchanged")

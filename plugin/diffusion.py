@@ -56,6 +56,8 @@ def model_available(model: str) -> tuple[bool, str]:
     if path.is_dir():
         ok = (path / "model_index.json").is_file()
         return ok, f"{path} {'is' if ok else 'is not'} a diffusers model folder (model_index.json)"
+    if path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1:
+        return False, f"diffusion model folder not found: {path}"
     from huggingface_hub import try_to_load_from_cache
 
     cached = isinstance(try_to_load_from_cache(model, "model_index.json"), str)
@@ -95,9 +97,10 @@ def load_pipeline(model: str, device: str, dtype: torch.dtype, scheduler: str | 
                 source, local_files_only=available, **options)
     except ModelUnavailableError:
         raise
-    except (OSError, ValueError, EnvironmentError) as e:
-        detail = why if not available else str(e).splitlines()[0]
-        raise ModelUnavailableError(f"could not load diffusion model {model}: {detail}") from None
+    except (OSError, ValueError) as e:
+        if not available:
+            raise ModelUnavailableError(why) from None
+        raise ModelUnavailableError(f"could not load diffusion model {model}: {str(e).splitlines()[0]}") from None
     if scheduler:
         import diffusers
 

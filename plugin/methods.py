@@ -47,3 +47,4 @@ def solid(image: np.ndarray, region, fill_color: tuple[int, int, int] = (0, 0, 0
 
 
 CLASSIC = {"gauss": gauss, "pixelate": pixelate, "solid": solid}
+METHODS = ("ldfa", *CLASSIC)  # ldfa: latent-diffusion inpainting (plugin/diffusion.py)

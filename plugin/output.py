@@ -70,7 +70,10 @@ def compose(source_path: str, display_rgb: np.ndarray, display_mask: np.ndarray,
         source = np.asarray(original)
         new = _in_mode(stored_rgb, original)
         where = mask if source.ndim == 2 else mask[..., None]
-        result = Image.fromarray(np.where(where, new, source).astype(source.dtype), original.mode)
+        merged = np.where(where, new, source).astype(source.dtype)
+        result = Image.fromarray(merged)
+        if result.mode != original.mode:  # e.g. "P" and "CMYK" are not inferred from the array
+            result = Image.fromarray(merged, original.mode)
         if original.mode == "P":
             result.putpalette(original.getpalette())
         result.info = {k: original.info[k] for k in _KEEP_INFO if k in original.info}
