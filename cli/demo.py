@@ -1,4 +1,4 @@
-"""``ldfa demo``: the whole product on real photos, offline: detect faces, show them in the App."""
+"""``ldfa demo``: the whole product on real photos, offline: detect, anonymize, show in the App."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ def add_parser(sub):
     p.add_argument("--images", metavar="DIR", help="also add the images below DIR")
     p.add_argument("--output", default="ldfa-output/demo", metavar="DIR",
                    help="where the demo writes photos and results (default: %(default)s)")
+    p.add_argument("--model", default=None,
+                   help="diffusion model for the ldfa method (default: the LDFA model id)")
     p.add_argument("--no-app", action="store_true", help="do not open the App (for scripts)")
     p.add_argument("--port", type=int, default=5151, help="App port (default: %(default)s)")
     p.set_defaults(run=run)
@@ -36,6 +38,8 @@ def run(args) -> int:
     print(f"dataset '{DATASET}': {len(dataset)} images")
 
     print(detect_faces(dataset, progress=True))
+    for summary in anonymize(dataset, output, args.model):
+        print(summary)
 
     if args.no_app:
         return 0
@@ -43,3 +47,20 @@ def run(args) -> int:
     print(f"App: {session.url}  (Ctrl-C to stop)")
     session.wait(-1)
     return 0
+
+
+def anonymize(dataset, output: Path, model: str | None):
+    """LDFA when its model can be had without a download, else the classic methods (said in
+    one line); each method writes its own field and folder."""
+    from ldfa.plugin.anonymize import AnonymizationConfig, METHODS, anonymize_faces
+    from ldfa.plugin.diffusion import model_available
+
+    model = model or AnonymizationConfig().model
+    available, why = model_available(model)
+    methods = list(METHODS) if available else [m for m in METHODS if m != "ldfa"]
+    if not available:
+        print(f"ldfa method skipped: {why}; running the classic methods")
+    for method in methods:
+        params = {"model": model} if method == "ldfa" else {}
+        yield anonymize_faces(dataset, method=method, output_dir=output / f"anon_{method}",
+                              overwrite=True, progress=True, **params)

@@ -89,3 +89,11 @@ def bench_module():
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny random-weight inpainting pipeline folder (tests/tiny_pipeline.py), built once."""
+    from tiny_pipeline import build
+
+    return str(build(tmp_path_factory.mktemp("tiny-sd")))

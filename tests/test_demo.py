@@ -1,0 +1,22 @@
+"""The demo: packaged photos -> faces -> anonymized fields, with or without the diffusion model."""
+
+from ldfa.cli import main as cli
+
+
+def test_demo_runs_end_to_end_with_a_local_model(fo, tmp_path, tiny_model, capsys):
+    assert cli(["demo", "--no-app", "--output", str(tmp_path), "--model", tiny_model]) == 0
+    dataset = fo.load_dataset("ldfa-demo")
+    assert len(dataset) == 2 and dataset.count("faces.detections") == 2
+    for method in ("ldfa", "gauss", "pixelate", "solid"):
+        assert dataset.count(f"anon_{method}") == 2, method
+    assert "skipped" not in capsys.readouterr().out
+
+
+def test_demo_without_the_model_says_so_in_one_line_and_runs_the_classic_methods(
+    fo, tmp_path, capsys
+):
+    assert cli(["demo", "--no-app", "--output", str(tmp_path), "--model", str(tmp_path / "none")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "ldfa method skipped" in line]
+    assert len(lines) == 1 and "none" in lines[0]
+    dataset = fo.load_dataset("ldfa-demo")
+    assert not dataset.has_field("anon_ldfa") and dataset.count("anon_pixelate") == 2
