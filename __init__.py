@@ -14,6 +14,12 @@ _SDK = {
     "anonymize_faces": "ldfa.plugin.anonymize",
     "reanonymize_faces": "ldfa.plugin.anonymize",
     "LdfaError": "ldfa.plugin.errors",
+    "compute_identity_distance": "ldfa.plugin.identity",
+    "evaluate_face_detection": "ldfa.plugin.evaluation",
+    "comparison_table": "ldfa.plugin.report",
+    "write_report": "ldfa.plugin.report",
+    "guard_identity": "ldfa.plugin.guard",
+    "load_embedder": "ldfa.plugin.embedders",
 }
 
 

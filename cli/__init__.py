@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ldfa.cli import anonymize, demo, detect, plugin
+from ldfa.cli import anonymize, demo, detect, plugin, evaluate, report
 
-COMMANDS = [demo, detect, anonymize, plugin]
+COMMANDS = [demo, detect, anonymize, plugin, evaluate, report]
 
 
 def build_parser() -> argparse.ArgumentParser:

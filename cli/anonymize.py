@@ -26,6 +26,7 @@ def add_parser(sub):
     p.add_argument("--guidance-scale", type=float, help="ldfa: classifier-free guidance (1: none)")
     p.add_argument("--prompt", help="ldfa: text prompt (default: none)")
     p.add_argument("--crop-size", type=int, help="ldfa: model resolution of each face crop (512)")
+    p.add_argument("--context-px", type=int, help="ldfa: pixels of surroundings around each face crop (32)")
     p.add_argument("--seed", type=int, help="run seed; per-face seeds derive from it (0)")
     p.add_argument("--min-face-px", type=int, help="smaller faces get --fallback (16)")
     p.add_argument("--fallback", choices=METHODS, help="method for small faces (pixelate)")
@@ -41,7 +42,7 @@ def add_parser(sub):
     p.set_defaults(run=run)
 
 
-PARAMS = ("model", "num_inference_steps", "strength", "guidance_scale", "prompt", "crop_size",
+PARAMS = ("model", "num_inference_steps", "strength", "guidance_scale", "prompt", "crop_size", "context_px",
           "seed", "min_face_px", "fallback", "mask_grow", "mask_ellipse", "jpeg_quality",
           "batch_size", "device")
 

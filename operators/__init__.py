@@ -2,8 +2,10 @@
 
 from ldfa.operators.anonymize import AnonymizeFaces
 from ldfa.operators.detect import DetectFaces
+from ldfa.operators.metrics import ComputeIdentityDistance, EvaluateFaceDetection, GuardIdentity
 
-OPERATORS = [DetectFaces, AnonymizeFaces]
+OPERATORS = [DetectFaces, AnonymizeFaces, ComputeIdentityDistance, EvaluateFaceDetection,
+             GuardIdentity]
 
 
 def register(p):

@@ -185,12 +185,12 @@ def anonymize_faces(
         raise OutputError(f"field '{out_field}' holds results of another configuration; "
                           "pass a new out_field (--field) or overwrite=True (--overwrite)")
     inpainter = config.inpainter
-    if config.uses_diffusion:
-        inpainter.pipeline  # noqa: B018 - load now: a missing model must fail before any write
-
     run = {"method": method, "faces_field": faces_field, "out_field": out_field,
            "output_dir": str(out_dir), "source_root": str(root), "digest": config.digest(),
            "config": config.to_dict(), "versions": versions("diffusers", "torch")}
+    if config.uses_diffusion:
+        pipe = inpainter.pipeline  # load now: a missing model must fail before any write
+        run["device"], run["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, run)
     _register_media_field(collection._dataset, out_field)
 
@@ -312,18 +312,23 @@ def _render(items: list[_Image], config, inpainter) -> list[tuple[np.ndarray, np
     return rendered
 
 
-def _write(item: _Image, pixels: np.ndarray, mask: np.ndarray, config, out_field: str,
-           source_path: str) -> None:
-    """Save the image atomically, then record each recomputed face's facts on its detection."""
-    save_atomic(compose(source_path, pixels, mask, item.orientation), item.target, config.jpeg_quality)
-    for face in item.faces:
-        if item.redo is not None and face.index not in item.redo:
-            continue
-        det = face.detection
-        det[f"{out_field}_seed"] = face.seed(config.seed, item.sample.id)
-        det[f"{out_field}_method"] = face.method
-        det[f"{out_field}_skipped"] = face.skipped
-        det[f"{out_field}_attempt"] = face.attempt
+def _write(item: _Image, pixels: np.ndarray, mask: np.ndarray, config, faces_field: str,
+           out_field: str) -> None:
+    """Save the image atomically, then record each recomputed face's facts on its detection.
+
+    The facts go through ``set_label_values`` because a document save drops None values, and
+    ``<out_field>_skipped`` is None for every face that got the requested method."""
+    sample = item.sample
+    save_atomic(compose(sample.filepath, pixels, mask, item.orientation), item.target, config.jpeg_quality)
+    redone = [f for f in item.faces if item.redo is None or f.index in item.redo]
+    facts = {
+        "seed": {f.detection.id: f.seed(config.seed, sample.id) for f in redone},
+        "method": {f.detection.id: f.method for f in redone},
+        "skipped": {f.detection.id: f.skipped for f in redone},
+        "attempt": {f.detection.id: f.attempt for f in redone},
+    }
+    for name, values in facts.items():
+        sample._dataset.set_label_values(f"{faces_field}.detections.{out_field}_{name}", values)
 
 
 def _anonymize_chunk(chunk, config, inpainter, faces_field, out_field, root, out_dir, done, summary):
@@ -356,7 +361,7 @@ def _anonymize_chunk(chunk, config, inpainter, faces_field, out_field, root, out
     for item, (pixels, mask) in zip(items, _render(items, config, inpainter)):
         sample = item.sample
         try:
-            _write(item, pixels, mask, config, out_field, sample.filepath)
+            _write(item, pixels, mask, config, faces_field, out_field)
         except ImageError as e:
             reasons[sample.id] = str(e)
             summary.failures.append({"filepath": sample.filepath, "error": str(e)})
@@ -404,7 +409,7 @@ def reanonymize_faces(
             redo = {f.index for f in plan if f.detection.id in wanted}
             item = _Image(sample, pixels, info.orientation, Path(sample[out_field]), plan, redo)
             [(new, mask)] = _render([item], config, inpainter)
-            _write(item, new, mask, config, out_field, sample.filepath)
+            _write(item, new, mask, config, faces_field, out_field)
             sample.save()
             summary.written += 1
             summary.count(f for f in plan if f.index in redo)

@@ -61,5 +61,7 @@ def feather(mask: np.ndarray, blur_px: float, image_edges: tuple[bool, bool, boo
         padded[0, :] = padded[1, :]
     if bottom:
         padded[-1, :] = padded[-2, :]
+    if padded.all():  # the region fills the whole image: there is no border to fade towards
+        return mask.astype(np.float32)
     distance = distance_transform_edt(padded)[1:-1, 1:-1]
     return np.clip(distance / (blur_px + 1), 0.0, 1.0).astype(np.float32) * mask

@@ -90,6 +90,17 @@ def test_classic_methods_write_a_complete_copy_changing_only_masked_pixels(
     assert {"ldfa", "fiftyone", "diffusers", "torch"} <= set(info["versions"])
 
 
+def test_elliptical_grown_masks_change_only_the_ellipses(dataset, photo_tree, tmp_path):
+    _, png, _, _ = photo_tree
+    add(dataset, png, FACE, CORNER_FACE)
+    ldfa.anonymize_faces(dataset, method="solid", fill_color=(0, 255, 0), out_field="anon",
+                         output_dir=tmp_path / "out", mask_grow=1.3, mask_ellipse=True, progress=False)
+    out = tmp_path / "out" / "astronaut.png"
+    assert_only_masks_changed(png, out, [FACE, CORNER_FACE], grow=1.3, ellipse=True)
+    box = union_mask(512, 512, [FACE], grow=1.3)
+    assert (np.asarray(Image.open(out))[box] != np.asarray(Image.open(png))[box]).mean() < 0.85
+
+
 def test_small_faces_get_the_fallback_and_say_why(dataset, photo_tree, tmp_path):
     _, png, _, _ = photo_tree
     add(dataset, png, FACE, [0.8, 0.8, 0.02, 0.02])  # 10 px face
@@ -99,7 +110,7 @@ def test_small_faces_get_the_fallback_and_say_why(dataset, photo_tree, tmp_path)
     assert (big["anon_method"], big["anon_skipped"]) == ("solid", None)
     assert small["anon_method"] == "pixelate"
     assert "min_face_px 20" in small["anon_skipped"] and "pixelate instead of solid" in small["anon_skipped"]
-    out = np.asarray(Image.open(tmp_path / "out" / "a" / "astronaut.png"))
+    out = np.asarray(Image.open(tmp_path / "out" / "astronaut.png"))  # root: its own folder
     assert not (out[412:420, 412:420] == 0).all()  # pixelated, not filled
 
 
@@ -129,7 +140,8 @@ def test_rerun_resumes_after_a_crash_and_another_config_needs_overwrite(
 
     again = ldfa.anonymize_faces(dataset, method="pixelate", out_field="anon", output_dir=out_dir,
                                  progress=False)
-    assert (again.resumed, again.written, again.unchanged) == (1, 1, 1)
+    # The face-free copy and the first image were finished before the crash.
+    assert (again.resumed, again.written, again.unchanged) == (2, 1, 0)
     assert saved[0].read_bytes() == first_bytes
     assert dataset.count("anon") == 3
 
@@ -192,8 +204,9 @@ def test_bad_inputs_are_recorded_and_outputs_keep_format_mode_and_orientation(
         assert (out.format, out.mode, out.size) == (src.format, src.mode, src.size), name
         if name.endswith(".png") and name not in ("one_pixel.png", "exif_rotated.png"):
             assert_only_masks_changed(bad_inputs / name, out_dir / name, [FACE])
-    # The 1x1 image's face box covers its only pixel: white, in its own mode.
-    assert Image.open(out_dir / "one_pixel.png").getpixel((0, 0)) == (255, 255, 255)
+    # The 1x1 image's face is below min_face_px: pixelated (a no-op on one pixel), and said so.
+    tiny = dataset.match({"filepath": str(bad_inputs / "one_pixel.png")}).first()["faces"].detections[0]
+    assert tiny["anon_method"] == "pixelate" and "1px < min_face_px 16" in tiny["anon_skipped"]
 
     # EXIF-rotated files keep their stored orientation and tag; the face is filled where the
     # App shows it, and the stored pixels change inside the rotated mask only.
@@ -201,13 +214,13 @@ def test_bad_inputs_are_recorded_and_outputs_keep_format_mode_and_orientation(
         out = Image.open(out_dir / name)
         assert out.getexif()[0x0112] == 6 and out.size == (256, 256)
         shown, _ = read_rgb(str(out_dir / name))
-        mask = union_mask(256, 256, [FACE])
-        assert shown[mask].min() > 230, name
+        inner = union_mask(256, 256, [FACE], grow=0.8)  # inside the 4 px feather
+        assert shown[inner].min() > 230, name
     stored_before = np.asarray(Image.open(bad_inputs / "exif_rotated.png"))
     stored_after = np.asarray(Image.open(out_dir / "exif_rotated.png"))
     stored_mask = np.rot90(union_mask(256, 256, [FACE]))  # display -> stored: undo the rotation
     assert (stored_before[~stored_mask] == stored_after[~stored_mask]).all()
-    assert (stored_after[stored_mask] == 255).all()
+    assert (stored_after[np.rot90(union_mask(256, 256, [FACE], grow=0.8))] == 255).all()
     # The 16-bit PNG's fill is full-scale 16-bit white.
     assert np.asarray(Image.open(out_dir / "sixteen.png")).max() == 65535
 

@@ -1,0 +1,128 @@
+"""Detection utility: does a face detector still find the faces in the anonymized images?
+
+We run a detector on the images of ``anon_field`` (or the originals, the reference row) and
+score its boxes against ``gt_field`` (default: the faces detected on the originals) twice:
+pycocotools' COCOeval for the LDFA paper's columns (mAP@[.5:.95], AP50, and mAP for small
+(< 32² px), medium and large (> 96² px) faces, COCO's own area ranges), and FiftyOne's
+``evaluate_detections`` so true/false positives and misses are browsable in the App.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import fiftyone as fo
+
+from ldfa.plugin.detectors import DEFAULT_BACKEND, DetectorConfig, detect
+from ldfa.plugin.errors import ConfigError, ImageError
+from ldfa.plugin.images import read_rgb
+from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.runs import record_run, run_key, versions
+
+COCO_COLUMNS = ("mAP", "AP50", "AP75", "mAP_s", "mAP_m", "mAP_l")  # COCOeval.stats[0..5]
+
+
+def evaluate_face_detection(
+    collection,
+    anon_field: str | None = None,
+    gt_field: str = "faces",
+    pred_field: str | None = None,
+    detector: str = DEFAULT_BACKEND,
+    confidence: float = 0.05,
+    progress: ProgressArg = True,
+) -> dict:
+    """Detect faces on ``anon_field``'s images and score them against ``gt_field``.
+
+    Args:
+        collection: dataset or view
+        anon_field: string field of anonymized image paths; None scores the originals
+        gt_field: ``fo.Detections`` ground truth (default the faces found on the originals)
+        pred_field: where the detections go (default ``<anon_field or original>_det``)
+        detector: ``centerface``, ``retinaface`` or ``mtcnn``
+        confidence: a low threshold, so AP integrates the whole precision/recall curve
+        progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+    Returns: the COCO columns, face count and the FiftyOne eval key
+    """
+    if not collection.has_field(gt_field):
+        raise ConfigError(f"no ground-truth field '{gt_field}'")
+    source = anon_field or "filepath"
+    if not collection.has_field(source):
+        raise ConfigError(f"no field '{source}'")
+    pred_field = pred_field or f"{anon_field or 'original'}_det"
+    config = DetectorConfig(detector, confidence=confidence)
+    if not collection.has_field(pred_field):
+        collection._dataset.add_sample_field(pred_field, fo.EmbeddedDocumentField,
+                                             embedded_doc_type=fo.Detections)
+    sizes = {}
+    with Progress(len(collection), f"Detecting on {source}", progress) as bar:
+        for sample in collection.iter_samples(autosave=True, progress=False):
+            try:
+                pixels = read_rgb(sample[source])[0]
+            except (ImageError, TypeError) as e:
+                sample[pred_field] = None
+                sample[f"{pred_field}_error"] = str(e)
+                bar.update()
+                continue
+            h, w = pixels.shape[:2]
+            sizes[sample.id] = (w, h)
+            faces = detect([pixels], config)[0]
+            sample[pred_field] = fo.Detections(detections=[
+                fo.Detection(label="face", confidence=float(f.score), bounding_box=[
+                    f.box[0] / w, f.box[1] / h, (f.box[2] - f.box[0]) / w, (f.box[3] - f.box[1]) / h])
+                for f in faces])
+            bar.update()
+    scores = coco_scores(collection, gt_field, pred_field, sizes)
+    eval_key = run_key("eval", pred_field).removeprefix("ldfa_")
+    collection.evaluate_detections(pred_field, gt_field=gt_field, eval_key=eval_key,
+                                   iou=0.5, progress=False)
+    scores["eval_key"] = eval_key
+    record_run(collection, run_key("detection", pred_field),
+               {"method": "ldfa.evaluate_face_detection", "anon_field": anon_field,
+                "gt_field": gt_field, "pred_field": pred_field, "detector": detector,
+                "confidence": confidence, "versions": versions("pycocotools", "onnxruntime")},
+               scores)
+    return scores
+
+
+def coco_scores(collection, gt_field: str, pred_field: str, sizes: dict) -> dict:
+    """COCOeval bbox scores of ``pred_field`` against ``gt_field`` (areas in image pixels)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, gts, dts = [], [], []
+    ids, gt_labels, dt_labels = collection.values(["id", gt_field, pred_field])
+    for index, (sample_id, gt, dt) in enumerate(zip(ids, gt_labels, dt_labels)):
+        if sample_id not in sizes:
+            continue
+        w, h = sizes[sample_id]
+        images.append({"id": index, "width": w, "height": h})
+        for det in (gt.detections if gt else []):
+            box = _pixels(det.bounding_box, w, h)
+            gts.append({"id": len(gts) + 1, "image_id": index, "category_id": 1, "bbox": box,
+                        "area": box[2] * box[3], "iscrowd": 0})
+        for det in (dt.detections if dt else []):
+            dts.append({"image_id": index, "category_id": 1, "bbox": _pixels(det.bounding_box, w, h),
+                        "score": det.confidence if det.confidence is not None else 1.0})
+    scores = {"images": len(images), "faces": len(gts), "detections": len(dts)}
+    if not gts:
+        return {**scores, **{c: None for c in COCO_COLUMNS}}
+    coco_gt = COCO()
+    coco_gt.dataset = {"images": images, "annotations": gts, "categories": [{"id": 1, "name": "face"}]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(dts) if dts else COCO()
+        if not dts:
+            return {**scores, **{c: 0.0 for c in COCO_COLUMNS}}
+        ev = COCOeval(coco_gt, coco_dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    # COCOeval reports -1 where a size range holds no face: undefined, not zero
+    return {**scores, **{c: (None if v < 0 else float(v)) for c, v in zip(COCO_COLUMNS, ev.stats)}}
+
+
+def _pixels(box, w: int, h: int) -> list[float]:
+    x, y, bw, bh = box
+    return [float(x * w), float(y * h), float(bw * w), float(bh * h)]
+
