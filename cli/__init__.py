@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ldfa.cli import anonymize, demo, detect, plugin, evaluate, report
+from ldfa.cli import anonymize, convert, demo, detect, evaluate, plugin, report
 
-COMMANDS = [demo, detect, anonymize, plugin, evaluate, report]
+COMMANDS = [demo, detect, anonymize, evaluate, report, convert, plugin]
 
 
 def build_parser() -> argparse.ArgumentParser:

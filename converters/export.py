@@ -1,0 +1,120 @@
+"""Export of an anonymized field in the source dataset's own format and folder tree.
+
+Every file of the source tree comes back under the same relative path: each imported image as
+its anonymized version, everything else (annotations, label PNGs, extras) copied byte for byte
+or hard-linked. Files are written one at a time, atomically, so memory stays flat and a rerun
+resumes; the manifest next to the tree lists what was written for ``verify-export``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import fiftyone as fo
+from PIL import Image
+
+from ldfa.converters import cityscapes, coco, manifest
+from ldfa.converters.safety import check_output
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.output import copy_atomic
+from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.runs import run_config, run_key
+
+
+def source_of(dataset: fo.Dataset) -> dict:
+    info = dataset.info.get("ldfa_source")
+    if not info:
+        raise ConfigError(f"dataset '{dataset.name}' was not imported with `ldfa import`; "
+                          "export needs the source tree it came from")
+    return info
+
+
+def prepare(dataset: fo.Dataset, field: str, output: Path, overwrite: bool = False) -> dict:
+    """Check the output is safe and claim it with an (incomplete) manifest; returns the manifest."""
+    info = source_of(dataset)
+    root = Path(info["root"])
+    previous = manifest.read(output)
+    resumable = bool(previous) and previous["source_root"] == str(root) and previous["field"] == field
+    check_output(root, output, resumable, overwrite)
+    if overwrite and not resumable and output.exists():
+        shutil.rmtree(output)
+    claim = {"format": info["format"], "source_root": str(root), "field": field,
+             "complete": False, "files": {}, "skipped": []}
+    output.mkdir(parents=True, exist_ok=True)
+    manifest.write(output, claim)
+    return claim
+
+
+def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link: bool = False,
+                      overwrite: bool = False, faces_coco: bool = False,
+                      progress: ProgressArg = True) -> dict:
+    """Write the anonymized dataset to ``output`` in its source format; returns a summary.
+
+    Args:
+        dataset: a dataset made by ``ldfa import`` (it knows its source tree)
+        field: the anonymized field to export (e.g. ``anon_ldfa``)
+        output: an empty folder outside the source tree (or this export's own, to resume)
+        link: hard-link unchanged files instead of copying them
+        overwrite: replace a non-empty output folder
+        faces_coco: COCO only: also write the faces as ``ldfa_faces.json`` beside the annotations
+        progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+    """
+    output = Path(output).expanduser().resolve()
+    run = run_config(dataset, run_key("anonymize", field))
+    if run is None:
+        raise ConfigError(f"field '{field}' holds no ldfa anonymization; run `ldfa anonymize` first")
+    claim = prepare(dataset, field, output, overwrite)
+    faces_field = run["faces_field"]
+    claim.update(method=run["method"], faces_field=faces_field,
+                 mask={"grow": run["config"]["mask_grow"], "ellipse": run["config"]["mask_ellipse"]})
+    info, root = source_of(dataset), Path(claim["source_root"])
+    relpaths, anonymized, boxes = dataset.values(
+        ["relpath", field, f"{faces_field}.detections.bounding_box"])
+    images = {r: (a, b or []) for r, a, b in zip(relpaths, anonymized, boxes)}
+    files = (cityscapes.source_files(root) if info["format"] == "cityscapes"
+             else coco.source_files(root, info, dataset))
+    written = copied = 0
+    with Progress(len(images), f"Exporting {info['format']}", progress) as bar:
+        for rel in files:
+            target = output / rel
+            if rel not in images:
+                if not (target.exists() and target.stat().st_size == (root / rel).stat().st_size):
+                    copy_atomic(str(root / rel), target, link=link)
+                claim["files"][rel] = {"kind": "copy"}
+                copied += 1
+                continue
+            bar.update()
+            path, faces = images[rel]
+            if not path:
+                claim["skipped"].append({"file": rel, "reason": f"no anonymized version in '{field}'"})
+                continue
+            if Path(path).resolve() != target:
+                copy_atomic(path, target)
+            claim["files"][rel] = {"kind": "anonymized", "faces": faces}
+            written += 1
+    if faces_coco and info["format"] == "coco":
+        rel = (Path(info["annotations"]).parent / "ldfa_faces.json").as_posix()
+        _write_faces_coco(dataset, faces_field, output / rel)
+        claim["files"][rel] = {"kind": "added"}
+    claim["complete"] = True
+    manifest.write(output, claim)
+    return {"output": str(output), "manifest": str(manifest.manifest_path(output)),
+            "images": written, "copied": copied, "skipped": claim["skipped"]}
+
+
+def _write_faces_coco(dataset: fo.Dataset, faces_field: str, path: Path) -> None:
+    """The faces as a COCO detection file: same image ids and file names, category ``face``."""
+    images, annotations = [], []
+    for coco_id, file_name, filepath, faces in zip(*dataset.values(
+            ["coco_id", "file_name", "filepath", faces_field])):
+        with Image.open(filepath) as img:
+            w, h = img.size
+        images.append({"id": coco_id, "file_name": file_name, "width": w, "height": h})
+        for det in (faces.detections if faces else []):
+            x, y, bw, bh = det.bounding_box
+            annotations.append({"id": len(annotations) + 1, "image_id": coco_id, "category_id": 1,
+                                "bbox": [x * w, y * h, bw * w, bh * h], "area": bw * w * bh * h,
+                                "iscrowd": 0, "score": det.confidence})
+    manifest.write_json(path, {"images": images, "annotations": annotations,
+                               "categories": [{"id": 1, "name": "face"}]})

@@ -1,0 +1,36 @@
+"""The export manifest: a JSON file *next to* the exported tree (never inside it).
+
+It says what the export is (format, source root, anonymized field, mask parameters), lists every
+exported file as ``copy`` or ``anonymized`` (with its face boxes), and marks the export complete.
+``verify-export`` proves an export from it; a rerun of the same export resumes from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def manifest_path(output: Path) -> Path:
+    return output.parent / f"{output.name}.ldfa-manifest.json"
+
+
+def read(output: Path) -> dict | None:
+    path = manifest_path(output)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def write(output: Path, manifest: dict) -> Path:
+    return write_json(manifest_path(output), manifest)
+
+
+def write_json(path: Path, doc: dict) -> Path:
+    """Write ``doc`` as JSON atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=1)
+    os.replace(tmp, path)
+    return path
