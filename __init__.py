@@ -7,7 +7,7 @@ imports it under a module name of its own, so it stays tiny: the SDK names below
 
 __version__ = "0.1.0"
 
-# SDK name -> module in ldfa.plugin that defines it; loaded on first use so that
+# SDK name -> module that defines it; loaded on first use so that
 # ``import ldfa`` (and the CLI's --help) does not pay for importing FiftyOne and torch.
 _SDK = {
     "detect_faces": "ldfa.plugin.detect",
@@ -20,6 +20,14 @@ _SDK = {
     "write_report": "ldfa.plugin.report",
     "guard_identity": "ldfa.plugin.guard",
     "load_embedder": "ldfa.plugin.embedders",
+    "import_cityscapes": "ldfa.converters.cityscapes",
+    "import_coco": "ldfa.converters.coco",
+    "export_anonymized": "ldfa.converters.export",
+    "verify_export": "ldfa.converters.verify",
+    "anonymize_dataset": "ldfa.converters.pipeline",
+    "build_audit_dataset": "ldfa.plugin.audit",
+    "save_audit_views": "ldfa.plugin.audit",
+    "open_audit": "ldfa.plugin.audit",
 }
 
 

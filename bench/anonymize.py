@@ -11,9 +11,10 @@ at the same crop size and steps:
   (a) paper: one face per pipeline call (batch size 1), as the published procedure does;
   (b) batched: all faces in one call (batch size = --batch-size, default all faces).
 Each mode runs in its own process after one untimed warm-up face, so peak resident memory is
-that mode's alone (RSS warm: after the warm-up, weights resident). Printed: seconds per face, the ratio a/b, seconds per UNet call, the VAE and
-text-encoder shares, peak RSS, and how far apart the two modes' faces are (they must agree to
-float tolerance: batching must not change a face). Also the classic methods in faces per second
+that mode's alone ("RSS warm": after the warm-up, with the weights paged in). Printed: seconds
+per face, the ratio a/b, seconds per UNet call, the VAE and text-encoder shares, peak RSS, and
+how far apart the two modes' faces are (they must agree to float tolerance: batching must not
+change a face). Also the classic methods in faces per second
 (the method itself on the same faces, without file I/O).
 """
 

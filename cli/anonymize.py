@@ -25,6 +25,8 @@ def add_parser(sub):
     p.add_argument("--strength", type=float, help="ldfa: how far from the original to start (0.75)")
     p.add_argument("--guidance-scale", type=float, help="ldfa: classifier-free guidance (1: none)")
     p.add_argument("--prompt", help="ldfa: text prompt (default: none)")
+    p.add_argument("--negative-prompt", help="ldfa: used only with --guidance-scale > 1 (default: none)")
+    p.add_argument("--scheduler", help="ldfa: a diffusers scheduler class, e.g. DDIMScheduler (the model's)")
     p.add_argument("--crop-size", type=int, help="ldfa: model resolution of each face crop (512)")
     p.add_argument("--context-px", type=int, help="ldfa: pixels of surroundings around each face crop (32)")
     p.add_argument("--seed", type=int, help="run seed; per-face seeds derive from it (0)")
@@ -33,18 +35,22 @@ def add_parser(sub):
     p.add_argument("--mask-grow", type=float, help="scale face boxes before masking (1.0)")
     p.add_argument("--ellipse", action="store_const", const=True, dest="mask_ellipse",
                    help="elliptical masks instead of boxes")
+    p.add_argument("--link-unchanged", action="store_const", const=True,
+                   help="hard-link (not copy) images without faces into --output-dir")
     p.add_argument("--jpeg-quality", type=int, help="quality of re-encoded JPEGs (95)")
     p.add_argument("--batch-size", type=int, help="ldfa: face crops per diffusion call (4)")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    p.add_argument("--dtype", choices=["float16", "float32", "bfloat16"],
+                   help="ldfa: default float16 on CUDA, float32 on CPU")
     p.add_argument("--overwrite", action="store_true",
                    help="replace results of another configuration in --field")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(run=run)
 
 
-PARAMS = ("model", "num_inference_steps", "strength", "guidance_scale", "prompt", "crop_size", "context_px",
-          "seed", "min_face_px", "fallback", "mask_grow", "mask_ellipse", "jpeg_quality",
-          "batch_size", "device")
+PARAMS = ("model", "num_inference_steps", "strength", "guidance_scale", "prompt", "negative_prompt",
+          "scheduler", "crop_size", "context_px", "seed", "min_face_px", "fallback", "mask_grow",
+          "mask_ellipse", "link_unchanged", "jpeg_quality", "batch_size", "device", "dtype")
 
 
 def run(args) -> int:

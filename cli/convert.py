@@ -91,11 +91,12 @@ def run_verify(args) -> int:
 
 
 def run_pipeline(args) -> int:
-    from ldfa.converters.pipeline import run
+    from ldfa.converters.pipeline import anonymize_dataset
 
     params = {k: getattr(args, k) for k in ("model", "num_inference_steps") if getattr(args, k) is not None}
-    result = run(args.format, args.source, args.output, method=args.method, dataset_name=args.dataset,
-                 annotations=args.annotations, detector=args.detector, overwrite=args.overwrite,
-                 progress=not args.json, **params)
+    result = anonymize_dataset(args.format, args.source, args.output, method=args.method,
+                               dataset_name=args.dataset, annotations=args.annotations,
+                               detector=args.detector, overwrite=args.overwrite,
+                               progress=not args.json, **params)
     _print(result, args.json)
     return 0 if result["verified"]["ok"] else 1

@@ -1,4 +1,4 @@
-"""``run``: import, detect, anonymize, export and verify in one resumable command."""
+"""``anonymize_dataset`` (`ldfa run`): import, detect, anonymize, export and verify in one resumable command."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotation
     raise ConfigError(f"unknown format {fmt!r}; choose cityscapes or coco")
 
 
-def run(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",
-        dataset_name: str | None = None, annotations: str | None = None, images: str | None = None,
-        detector: str | None = None, overwrite: bool = False, progress: ProgressArg = True,
-        **params) -> dict:
+def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",
+                      dataset_name: str | None = None, annotations: str | None = None,
+                      images: str | None = None, detector: str | None = None, overwrite: bool = False,
+                      progress: ProgressArg = True, **params) -> dict:
     """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped."""
     output = Path(output).expanduser().resolve()
     name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"

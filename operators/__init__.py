@@ -1,11 +1,15 @@
 """FiftyOne operators and panels of @ldfa/anonymization; registered by the plugin's ``register``."""
 
 from ldfa.operators.anonymize import AnonymizeFaces
+from ldfa.operators.audit import OpenAudit, ReanonymizeSelected, TagFaces
 from ldfa.operators.detect import DetectFaces
+from ldfa.operators.io import ExportAnonymizedDataset, ImportDataset
 from ldfa.operators.metrics import ComputeIdentityDistance, EvaluateFaceDetection, GuardIdentity
+from ldfa.operators.panel import AnonymizationAudit
 
 OPERATORS = [DetectFaces, AnonymizeFaces, ComputeIdentityDistance, EvaluateFaceDetection,
-             GuardIdentity]
+             GuardIdentity, ImportDataset, ExportAnonymizedDataset,
+             OpenAudit, TagFaces, ReanonymizeSelected, AnonymizationAudit]
 
 
 def register(p):

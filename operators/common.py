@@ -8,6 +8,13 @@ import fiftyone.operators as foo
 DELEGATE_ABOVE_SAMPLES = 25
 
 
+def heavy_config(name: str, label: str, description: str, **options) -> foo.OperatorConfig:
+    """Config of a long-running operator: delegated by default, immediate allowed."""
+    return foo.OperatorConfig(name=name, label=label, description=description, dynamic=True,
+                              allow_immediate_execution=True, allow_delegated_execution=True,
+                              default_choice_to_delegated=True, **options)
+
+
 def resolve_delegation(ctx) -> bool:
     """An explicit ``delegate`` param wins; otherwise delegate large target views."""
     delegate = ctx.params.get("delegate")

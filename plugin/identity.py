@@ -14,11 +14,14 @@ Per run (results of the run ``ldfa_identity_<anon_field>``):
 - ``within_threshold``: share of faces still closer than the same-person threshold
   (FaceNet cosine 0.40, dlib 0.6);
 - mean and 5/25/50/75/95th percentiles of the distance over faces that have one.
-Pass ``anon_field="filepath"`` to measure the untouched originals (distance ~0: the reference).
+Pass ``anon_field="filepath"`` for the untouched originals: the reference row (distance 0,
+every face re-identified). Original faces are embedded once per process and reused for every
+field compared.
 """
 
 from __future__ import annotations
 
+import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.embedders import FaceBox, load_embedder
@@ -66,6 +69,7 @@ def compute_identity_distance(
     models = {n: load_embedder(n, **({"weights": facenet_weights} if n == "facenet" else {}))
               for n in embedders}
     thresholds = {n: (thresholds or {}).get(n, models[n].threshold) for n in models}
+    _declare_fields(collection._dataset, anon_field, faces_field, models)
     originals = {n: [] for n in models}  # (face id, vector)
     anonymized = {n: [] for n in models}  # (face id, vector or reason)
     with Progress(len(collection), f"Identity distance ({anon_field})", progress) as bar:
@@ -82,6 +86,19 @@ def compute_identity_distance(
     return stats
 
 
+def _declare_fields(dataset, anon_field, faces_field, models) -> None:
+    """Typed fields up front: filterable in the App, and a first None value is accepted."""
+    wanted = {}
+    for name in models:
+        wanted[f"{anon_field}_{name}_dist_min"] = fo.FloatField
+        wanted[f"{anon_field}_{name}_dist_mean"] = fo.FloatField
+        wanted[f"{faces_field}.detections.{anon_field}_{name}_dist"] = fo.FloatField
+        wanted[f"{faces_field}.detections.{anon_field}_{name}_reason"] = fo.StringField
+    for path, kind in wanted.items():
+        if not dataset.has_field(path):
+            dataset.add_sample_field(path, kind)
+
+
 def _measure(sample, anon_field, faces_field, models, originals, anonymized) -> None:
     faces = sample[faces_field].detections if sample[faces_field] else []
     if not faces:
@@ -94,8 +111,11 @@ def _measure(sample, anon_field, faces_field, models, originals, anonymized) -> 
         anon, reason = None, f"no anonymized image ({e})"
     boxes = boxes_of(faces, original.shape[1], original.shape[0])
     for name, model in models.items():
-        before = model.embed(original, boxes)
-        after = model.embed(anon, boxes) if reason is None else [reason] * len(faces)
+        before = _original_vectors(model, sample.filepath, original, boxes)
+        if reason is not None:
+            after = [reason] * len(faces)
+        else:
+            after = before if anon_field == "filepath" else model.embed(anon, boxes)
         dists = []
         for face, a, b in zip(faces, before, after):
             dist, why = None, None
@@ -113,6 +133,19 @@ def _measure(sample, anon_field, faces_field, models, originals, anonymized) -> 
             face[f"{anon_field}_{name}_reason"] = why
         sample[f"{anon_field}_{name}_dist_min"] = min(dists) if dists else None
         sample[f"{anon_field}_{name}_dist_mean"] = float(np.mean(dists)) if dists else None
+
+
+_ORIGINALS: dict[tuple, object] = {}  # (embedder, path, box) -> vector or reason
+
+
+def _original_vectors(model, path, image, boxes) -> list:
+    """Embeddings of the original faces, computed once per process for every compared field."""
+    keys = [(model.name, path, tuple(np.round(b.box, 2))) for b in boxes]
+    missing = [i for i, k in enumerate(keys) if k not in _ORIGINALS]
+    if missing:
+        for i, vector in zip(missing, model.embed(image, [boxes[i] for i in missing])):
+            _ORIGINALS[keys[i]] = vector
+    return [_ORIGINALS[k] for k in keys]
 
 
 def _stats(model, originals, anonymized, threshold) -> dict:

@@ -84,6 +84,9 @@ def test_classic_methods_write_a_complete_copy_changing_only_masked_pixels(
     assert [d["anon_attempt"] for d in dets] == [0, 0]
     assert len({d["anon_seed"] for d in dets}) == 2
     assert "anon" in dataset.app_config.media_fields
+    schema = dataset.get_field_schema(flat=True)
+    assert {f"faces.detections.anon_{n}" for n in ("seed", "method", "skipped", "attempt")} <= set(schema)
+    assert dataset.count_values("faces.detections.anon_method") == {method: 3}
     info = dataset.get_run_info("ldfa_anonymize_anon").config.serialize()
     assert info["method"] == method and info["config"]["mask_grow"] == 1.2
     assert info["output_dir"] == str(out_dir) and info["faces_field"] == "faces"

@@ -15,7 +15,7 @@ from ldfa.converters import export as export_module
 from ldfa.converters.cityscapes import import_cityscapes
 from ldfa.converters.coco import import_coco
 from ldfa.converters.export import export_anonymized
-from ldfa.converters.pipeline import run
+from ldfa.converters.pipeline import anonymize_dataset
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.errors import ConfigError, OutputError
 
@@ -192,8 +192,8 @@ def test_coco_round_trip_keeps_the_json_verbatim(fo, shared_data, tmp_path):
     source = tmp_path / "coco"
     shutil.copytree(shared_data / "coco-mini", source)
     out = tmp_path / "export"
-    result = run("coco", source, out, method="pixelate", dataset_name="coco-round-trip",
-                 annotations=str(source / "test_coco.json"), progress=False)
+    result = anonymize_dataset("coco", source, out, method="pixelate", dataset_name="coco-round-trip",
+                               annotations=str(source / "test_coco.json"), progress=False)
     assert result["verified"]["ok"], result["verified"]["problems"]
     assert (out / "test_coco.json").read_bytes() == (source / "test_coco.json").read_bytes()
     for image in source.glob("*.jpg"):
@@ -220,3 +220,20 @@ def test_ldfa_run_cityscapes_then_resume(fo, shared_data, tmp_path, capsys):
     assert again["imported"]["images"] == 0 and again["detected"] is None
     assert again["anonymized"]["resumed"] == 1 and again["verified"]["ok"]
     fo.load_dataset("run-cityscapes").delete()
+
+
+def test_import_and_export_operators(fo, cityscapes_root, tmp_path):
+    import fiftyone.operators as foo
+
+    result = foo.get_operator("@ldfa/anonymization/import_dataset")(
+        cityscapes_root, "op-import", format="cityscapes")
+    assert result.error is None, result.error
+    dataset = fo.load_dataset("op-import")
+    assert len(dataset) == 6
+    with_faces(dataset)
+    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "anon", progress=False)
+    out = tmp_path / "export"
+    result = foo.get_operator("@ldfa/anonymization/export_anonymized_dataset")(dataset, "anon_pixelate", out)
+    assert result.error is None, result.error
+    assert verify_export(cityscapes_root, out, progress=False)["ok"]
+    dataset.delete()

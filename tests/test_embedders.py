@@ -80,6 +80,6 @@ def test_untouched_face_is_at_distance_zero_and_a_solid_fill_has_none(embedders,
         a, b = model.embed(image, [FaceBox(face.box)] * 2)
         assert model.distance(a, b) < 1e-5
         [gone] = model.embed(solid, [FaceBox(face.box)])
-        assert gone == "crop is a uniform fill (no face left)"
+        assert gone == "face area is a uniform fill (no face left)"
         [tiny] = model.embed(image, [FaceBox(np.array([5.0, 5.0, 9.0, 9.0]))])
         assert "smaller than" in tiny

@@ -79,7 +79,7 @@ def test_per_face_and_per_sample_distances_are_stored_and_reasons_recorded(anony
     dists = anonymized.values("faces.detections.anon_gauss_facenet_dist", unwind=True)
     assert dists and all(d is None or 0.0 <= d <= 2.0 for d in dists)
     reasons = anonymized.values("faces.detections.anon_solid_dlib_reason", unwind=True)
-    assert set(reasons) == {"crop is a uniform fill (no face left)"}
+    assert set(reasons) == {"face area is a uniform fill (no face left)"}
     sample = anonymized.match({"faces.detections": {"$ne": []}}).first()
     measured = [d.anon_gauss_dlib_dist for d in sample.faces.detections if d.anon_gauss_dlib_dist is not None]
     assert sample.anon_gauss_dlib_dist_min == pytest.approx(min(measured))
@@ -117,3 +117,31 @@ def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymiz
     assert tagged.values("faces.detections.id", unwind=True) == one
     cleared = guard_identity(anonymized, "anon_pixelate", threshold=0.0, face_ids=one, progress=False)
     assert cleared["redone"] == 0 and cleared["needs_review"] == []
+
+
+def test_operators_and_evaluate_cli_run_on_the_anonymized_field(anonymized, table, capsys):
+    import fiftyone.operators as foo
+
+    from ldfa.cli import main
+
+    uris = [op.uri for op in foo.list_operators()]
+    for name in ("compute_identity_distance", "evaluate_face_detection", "guard_identity"):
+        assert f"@ldfa/anonymization/{name}" in uris
+    result = foo.get_operator("@ldfa/anonymization/compute_identity_distance")(
+        anonymized.view(), anon_field="anon_gauss", embedders=["dlib"])
+    assert result.error is None, result.error
+    assert result.result["embedders"]["dlib"]["mean"] == pytest.approx(table["anon_gauss"]["dlib_dist"])
+    result = foo.get_operator("@ldfa/anonymization/evaluate_face_detection")(
+        anonymized.view(), anon_field="anon_solid")
+    assert result.error is None, result.error
+    assert result.result["mAP"] == pytest.approx(table["anon_solid"]["mAP"])
+
+    anonymized.persistent = True
+    try:
+        assert main(["evaluate", "--dataset", anonymized.name, "--field", "anon_gauss",
+                     "--embedders", "dlib", "--json"]) == 0
+    finally:
+        anonymized.persistent = False
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["identity"]["dlib"]["reid_rate"] == pytest.approx(table["anon_gauss"]["dlib_reid"])
+    assert printed["detection"]["faces"] == table["original"]["faces"]

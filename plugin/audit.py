@@ -1,0 +1,119 @@
+"""The App audit: a grouped side-by-side dataset and the saved views reviewers start from.
+
+The audit dataset is grouped: slice ``original`` plus one slice per anonymized field, every slice
+pointing at the existing files (nothing is copied) and carrying the same face boxes, so the App's
+group view shows the original and each anonymized version together at full resolution.
+"""
+
+from __future__ import annotations
+
+import fiftyone as fo
+from fiftyone import ViewField as F
+
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.report import ORIGINAL, anonymized_fields
+from ldfa.plugin.runs import run_config, run_key
+
+SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
+PANEL_NAME = "anonymization_audit"
+DEFAULT_THRESHOLDS = {"facenet": 0.40, "dlib": 0.6}  # same-person thresholds if no run recorded one
+
+
+def audit_name(dataset: fo.Dataset) -> str:
+    return f"{dataset.name}-audit"
+
+
+def build_audit_dataset(dataset: fo.Dataset, faces_field: str = "faces",
+                        fields: list[str] | None = None, name: str | None = None) -> fo.Dataset:
+    """(Re)build the grouped audit dataset of ``dataset``; returns it (persistent).
+
+    Rebuilt from scratch each call so it always mirrors the current anonymized files and faces.
+    Samples whose anonymized path is missing simply lack that slice.
+    """
+    fields = fields or list(anonymized_fields(dataset))
+    if not fields:
+        raise ConfigError(f"dataset '{dataset.name}' has no anonymized field: run anonymize_faces first")
+    name = name or audit_name(dataset)
+    if fo.dataset_exists(name):
+        fo.delete_dataset(name)
+    audit = fo.Dataset(name, persistent=True)
+    audit.add_group_field("group", default=ORIGINAL)
+    audit.info[SOURCE_KEY] = dataset.name
+    samples = []
+    for sample in dataset.select_fields([faces_field, *fields]).iter_samples():
+        group = fo.Group()
+        faces = sample[faces_field]
+        for slice_name, path in [(ORIGINAL, sample.filepath), *((f, sample[f]) for f in fields)]:
+            if path:
+                samples.append(fo.Sample(filepath=path, group=group.element(slice_name),
+                                         source_id=sample.id, **{faces_field: faces}))
+    audit.add_samples(samples, progress=False)
+    audit.save()
+    return audit
+
+
+def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
+    """The dataset whose runs describe ``dataset``: itself, or the one an audit dataset mirrors."""
+    name = dataset.info.get(SOURCE_KEY)
+    return fo.load_dataset(name) if name else dataset
+
+
+def threshold(dataset, field: str, embedder: str) -> float:
+    """Same-person threshold recorded by the identity run of ``field`` (or the embedder default)."""
+    config = run_config(dataset, run_key("identity", field)) or {}
+    return (config.get("thresholds") or {}).get(embedder, DEFAULT_THRESHOLDS[embedder])
+
+
+def riskiest_faces(dataset, field: str, faces_field: str = "faces", embedder: str = "facenet",
+                   within: float | None = None):
+    """Faces patches of ``field`` sorted by identity distance, smallest (riskiest) first."""
+    dist = f"{field}_{embedder}_dist"
+    view = dataset.filter_labels(faces_field, F(dist) != None, only_matches=True)  # noqa: E711
+    if within is not None:
+        view = view.filter_labels(faces_field, F(dist) < within, only_matches=True)
+    return view.to_patches(faces_field).sort_by(f"{faces_field}.{dist}")
+
+
+def save_audit_views(dataset: fo.Dataset, faces_field: str = "faces", embedder: str = "facenet",
+                     small_face_px: int = 32) -> list[str]:
+    """Create (or refresh) the reviewers' saved views; returns their names.
+
+    Per anonymized field: riskiest faces (within the same-person threshold, riskiest first) and
+    faces lost after anonymization (misses of the detection evaluation). Plus small faces
+    (shorter side under ``small_face_px`` pixels) and samples where anonymization failed.
+    Called after evaluation, since the views need the distances and eval keys.
+    """
+    views = {}
+    for field in anonymized_fields(dataset):
+        if dataset.has_field(f"{faces_field}.detections.{field}_{embedder}_dist"):
+            views[f"ldfa-riskiest-{field}"] = riskiest_faces(
+                dataset, field, faces_field, embedder, threshold(dataset, field, embedder))
+        eval_key = f"eval_{field}_det"
+        if dataset.has_field(f"{faces_field}.detections.{eval_key}"):
+            views[f"ldfa-lost-{field}"] = dataset.filter_labels(
+                faces_field, F(eval_key) == "fn", only_matches=True).to_patches(faces_field)
+    dataset.compute_metadata(progress=False)
+    box = F("bounding_box")
+    shorter = (box[2] * F("$metadata.width")).min(box[3] * F("$metadata.height"))
+    views["ldfa-small-faces"] = dataset.filter_labels(
+        faces_field, shorter < small_face_px, only_matches=True).to_patches(faces_field)
+    failed_tags = [f"{f}_failed" for f in anonymized_fields(dataset)]
+    views["ldfa-failed"] = dataset.match_tags(failed_tags)
+    for name, view in views.items():
+        if dataset.has_saved_view(name):
+            dataset.delete_saved_view(name)
+        dataset.save_view(name, view, description="ldfa audit")
+    return list(views)
+
+
+def open_audit(dataset: fo.Dataset, faces_field: str = "faces") -> fo.Dataset:
+    """Refresh saved views and the grouped audit dataset; returns the dataset to launch the App on."""
+    save_audit_views(dataset, faces_field=faces_field)
+    return build_audit_dataset(dataset, faces_field=faces_field)
+
+
+def audit_spaces() -> fo.Space:
+    """App layout with the sample grid beside the audit panel (``fo.launch_app(..., spaces=)``)."""
+    return fo.Space(children=[fo.Space(children=[fo.Panel(type="Samples", pinned=True)]),
+                              fo.Space(children=[fo.Panel(type=PANEL_NAME)])],
+                    orientation="horizontal")

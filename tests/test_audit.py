@@ -1,0 +1,141 @@
+"""The App audit: grouped side-by-side dataset, saved views, panel table, review operators."""
+
+from __future__ import annotations
+
+import pytest
+
+import ldfa
+from ldfa.plugin.images import read_rgb
+from ldfa.plugin.runs import record_run, run_key
+
+ASTRONAUT_FACE = (0.36, 0.08, 0.2, 0.3)
+HOPPER_FACE = (0.3, 0.15, 0.35, 0.3)
+TINY_FACE = (0.02, 0.02, 0.03, 0.03)  # ~15 px on the 512 px astronaut: a "small face"
+
+
+@pytest.fixture
+def audited(dataset, sample_photos, tmp_path):
+    """Two photos, real classic anonymization, and metrics in the shared data model.
+
+    Identity distances and the detection eval are written as the metrics side writes them (a
+    float per face, an eval-key attribute, run records) so that no model has to load here.
+    """
+    import fiftyone as fo
+
+    def faces(*boxes):
+        return fo.Detections(detections=[fo.Detection(label="face", bounding_box=list(b),
+                                                      confidence=0.9) for b in boxes])
+
+    png, jpg = sample_photos
+    dataset.add_samples([fo.Sample(filepath=str(png), faces=faces(ASTRONAUT_FACE, TINY_FACE)),
+                         fo.Sample(filepath=str(jpg), faces=faces(HOPPER_FACE))])
+    ldfa.anonymize_faces(dataset, method="solid", output_dir=tmp_path / "solid", progress=False)
+    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "pix", progress=False)
+    distances = {"anon_solid": [0.9, 0.2, 0.35], "anon_pixelate": [0.1, 0.5, 0.7]}
+    eval_results = {"anon_solid": ["tp", "fn", "tp"], "anon_pixelate": ["fn", "fn", "tp"]}
+    for field in distances:
+        dataset.add_sample_field(f"faces.detections.{field}_facenet_dist", fo.FloatField)
+        dataset.add_sample_field(f"faces.detections.eval_{field}_det", fo.StringField)
+        values = iter(zip(distances[field], eval_results[field]))
+        for sample in dataset.iter_samples(autosave=True):
+            for face in sample.faces.detections:
+                face[f"{field}_facenet_dist"], face[f"eval_{field}_det"] = next(values)
+        record_run(dataset, run_key("identity", field),
+                   {"anon_field": field, "thresholds": {"facenet": 0.4}},
+                   {"embedders": {"facenet": {"mean": sum(distances[field]) / 3,
+                                              "within_threshold": 2 / 3}}})
+        record_run(dataset, run_key("detection", f"{field}_det"), {"anon_field": field},
+                   {"faces": 3, "mAP": 0.5, "mAP_s": 0.1, "mAP_m": 0.6, "mAP_l": 0.8})
+    return dataset
+
+
+def test_audit_dataset_groups_original_and_each_version_on_the_same_files(audited):
+    import fiftyone as fo
+
+    audit = ldfa.build_audit_dataset(audited)
+    try:
+        assert audit.media_type == "group"
+        assert sorted(audit.group_slices) == ["anon_pixelate", "anon_solid", "original"]
+        assert audit.default_group_slice == "original"
+        for sample in audited:
+            group = audit.get_group(audit.match(fo.ViewField("source_id") == sample.id)
+                                    .first().group.id)
+            # same files, nothing copied; the boxes drawn on every slice
+            assert {k: v.filepath for k, v in group.items()} == {
+                "original": sample.filepath, "anon_solid": sample.anon_solid,
+                "anon_pixelate": sample.anon_pixelate}
+            for member in group.values():
+                assert member.faces.detections == sample.faces.detections
+        # a rebuild mirrors the current state instead of piling up samples
+        assert len(ldfa.build_audit_dataset(audited).select_group_slices()) == 6
+    finally:
+        fo.delete_dataset(audit.name)
+
+
+def test_saved_views_riskiest_lost_small_and_failed(audited):
+    names = ldfa.save_audit_views(audited)
+    assert set(names) == {"ldfa-riskiest-anon_solid", "ldfa-riskiest-anon_pixelate",
+                          "ldfa-lost-anon_solid", "ldfa-lost-anon_pixelate",
+                          "ldfa-small-faces", "ldfa-failed"}
+    assert set(audited.list_saved_views()) >= set(names)
+    riskiest = audited.load_saved_view("ldfa-riskiest-anon_solid")
+    assert riskiest.values("faces.anon_solid_facenet_dist") == [0.2, 0.35]  # < 0.4, riskiest first
+    assert riskiest.values("faces.anon_pixelate_facenet_dist") == [0.5, 0.7]
+    assert audited.load_saved_view("ldfa-lost-anon_pixelate").count() == 2
+    assert audited.load_saved_view("ldfa-lost-anon_solid").values("faces.bounding_box") == [
+        list(TINY_FACE)]
+    assert audited.load_saved_view("ldfa-small-faces").values("faces.bounding_box") == [
+        list(TINY_FACE)]
+    assert audited.load_saved_view("ldfa-failed").count() == 0
+    sample = audited.first()
+    sample.tags.append("anon_solid_failed")
+    sample.save()
+    assert audited.load_saved_view("ldfa-failed").count() == 1
+    assert ldfa.save_audit_views(audited) == names  # refreshing replaces, never duplicates
+
+
+def test_open_audit_returns_the_grouped_dataset_and_panel_table(audited):
+    import fiftyone as fo
+
+    from ldfa.operators.panel import table_rows
+
+    audit = ldfa.open_audit(audited)
+    try:
+        assert audit.media_type == "group" and audited.has_saved_view("ldfa-small-faces")
+        rows = table_rows(audited)
+        assert [r["field"] for r in rows] == ["original", "anon_pixelate", "anon_solid"]
+        solid = rows[2]
+        assert solid["method"] == "solid" and solid["mAP_s"] == 0.1
+        assert solid["facenet_dist"] == round((0.9 + 0.2 + 0.35) / 3, 3)
+        assert rows[0]["mAP"] is None  # no run recorded for the originals: shown empty, not made up
+    finally:
+        fo.delete_dataset(audit.name)
+
+
+def test_review_tags_faces_and_reanonymizes_them_in_place(audited):
+    import fiftyone.operators as foo
+    import numpy as np
+
+    sample = audited.first()
+    face, other = sample.faces.detections
+    ctx = {"view": audited.view(),
+           "selected_labels": [{"label_id": face.id, "sample_id": sample.id, "field": "faces"}]}
+    result = foo.execute_operator("@ldfa/anonymization/tag_faces",
+                                  {**ctx, "params": {"tag": "approved"}})
+    assert result.error is None, result.error
+    assert audited.count_label_tags() == {"approved": 1}
+    foo.execute_operator("@ldfa/anonymization/tag_faces", {**ctx, "params": {"tag": "needs_review"}})
+    assert audited.count_label_tags() == {"needs_review": 1}  # one verdict per face
+
+    path = sample.anon_pixelate
+    before = read_rgb(path)[0]
+    seed = face.anon_pixelate_seed
+    result = foo.execute_operator("@ldfa/anonymization/reanonymize_selected_faces",
+                                  {**ctx, "params": {"out_field": "anon_pixelate"}})
+    assert result.error is None, result.error
+    assert result.result["faces"] == 1
+    sample.reload()
+    assert sample.anon_pixelate == path  # replaced in place: same file, new content
+    assert sample.faces.detections[0].anon_pixelate_seed != seed
+    assert sample.faces.detections[1].anon_pixelate_seed == other.anon_pixelate_seed
+    assert read_rgb(path)[0].shape == before.shape
