@@ -42,6 +42,9 @@ def add_parser(sub):
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     p.add_argument("--dtype", choices=["float16", "float32", "bfloat16"],
                    help="ldfa: default float16 on CUDA, float32 on CPU")
+    p.add_argument("--identity-guard", type=int, default=0, metavar="N",
+                   help="re-anonymize faces FaceNet still matches to their original, up to N tries; "
+                   "faces still matching are tagged needs_review")
     p.add_argument("--overwrite", action="store_true",
                    help="replace results of another configuration in --field")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -62,6 +65,7 @@ def run(args) -> int:
     summary = anonymize_faces(dataset, method=args.method, faces_field=args.faces_field,
                               out_field=args.field, output_dir=args.output_dir,
                               overwrite=args.overwrite, preset=args.preset,
+                              identity_guard=args.identity_guard,
                               progress=not args.json, **params)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary)
     return 0

@@ -117,6 +117,7 @@ class AnonymizationSummary:
     faces: int = 0
     methods_applied: dict[str, int] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
+    identity_guard: dict | None = None  # what the identity guard did, when it ran
 
     @property
     def failed(self) -> int:
@@ -155,6 +156,7 @@ def anonymize_faces(
     overwrite: bool = False,
     progress: ProgressArg = True,
     preset: str | None = None,
+    identity_guard: int = 0,
     **params,
 ) -> AnonymizationSummary:
     """Anonymize every face of ``faces_field`` and store each new image's path in ``out_field``.
@@ -168,6 +170,9 @@ def anonymize_faces(
         overwrite: allow replacing results of another config in ``out_field``
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
         preset: ``paper`` for the published LDFA procedure (explicit params still win)
+        identity_guard: after the run, re-anonymize (new seed) faces still within FaceNet's
+            same-person threshold, up to this many tries; faces that stay within it are
+            tagged ``needs_review`` (0: off; see ``ldfa.guard_identity``)
         **params: any field of :class:`AnonymizationConfig` (``seed``, ``min_face_px``,
             ``num_inference_steps``, ``model``, ``mask_grow``, ...)
     """
@@ -208,6 +213,11 @@ def anonymize_faces(
             _anonymize_chunk(chunk, config, inpainter, faces_field, out_field, root, out_dir,
                              done, summary)
             bar.update(len(chunk))
+    if identity_guard:
+        from ldfa.plugin.guard import guard_identity  # loads the identity model: only when asked
+
+        summary.identity_guard = guard_identity(collection, out_field, faces_field=faces_field,
+                                                max_tries=identity_guard, progress=progress)
     record_run(collection, key, run, {"summary": summary.to_dict()})
     return summary
 
