@@ -1,4 +1,4 @@
-"""``ldfa demo``: the whole product on real photos, offline: detect, anonymize, show in the App."""
+"""``ldfa demo``: the whole product on real photos, offline: detect, anonymize, measure, show."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def run(args) -> int:
     print(detect_faces(dataset, progress=True))
     for summary in anonymize(dataset, output, args.model):
         print(summary)
+
+    from ldfa.plugin.audit import save_audit_views
+    from ldfa.plugin.report import comparison_table, to_markdown, write_report
+
+    rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
+    paths = write_report(dataset, output / "report", rows=rows)
+    print(to_markdown(rows, dataset.name))
+    views = save_audit_views(dataset)
+    print(f"report: {paths['markdown']} (CSV and plots beside it); saved views: {', '.join(views)}")
 
     if args.no_app:
         return 0

@@ -1,6 +1,5 @@
 """The identity guard as an option of anonymization: faces still recognisable are redone, then flagged."""
 
-
 import ldfa
 
 

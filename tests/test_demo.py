@@ -9,7 +9,13 @@ def test_demo_runs_end_to_end_with_a_local_model(fo, tmp_path, tiny_model, capsy
     assert len(dataset) == 2 and dataset.count("faces.detections") == 2
     for method in ("ldfa", "gauss", "pixelate", "solid"):
         assert dataset.count(f"anon_{method}") == 2, method
-    assert "skipped" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "skipped" not in out and f"report: {tmp_path / 'report' / 'report.md'}" in out
+    report = (tmp_path / "report" / "report.md").read_text()
+    for row in ("| original |", "| anon_ldfa |", "| anon_solid |"):
+        assert row in report
+    assert (tmp_path / "report" / "identity_distance.png").stat().st_size > 0
+    assert "ldfa-riskiest-anon_ldfa" in dataset.list_saved_views()
 
 
 def test_demo_without_the_model_says_so_in_one_line_and_runs_the_classic_methods(
