@@ -5,7 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.common import call_operator, progress_reporter, resolve_delegation
+from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
 from ldfa.plugin.anonymize import METHODS, AnonymizationConfig, anonymize_faces
 from ldfa.plugin.diffusion import PRESETS
 
@@ -17,16 +17,9 @@ class AnonymizeFaces(foo.Operator):
 
     @property
     def config(self):
-        return foo.OperatorConfig(
-            name="anonymize_faces",
-            label="Anonymize faces",
-            description="Replace detected faces (LDFA diffusion or a classic method) in new image files",
-            icon="face_retouching_off",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-            default_choice_to_delegated=True,
-        )
+        return heavy_config("anonymize_faces", "Anonymize faces",
+                            "Replace detected faces (LDFA diffusion or a classic method) in new image files",
+                            icon="face_retouching_off")
 
     def resolve_input(self, ctx):
         inputs = types.Object()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.common import call_operator, progress_reporter, resolve_delegation
+from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
 from ldfa.plugin.detect import detect_faces
 from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND, DetectorConfig
 
@@ -17,16 +17,8 @@ class DetectFaces(foo.Operator):
 
     @property
     def config(self):
-        return foo.OperatorConfig(
-            name="detect_faces",
-            label="Detect faces",
-            description="Find faces (boxes, scores, landmarks) in the target images",
-            icon="face",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-            default_choice_to_delegated=True,
-        )
+        return heavy_config("detect_faces", "Detect faces",
+                            "Find faces (boxes, scores, landmarks) in the target images", icon="face")
 
     def resolve_input(self, ctx):
         inputs = types.Object()

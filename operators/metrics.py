@@ -5,15 +5,9 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.common import call_operator, progress_reporter, resolve_delegation
+from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
 from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND
 from ldfa.plugin.report import anonymized_fields
-
-
-def _heavy(name: str, label: str, description: str) -> foo.OperatorConfig:
-    return foo.OperatorConfig(name=name, label=label, description=description, dynamic=True,
-                              allow_immediate_execution=True, allow_delegated_execution=True,
-                              default_choice_to_delegated=True)
 
 
 def _field_input(ctx, inputs, name="anon_field", label="Anonymized field"):
@@ -30,7 +24,7 @@ class ComputeIdentityDistance(foo.Operator):
 
     @property
     def config(self):
-        return _heavy("compute_identity_distance", "Compute identity distance",
+        return heavy_config("compute_identity_distance", "Compute identity distance",
                       "FaceNet and dlib distance of each face to its anonymized version")
 
     def resolve_input(self, ctx):
@@ -66,7 +60,7 @@ class EvaluateFaceDetection(foo.Operator):
 
     @property
     def config(self):
-        return _heavy("evaluate_face_detection", "Evaluate face detection",
+        return heavy_config("evaluate_face_detection", "Evaluate face detection",
                       "Detect faces on anonymized images and score them (COCO mAP by size)")
 
     def resolve_input(self, ctx):
@@ -106,7 +100,7 @@ class GuardIdentity(foo.Operator):
 
     @property
     def config(self):
-        return _heavy("guard_identity", "Identity guard",
+        return heavy_config("guard_identity", "Identity guard",
                       "Re-anonymize faces still recognisable; tag the rest needs_review")
 
     def resolve_input(self, ctx):
