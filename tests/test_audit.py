@@ -114,7 +114,6 @@ def test_open_audit_returns_the_grouped_dataset_and_panel_table(audited):
 
 def test_review_tags_faces_and_reanonymizes_them_in_place(audited):
     import fiftyone.operators as foo
-    import numpy as np
 
     sample = audited.first()
     face, other = sample.faces.detections
