@@ -40,11 +40,11 @@ MODEL_DIR_NAME = "sd15-inpainting-random"
 def build_full_size(folder: Path) -> Path:
     """SD-1.5 inpainting's architecture with random weights, saved as a diffusers folder."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from tiny_pipeline import write_tokenizer  # a tokenizer's vocabulary size costs no compute
+    from tiny_pipeline import assemble  # same pipeline assembly as the tests' tiny model
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(  # the remaining defaults are SD 1.x's
@@ -60,14 +60,7 @@ def build_full_size(folder: Path) -> Path:
         vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
         num_attention_heads=12, max_position_embeddings=77, projection_dim=768, hidden_act="quick_gelu",
     ))
-    with tempfile.TemporaryDirectory() as vocab:
-        tokenizer = write_tokenizer(Path(vocab))
-    pipe = StableDiffusionInpaintPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-        scheduler=PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )
+    pipe = assemble(unet, vae, text_encoder)
     pipe.save_pretrained(folder)
     return folder
 

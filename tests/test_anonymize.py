@@ -117,6 +117,20 @@ def test_small_faces_get_the_fallback_and_say_why(dataset, photo_tree, tmp_path)
     assert not (out[412:420, 412:420] == 0).all()  # pixelated, not filled
 
 
+def crash_on_second_save(monkeypatch) -> list:
+    """Make the engine die (as if killed) when it writes its second image; returns the saved paths."""
+    real_save, saved = anonymize_module.save_atomic, []
+
+    def crash_on_second(image, target, jpeg_quality):
+        if saved:
+            raise KeyboardInterrupt
+        real_save(image, target, jpeg_quality)
+        saved.append(target)
+
+    monkeypatch.setattr(anonymize_module, "save_atomic", crash_on_second)
+    return saved
+
+
 def test_rerun_resumes_after_a_crash_and_another_config_needs_overwrite(
     dataset, photo_tree, tmp_path, monkeypatch
 ):
@@ -125,20 +139,12 @@ def test_rerun_resumes_after_a_crash_and_another_config_needs_overwrite(
         add(dataset, p, FACE)
     add(dataset, empty)
     out_dir = tmp_path / "out"
-    real_save, saved = anonymize_module.save_atomic, []
-
-    def crash_on_second(image, target, jpeg_quality):
-        if saved:
-            raise KeyboardInterrupt  # the process dies mid-run
-        real_save(image, target, jpeg_quality)
-        saved.append(target)
-
-    monkeypatch.setattr(anonymize_module, "save_atomic", crash_on_second)
+    saved = crash_on_second_save(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         ldfa.anonymize_faces(dataset, method="pixelate", out_field="anon", output_dir=out_dir,
                              progress=False)
     assert len(saved) == 1 and not list(out_dir.rglob(".*.tmp"))
-    monkeypatch.setattr(anonymize_module, "save_atomic", real_save)
+    monkeypatch.undo()  # the process restarts
     first_bytes = saved[0].read_bytes()
 
     again = ldfa.anonymize_faces(dataset, method="pixelate", out_field="anon", output_dir=out_dir,

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_anonymize import FACE, add, photo_tree  # noqa: F401 - photo_tree is a fixture
+from test_anonymize import FACE, add, crash_on_second_save, photo_tree  # noqa: F401 - photo_tree is a fixture
 
 import ldfa
 import ldfa.plugin.anonymize as anonymize_module
@@ -24,19 +24,11 @@ def test_a_killed_overwrite_run_resumes_without_keeping_the_old_configs_files(
     out_dir = tmp_path / "out"
     ldfa.anonymize_faces(dataset, method="pixelate", out_field="anon", output_dir=out_dir,
                          progress=False)
-    real_save, saved = anonymize_module.save_atomic, []
-
-    def crash_on_second(image, target, jpeg_quality):
-        if saved:
-            raise KeyboardInterrupt  # the process dies mid-run
-        real_save(image, target, jpeg_quality)
-        saved.append(target)
-
-    monkeypatch.setattr(anonymize_module, "save_atomic", crash_on_second)
+    crash_on_second_save(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         ldfa.anonymize_faces(dataset, method="solid", out_field="anon", output_dir=out_dir,
                              overwrite=True, progress=False)
-    monkeypatch.setattr(anonymize_module, "save_atomic", real_save)
+    monkeypatch.undo()  # the process restarts
 
     again = ldfa.anonymize_faces(dataset, method="solid", out_field="anon", output_dir=out_dir,
                                  progress=False)

@@ -42,10 +42,24 @@ def write_tokenizer(folder: Path):
     return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
 
 
+def assemble(unet, vae, text_encoder):
+    """An inpainting pipeline around these models, with SD 1.5's scheduler and our tokenizer."""
+    from diffusers import PNDMScheduler, StableDiffusionInpaintPipeline
+
+    with tempfile.TemporaryDirectory() as vocab:
+        tokenizer = write_tokenizer(Path(vocab))
+    return StableDiffusionInpaintPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+        scheduler=PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+
+
 def build(folder: str | Path, seed: int = 0) -> Path:
     """Build the tiny pipeline with fixed random weights and save it into ``folder``."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     folder = Path(folder)
@@ -66,15 +80,7 @@ def build(folder: str | Path, seed: int = 0) -> Path:
         bos_token_id=512, eos_token_id=513, pad_token_id=513, hidden_size=32, intermediate_size=37,
         num_attention_heads=4, num_hidden_layers=2, vocab_size=514, max_position_embeddings=77,
     ))
-    with tempfile.TemporaryDirectory() as vocab:
-        tokenizer = write_tokenizer(Path(vocab))
-    pipe = StableDiffusionInpaintPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-        scheduler=PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False),
-        safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False,
-    )
+    pipe = assemble(unet, vae, text_encoder)
     pipe.save_pretrained(folder)
     return folder
 
