@@ -13,39 +13,18 @@ The FiftyOne database is a private, throwaway one.
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import os
 import resource
-import shutil
-import tempfile
+import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 
-WORK = Path(tempfile.mkdtemp(prefix="ldfa-bench-export-"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from private_db import use_private_database  # noqa: E402
 
-
-def _remove_work():
-    """Stop this run's mongod (found by its --dbpath) before deleting its folder under it."""
-    import psutil
-
-    db = str(WORK / "db")
-    mongods = [p for p in psutil.process_iter(["cmdline"]) if db in (p.info["cmdline"] or [])]
-    for proc in mongods:
-        proc.terminate()
-    psutil.wait_procs(mongods, timeout=20)
-    shutil.rmtree(WORK, ignore_errors=True)
-
-
-# Registered before fiftyone is imported, so it runs after FiftyOne's own exit clean-up.
-atexit.register(_remove_work)
-os.environ["FIFTYONE_DATABASE_DIR"] = str(WORK / "db")  # before fiftyone is imported
-os.environ["FIFTYONE_DATABASE_NAME"] = f"ldfa-bench-{uuid.uuid4().hex[:6]}"
-os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
-os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
+WORK = use_private_database("ldfa-bench-export")  # before fiftyone is imported
 
 
 def write_tree(root: Path, images: int, width: int, height: int) -> None:

@@ -5,13 +5,15 @@
 Builds a throwaway dataset of copies of the shared crowd photos (../shared/data, else the
 packaged sample photos) until it holds ``--faces`` detected faces, anonymizes it with
 ``pixelate`` and times ``compute_identity_distance`` (FaceNet + dlib) and
-``evaluate_face_detection`` on it. Prints figures; asserts nothing.
+``evaluate_face_detection`` on it, in a private, throwaway FiftyOne database. Prints
+figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -96,4 +98,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from private_db import use_private_database
+
+    use_private_database("ldfa-bench-metrics")  # before fiftyone is imported
     main()

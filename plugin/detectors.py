@@ -101,9 +101,10 @@ def _pad_batch(batch: list[np.ndarray], multiple: int) -> np.ndarray:
     return out
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+def _kept_faces(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou: float) -> list[Face]:
+    """Non-maximum suppression of candidate boxes; the survivors as Faces, best first."""
     keep = torchvision.ops.nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), iou)
-    return keep.numpy()
+    return [Face(boxes[k], float(scores[k]), points[k]) for k in keep.numpy()]
 
 
 class RetinaFaceBackend(_OnnxBackend):
@@ -146,9 +147,7 @@ class RetinaFaceBackend(_OnnxBackend):
             sizes = a[:, 2:] * np.exp(l[:, 2:] * v1)
             boxes = np.hstack([centers - sizes / 2, centers + sizes / 2])
             points = a[:, None, :2] + m * v0 * a[:, None, 2:]
-            scores = conf[i, keep, 1]
-            order = _nms(boxes, scores, NMS_IOU)
-            results.append([Face(boxes[k], float(scores[k]), points[k]) for k in order])
+            results.append(_kept_faces(boxes, conf[i, keep, 1], points, NMS_IOU))
         return results
 
 
@@ -186,9 +185,7 @@ class CenterFaceBackend(_OnnxBackend):
             lm = marks[i, :, ys, xs].reshape(-1, 5, 2)
             points = np.stack([lm[..., 1] * w[:, None] + x1[:, None],
                                lm[..., 0] * h[:, None] + y1[:, None]], 2)
-            scores = heat[i, 0, ys, xs]
-            order = _nms(boxes, scores, 0.3)
-            results.append([Face(boxes[k], float(scores[k]), points[k]) for k in order])
+            results.append(_kept_faces(boxes, heat[i, 0, ys, xs], points, 0.3))
         return results
 
 

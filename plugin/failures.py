@@ -18,19 +18,9 @@ def failed_tag(field: str) -> str:
     return f"{field}_failed"
 
 
-def mark(sample: fo.Sample, field: str, reason: str | None) -> None:
-    """Set (reason) or clear (None) the failure record of ``sample`` for ``field``; no save."""
-    sample[error_field(field)] = reason
-    tag = failed_tag(field)
-    if reason is not None and tag not in sample.tags:
-        sample.tags.append(tag)
-    elif reason is None and tag in sample.tags:
-        sample.tags.remove(tag)
-
-
 def record(collection: fo.core.collections.SampleCollection, field: str,
            reasons: dict[str, str | None]) -> None:
-    """Bulk form of ``mark``: ``reasons`` maps sample ids to a reason or None (success)."""
+    """Record a batch's outcome: ``reasons`` maps sample ids to a reason or None (success)."""
     if not reasons:
         return
     if not collection.has_field(error_field(field)):

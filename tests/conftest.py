@@ -4,20 +4,14 @@ FiftyOne reads its database location when it is first imported, so the environme
 here, at import time of the conftest, before any test module imports fiftyone or ldfa.
 """
 
-import atexit
 import os
-import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+from private_db import use_private_database
 
-_SESSION_DIR = Path(tempfile.mkdtemp(prefix="ldfa-tests-"))
-os.environ["FIFTYONE_DATABASE_DIR"] = str(_SESSION_DIR / "db")
-os.environ["FIFTYONE_DATABASE_NAME"] = f"ldfa-test-{uuid.uuid4().hex[:8]}"
-os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
-os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
+_SESSION_DIR = use_private_database("ldfa-tests")
 os.environ["FIFTYONE_PLUGINS_DIR"] = str(_SESSION_DIR / "plugins")
 (_SESSION_DIR / "plugins").mkdir()
 # FiftyOne finds plugins by walking its plugins folder for fiftyone.yml: link the repo there.
@@ -25,22 +19,6 @@ os.environ["FIFTYONE_PLUGINS_DIR"] = str(_SESSION_DIR / "plugins")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def _remove_session_dir():
-    """Stop this session's mongod (found by its --dbpath), then delete its files."""
-    import psutil
-
-    db = str(_SESSION_DIR / "db")
-    mongods = [p for p in psutil.process_iter(["cmdline"]) if db in (p.info["cmdline"] or [])]
-    for proc in mongods:
-        proc.terminate()
-    psutil.wait_procs(mongods, timeout=20)
-    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
-
-
-# Registered before fiftyone is imported, so it runs after fiftyone's own exit handlers.
-atexit.register(_remove_session_dir)
 
 
 @pytest.fixture(scope="session")
