@@ -113,7 +113,13 @@ def open_audit(dataset: fo.Dataset, faces_field: str = "faces") -> fo.Dataset:
 
 
 def audit_spaces() -> fo.Space:
-    """App layout with the sample grid beside the audit panel (``fo.launch_app(..., spaces=)``)."""
-    return fo.Space(children=[fo.Space(children=[fo.Panel(type="Samples", pinned=True)]),
-                              fo.Space(children=[fo.Panel(type=PANEL_NAME)])],
-                    orientation="horizontal")
+    """App layout with the sample grid beside the audit panel (``fo.launch_app(..., spaces=)``).
+
+    Each side names its tab as the active child: without it the App draws the tabs but leaves
+    both bodies empty.
+    """
+    grid = fo.Panel(type="Samples", pinned=True)
+    audit = fo.Panel(type=PANEL_NAME)
+    return fo.Space(children=[fo.Space(children=[grid], active_child=grid.component_id),
+                              fo.Space(children=[audit], active_child=audit.component_id)],
+                    orientation="horizontal", sizes=[0.55, 0.45])
