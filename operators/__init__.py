@@ -6,10 +6,11 @@ from ldfa.operators.detect import DetectFaces
 from ldfa.operators.io import ExportAnonymizedDataset, ImportDataset
 from ldfa.operators.metrics import ComputeIdentityDistance, EvaluateFaceDetection, GuardIdentity
 from ldfa.operators.panel import AnonymizationAudit
+from ldfa.operators.side_by_side import SideBySide
 
 OPERATORS = [DetectFaces, AnonymizeFaces, ComputeIdentityDistance, EvaluateFaceDetection,
              GuardIdentity, ImportDataset, ExportAnonymizedDataset,
-             OpenAudit, TagFaces, ReanonymizeSelected, AnonymizationAudit]
+             OpenAudit, TagFaces, ReanonymizeSelected, AnonymizationAudit, SideBySide]
 
 
 def register(p):

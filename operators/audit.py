@@ -5,11 +5,9 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.plugin.anonymize import reanonymize_faces
 from ldfa.plugin.audit import open_audit, source_dataset
 from ldfa.plugin.report import anonymized_fields
-
-REVIEW_TAGS = ("approved", "needs_review")
+from ldfa.plugin.review import REVIEW_TAGS, redo_faces, tag_faces
 
 
 class OpenAudit(foo.Operator):
@@ -42,20 +40,13 @@ class TagFaces(foo.Operator):
         return types.Property(inputs)
 
     def execute(self, ctx):
-        labels = ctx.selected_labels
-        if not labels:
+        ids = [label["label_id"] for label in ctx.selected_labels or []]
+        if not ids:
             return {"tagged": 0}
-        tag = ctx.params.get("tag", "needs_review")
-        field = ctx.params.get("faces_field", "faces")
-        ids = [label["label_id"] for label in labels]
-        # the audit dataset shares label ids with its source: tag both so either shows the review
-        for dataset in {ctx.dataset.name: ctx.dataset, **{source_dataset(ctx.dataset).name:
-                                                         source_dataset(ctx.dataset)}}.values():
-            view = dataset.select_labels(ids=ids, fields=field)
-            view.untag_labels([t for t in REVIEW_TAGS if t != tag], label_fields=[field])
-            view.tag_labels(tag, label_fields=[field])
+        tagged = tag_faces(ctx.dataset, ids, ctx.params.get("tag", "needs_review"),
+                           ctx.params.get("faces_field", "faces"))
         ctx.ops.reload_dataset()
-        return {"tagged": len(labels)}
+        return {"tagged": tagged}
 
 
 class ReanonymizeSelected(foo.Operator):
@@ -70,15 +61,15 @@ class ReanonymizeSelected(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         fields = list(anonymized_fields(source_dataset(ctx.dataset)))
-        inputs.enum("out_field", fields, default=fields[0] if fields else None, required=True,
-                    label="Anonymized field")
+        slice_name = ctx.group_slice if ctx.group_slice in fields else None
+        inputs.enum("out_field", fields, default=slice_name or (fields[0] if fields else None),
+                    required=True, label="Anonymized field")
         return types.Property(inputs)
 
     def execute(self, ctx):
         ids = [label["label_id"] for label in ctx.selected_labels or []]
         if not ids:
             return {"faces": 0}
-        summary = reanonymize_faces(source_dataset(ctx.dataset), ctx.params["out_field"], ids,
-                                    progress=False)
+        summary = redo_faces(ctx.dataset, ctx.params["out_field"], ids)
         ctx.ops.reload_dataset()
         return {"faces": len(ids), "written": summary.written}

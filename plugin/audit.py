@@ -48,6 +48,7 @@ def build_audit_dataset(dataset: fo.Dataset, faces_field: str = "faces",
                 samples.append(fo.Sample(filepath=path, group=group.element(slice_name),
                                          source_id=sample.id, **{faces_field: faces}))
     audit.add_samples(samples, progress=False)
+    audit.select_group_slices().compute_metadata(progress=False)  # sizes in the App's sidebar
     audit.save()
     return audit
 

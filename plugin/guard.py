@@ -15,7 +15,7 @@ from fiftyone import ViewField as F
 from ldfa.plugin.anonymize import reanonymize_faces
 from ldfa.plugin.embedders import load_embedder
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.identity import _measure
+from ldfa.plugin.identity import remeasure_faces
 from ldfa.plugin.progress import Progress, ProgressArg
 
 REVIEW_TAG = "needs_review"
@@ -60,17 +60,11 @@ def guard_identity(
 
 def _within(collection, out_field, faces_field, model, dist_key, threshold, face_ids) -> set[str]:
     """Measure ``face_ids`` again; return those still closer than ``threshold``."""
-    oids = [ObjectId(i) for i in face_ids]
-    view = collection.match(F(f"{faces_field}.detections").filter(F("_id").is_in(oids)).length() > 0)
-    close = set()
-    for sample in view.iter_samples(autosave=True, progress=False):
-        _measure(sample, out_field, faces_field, {model.name: model}, {model.name: []},
-                 {model.name: []})
-        for face in sample[faces_field].detections:
-            dist = face[dist_key]
-            if face.id in face_ids and dist is not None and dist < threshold:
-                close.add(face.id)
-    return close
+    remeasure_faces(collection, out_field, face_ids, faces_field, embedders=[model.name])
+    faces = collection.filter_labels(faces_field, F("_id").is_in([ObjectId(i) for i in face_ids]))
+    ids, dists = faces.values([f"{faces_field}.detections.id",
+                               f"{faces_field}.detections.{dist_key}"], unwind=True)
+    return {i for i, d in zip(ids, dists) if d is not None and d < threshold}
 
 
 def _tag(collection, faces_field, face_ids: set[str]) -> None:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import fiftyone as fo
 import numpy as np
+from bson import ObjectId
+from fiftyone import ViewField as F
 
 from ldfa.plugin.embedders import FaceBox, load_embedder
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.images import read_rgb
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import record_run, run_key, versions
+from ldfa.plugin.runs import record_run, run_config, run_key, versions
 
 DEFAULT_EMBEDDERS = ("facenet", "dlib")
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -84,6 +86,28 @@ def compute_identity_distance(
                 "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
                {"embedders": stats})
     return stats
+
+
+def remeasure_faces(collection, anon_field: str, face_ids, faces_field: str = "faces",
+                    embedders: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """Measure again the samples holding ``face_ids`` after some of their faces were redone.
+
+    ``embedders`` default to those of the field's identity run; with neither, nothing is measured
+    (there is no distance to keep current). Run-level statistics are left as they were: they
+    describe the run, and ``compute_identity_distance`` redoes them. Returns the embedders used.
+    """
+    config = run_config(collection, run_key("identity", anon_field)) or {}
+    embedders = list(embedders or config.get("embedders") or [])
+    if not embedders:
+        return []
+    models = {n: load_embedder(n) for n in embedders}
+    _declare_fields(collection._dataset, anon_field, faces_field, models)
+    oids = [ObjectId(i) for i in face_ids]
+    view = collection.match(F(f"{faces_field}.detections").filter(F("_id").is_in(oids)).length() > 0)
+    unused = {n: [] for n in models}
+    for sample in view.iter_samples(autosave=True, progress=False):
+        _measure(sample, anon_field, faces_field, models, unused, {n: [] for n in models})
+    return embedders
 
 
 def _declare_fields(dataset, anon_field, faces_field, models) -> None:

@@ -64,3 +64,14 @@ def to_rgb(img: Image.Image) -> np.ndarray:
     if img.mode != "RGB":
         img = img.convert("RGB")
     return np.asarray(img, dtype=np.uint8).copy()
+
+
+def display_size(path: str) -> tuple[int, int]:
+    """(width, height) as the App shows the image (EXIF rotation applied), from the header only."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"unreadable image: {path} ({e})") from None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)

@@ -1,0 +1,251 @@
+"""The "Side by side" panel of the sample view: every version of the open image, zoomed together.
+
+Opened next to the App's sample view (modal), it shows the original and each anonymized version
+of the current sample in one Plotly figure: the files are drawn at full resolution, every face
+box on every version, coloured by risk (red: still within the same-person threshold), with the
+identity distance written on it. All versions share their axes, so zooming into a face on one
+zooms into the same face on all. Clicking a face selects it (the App's label selection); the
+buttons tag the selected faces (or all faces of the image when none is selected) or redo them
+with a new seed, and the new face appears in place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from urllib.parse import quote
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from ldfa.plugin.audit import source_dataset, threshold
+from ldfa.plugin.errors import ImageError
+from ldfa.plugin.images import display_size
+from ldfa.plugin.report import ORIGINAL, anonymized_fields
+from ldfa.plugin.review import REVIEW_TAGS, redo_faces, tag_faces
+
+PANEL_NAME = "side_by_side"
+FACES_FIELD = "faces"
+EMBEDDER = "facenet"
+COLUMNS = 2
+ROW_HEIGHT_PX = 420
+COLORS = {ORIGINAL: "#00bcd4", "risky": "#f44336", "safe": "#4caf50", "unmeasured": "#9e9e9e",
+          "selected": "#ffeb3b"}
+
+
+def media_url(path: str) -> str:
+    """The App server's URL of a local file; the mtime makes the browser fetch a redone file."""
+    try:
+        version = os.stat(path).st_mtime_ns
+    except OSError:
+        version = 0
+    return f"/media?filepath={quote(path, safe='')}&v={version}"
+
+
+def _attr(face, key: str):
+    return face[key] if face.has_field(key) else None
+
+
+def face_color(face, field: str, limit: float, selected: set[str]) -> str:
+    if face.id in selected:
+        return COLORS["selected"]
+    if field == ORIGINAL:
+        return COLORS[ORIGINAL]
+    dist = _attr(face, f"{field}_{EMBEDDER}_dist")
+    if dist is None:
+        return COLORS["unmeasured"]
+    return COLORS["risky"] if dist < limit else COLORS["safe"]
+
+
+def face_hover(face, number: int, field: str) -> str:
+    """What a reviewer wants to know about one face in one version."""
+    lines = [f"face {number} · {field}"]
+    if field != ORIGINAL:
+        for key in sorted(face.field_names):
+            if key.startswith(f"{field}_") and key.endswith(("_dist", "_reason", "_method",
+                                                           "_seed", "_attempt", "_skipped")):
+                value = face[key]
+                if value is not None:
+                    shown = f"{value:.3f}" if isinstance(value, float) else value
+                    lines.append(f"{key[len(field) + 1:]}: {shown}")
+    if face.tags:
+        lines.append("tags: " + ", ".join(face.tags))
+    return "<br>".join(lines)
+
+
+def figure(sample, fields: list[str], thresholds: dict[str, float], selected: set[str],
+           faces_field: str = FACES_FIELD) -> tuple[list[dict], dict]:
+    """Plotly (traces, layout) of ``sample``'s original and each version in ``fields``."""
+    versions = [(ORIGINAL, sample.filepath)] + [(f, sample[f]) for f in fields if sample[f]]
+    width, height = display_size(sample.filepath)
+    faces = sample[faces_field].detections if sample[faces_field] else []
+    rows = math.ceil(len(versions) / COLUMNS)
+    columns = min(COLUMNS, len(versions))
+    traces, images, titles, axes = [], [], [], {}
+    for k, (field, path) in enumerate(versions):
+        x, y = ("x", "y") if k == 0 else (f"x{k + 1}", f"y{k + 1}")
+        row, col = divmod(k, columns)
+        x_domain = [col / columns + 0.01, (col + 1) / columns - 0.01]
+        y_domain = [1 - (row + 1) / rows + 0.02, 1 - row / rows - 0.05]
+        axes[f"xaxis{'' if k == 0 else k + 1}"] = {
+            "domain": x_domain, "range": [0, width], "visible": False, "anchor": y,
+            **({} if k == 0 else {"matches": "x"})}
+        axes[f"yaxis{'' if k == 0 else k + 1}"] = {
+            "domain": y_domain, "range": [height, 0], "visible": False, "anchor": x,
+            **({"scaleanchor": "x"} if k == 0 else {"matches": "y"})}
+        images.append({"source": media_url(path), "xref": x, "yref": y, "x": 0, "y": 0,
+                       "sizex": width, "sizey": height, "sizing": "stretch", "layer": "below",
+                       "xanchor": "left", "yanchor": "top"})
+        limit = thresholds.get(field, 0.0)
+        titles.append({"text": field, "xref": "paper", "yref": "paper", "showarrow": False,
+                       "x": sum(x_domain) / 2, "y": y_domain[1] + 0.01, "yanchor": "bottom",
+                       "font": {"size": 14}})
+        for number, face in enumerate(faces, start=1):
+            bx, by, bw, bh = face.bounding_box
+            x1, y1, x2, y2 = bx * width, by * height, (bx + bw) * width, (by + bh) * height
+            color = face_color(face, field, limit, selected)
+            dist = None if field == ORIGINAL else _attr(face, f"{field}_{EMBEDDER}_dist")
+            label = str(number) if field == ORIGINAL else (
+                "n/a" if dist is None else f"{dist:.2f}")
+            traces.append({"type": "scatter", "mode": "lines", "xaxis": x, "yaxis": y,
+                           "x": [x1, x2, x2, x1, x1], "y": [y1, y1, y2, y2, y1],
+                           "line": {"color": color, "width": 3 if face.id in selected else 2},
+                           "hoverinfo": "skip", "showlegend": False})
+            traces.append({"type": "scatter", "mode": "markers+text", "xaxis": x, "yaxis": y,
+                           "x": [x1], "y": [y1], "ids": [face.id], "text": [label],
+                           "textposition": "top right", "textfont": {"color": color, "size": 15},
+                           "marker": {"color": color, "size": 10, "symbol": "square"},
+                           "hovertext": [face_hover(face, number, field)], "hoverinfo": "text",
+                           "name": field, "showlegend": False})
+    layout = {"height": rows * ROW_HEIGHT_PX, "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
+              "dragmode": "zoom", "hovermode": "closest", "images": images,
+              "annotations": titles, "paper_bgcolor": "rgba(0,0,0,0)",
+              "plot_bgcolor": "rgba(0,0,0,0)", **axes}
+    return traces, layout
+
+
+def _default_field(fields: list[str], group_slice: str | None) -> str | None:
+    """The version a redo acts on first: the open slice, else LDFA's field, else the first."""
+    if group_slice in fields:
+        return group_slice
+    return next((f for f in fields if f.endswith("_ldfa")), fields[0] if fields else None)
+
+
+class SideBySide(foo.Panel):
+    """Original and every anonymized version of the open sample, with review buttons."""
+
+    @property
+    def config(self):
+        return foo.PanelConfig(name=PANEL_NAME, label="Side by side", icon="compare",
+                               surfaces="modal",
+                               help_markdown="The original and each anonymized version, zoomed "
+                                             "together. Red: still within the same-person "
+                                             "threshold. Click a face to select it.")
+
+    def on_load(self, ctx):
+        self._refresh(ctx)
+
+    def on_change_current_sample(self, ctx):
+        self._refresh(ctx)
+
+    def on_change_selected_labels(self, ctx):
+        self._refresh(ctx)
+
+    def _source_sample(self, ctx):
+        if not ctx.current_sample:
+            return None, None
+        source = source_dataset(ctx.dataset)
+        sample = ctx.dataset[ctx.current_sample]
+        if source.name != ctx.dataset.name:  # an audit slice: show its source sample
+            sample = source[sample.source_id]
+        return source, sample
+
+    def _faces_of_sample(self, ctx) -> tuple[list[str], list[str]]:
+        """(all face ids of the open image, the selected ones among them)."""
+        faces = ctx.panel.state.face_ids or []
+        chosen = {label["label_id"] for label in ctx.selected_labels or []}
+        return faces, [f for f in faces if f in chosen]
+
+    def _refresh(self, ctx):
+        source, sample = self._source_sample(ctx)
+        if sample is None:
+            ctx.panel.state.message = "Open a sample to compare its versions."
+            return
+        fields = list(anonymized_fields(source))
+        thresholds = {f: threshold(source, f, EMBEDDER) for f in fields}
+        ctx.panel.state.face_ids = [f.id for f in (sample[FACES_FIELD].detections
+                                                   if sample[FACES_FIELD] else [])]
+        _, selected = self._faces_of_sample(ctx)
+        try:
+            traces, layout = figure(sample, fields, thresholds, set(selected))
+        except ImageError as e:
+            ctx.panel.state.message = f"Cannot show this sample: {e}"
+            return
+        if ctx.panel.state.field not in fields:
+            ctx.panel.state.field = _default_field(fields, ctx.group_slice)
+        ctx.panel.state.layout = layout
+        ctx.panel.data.figure = traces
+        faces = len(ctx.panel.state.face_ids)
+        limits = ", ".join(sorted({f"{v:.2f}" for v in thresholds.values()}))
+        ctx.panel.state.message = (
+            f"**{os.path.basename(sample.filepath)}**: {faces} face(s), {len(fields)} anonymized "
+            f"version(s), {len(selected)} selected (the buttons act on the selected faces, or on "
+            f"all faces of this image when none is). Numbers: FaceNet identity distance to the "
+            f"original face; red: below the same-person threshold ({limits}), still "
+            "recognisable; green: beyond it; grey: no distance (no usable face crop, or not "
+            "measured). Drag to zoom all versions together; double-click to reset.")
+
+    def _targets(self, ctx) -> list[str]:
+        faces, selected = self._faces_of_sample(ctx)
+        return selected or faces
+
+    def on_face_click(self, ctx):
+        """Toggle the clicked face in the App's label selection."""
+        face_id = ctx.params.get("id")
+        if not face_id:
+            return
+        labels = [label for label in ctx.selected_labels or [] if label["label_id"] != face_id]
+        if len(labels) == len(ctx.selected_labels or []):
+            labels.append({"label_id": face_id, "sample_id": ctx.current_sample,
+                           "field": FACES_FIELD})
+        ctx.ops.set_selected_labels(labels)
+
+    def on_field_change(self, ctx):
+        ctx.panel.state.field = ctx.params.get("value")
+
+    def _tag(self, ctx, tag: str):
+        tagged = tag_faces(ctx.dataset, self._targets(ctx), tag, FACES_FIELD)
+        ctx.ops.notify(f"{tagged} face(s) tagged {tag}")
+        self._refresh(ctx)
+
+    def on_approve(self, ctx):
+        self._tag(ctx, REVIEW_TAGS[0])
+
+    def on_needs_review(self, ctx):
+        self._tag(ctx, REVIEW_TAGS[1])
+
+    def on_redo(self, ctx):
+        field, faces = ctx.panel.state.field, self._targets(ctx)
+        if not field or not faces:
+            return
+        summary = redo_faces(ctx.dataset, field, faces, FACES_FIELD)
+        ctx.ops.notify(f"{summary.written} image(s) rewritten: {len(faces)} face(s) redone in {field}")
+        self._refresh(ctx)
+        ctx.ops.reload_samples()
+
+    def render(self, ctx):
+        panel = types.Object()
+        panel.md(ctx.panel.state.message or "", name="message")
+        if ctx.panel.state.layout is None:
+            return types.Property(panel, view=types.GridView(orientation="vertical"))
+        bar = panel.h_stack("actions", align_x="left", gap=1)
+        bar.btn("approve", label="Approve", on_click=self.on_approve, variant="contained")
+        bar.btn("needs_review", label="Needs review", on_click=self.on_needs_review,
+                variant="outlined")
+        fields = list(anonymized_fields(source_dataset(ctx.dataset)))
+        bar.enum("field", fields, default=ctx.panel.state.field, label="Version to redo",
+                 view=types.DropdownView(), on_change=self.on_field_change)
+        bar.btn("redo", label="Re-anonymize (new seed)", on_click=self.on_redo, variant="outlined")
+        panel.plot("figure", layout=ctx.panel.state.layout, on_click=self.on_face_click,
+                   config={"scrollZoom": True, "displaylogo": False})
+        return types.Property(panel, view=types.GridView(orientation="vertical"))
