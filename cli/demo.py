@@ -10,8 +10,9 @@ DATASET = "ldfa-demo"
 def add_parser(sub):
     p = sub.add_parser("demo", help="run ldfa end to end on packaged sample photos and open the App",
                        description="Build the dataset 'ldfa-demo' from public-domain photos that "
-                       "ship with installed packages (plus --images DIR), detect faces, print a "
-                       "summary and open the FiftyOne App.")
+                       "ship with installed packages (plus --images DIR), detect faces, anonymize "
+                       "them with every method, measure identity distance and detection mAP, "
+                       "write the report and open the FiftyOne App on the side-by-side audit.")
     p.add_argument("--images", metavar="DIR", help="also add the images below DIR")
     p.add_argument("--output", default="ldfa-output/demo", metavar="DIR",
                    help="where the demo writes photos and results (default: %(default)s)")
@@ -41,21 +42,40 @@ def run(args) -> int:
     for summary in anonymize(dataset, output, args.model):
         print(summary)
 
-    from ldfa.plugin.audit import save_audit_views
+    from ldfa.plugin.audit import audit_spaces, open_audit
     from ldfa.plugin.report import comparison_table, to_markdown, write_report
 
     rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
     paths = write_report(dataset, output / "report", rows=rows)
     print(to_markdown(rows, dataset.name))
-    views = save_audit_views(dataset)
-    print(f"report: {paths['markdown']} (CSV and plots beside it); saved views: {', '.join(views)}")
+    audit = open_audit(dataset)  # saved review views + the grouped side-by-side dataset
+    print(f"report: {paths['markdown']} (CSV and plots beside it); saved views: "
+          f"{', '.join(dataset.list_saved_views())}; side-by-side dataset: '{audit.name}'")
 
     if args.no_app:
         return 0
-    session = fo.launch_app(dataset, port=args.port, auto=False)
-    print(f"App: {session.url}  (Ctrl-C to stop)")
+    ensure_plugin()
+    session = fo.launch_app(audit, spaces=audit_spaces(), port=args.port, auto=False)
+    print(f"App: {session.url}  (the audit panel is on the right; open an image and its "
+          "'Side by side' tab to compare versions; Ctrl-C to stop)")
     session.wait(-1)
     return 0
+
+
+def ensure_plugin() -> None:
+    """The App shows ldfa's panels only if FiftyOne finds the plugin: link it, saying so."""
+    import fiftyone as fo
+
+    from ldfa.cli.plugin import install
+    from ldfa.plugin.errors import LdfaError
+
+    plugins_dir = Path(fo.config.plugins_dir).expanduser()
+    try:
+        if install(plugins_dir):
+            print(f"linked @ldfa/anonymization into FiftyOne's plugins folder {plugins_dir} "
+                  "(`ldfa plugin uninstall` removes it)")
+    except LdfaError as e:
+        print(f"the App will lack ldfa's panels: {e}")
 
 
 def anonymize(dataset, output: Path, model: str | None):

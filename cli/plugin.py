@@ -17,11 +17,26 @@ def add_parser(sub):
     p.set_defaults(run=run)
 
 
+def install(plugins_dir: Path) -> bool:
+    """Link this package into ``plugins_dir`` unless it is there; True if a link was made."""
+    import ldfa
+    from ldfa.plugin.errors import ConfigError
+
+    package = Path(ldfa.__file__).resolve().parent
+    link = plugins_dir / LINK_NAME
+    if link.is_symlink() or link.exists():
+        if link.resolve() != package:
+            raise ConfigError(f"{link} exists and is not this package; remove it first")
+        return False
+    plugins_dir.mkdir(parents=True, exist_ok=True)
+    os.symlink(package, link, target_is_directory=True)
+    return True
+
+
 def run(args) -> int:
     import fiftyone as fo
 
     import ldfa
-    from ldfa.plugin.errors import ConfigError
 
     package = Path(ldfa.__file__).resolve().parent
     plugins_dir = Path(args.plugins_dir or fo.config.plugins_dir).expanduser()
@@ -29,12 +44,7 @@ def run(args) -> int:
     if args.action == "path":
         print(package)
     elif args.action == "install":
-        if link.is_symlink() or link.exists():
-            if link.resolve() != package:
-                raise ConfigError(f"{link} exists and is not this package; remove it first")
-        else:
-            plugins_dir.mkdir(parents=True, exist_ok=True)
-            os.symlink(package, link, target_is_directory=True)
+        install(plugins_dir)
         print(f"@ldfa/anonymization installed: {link} -> {package}")
         if not os.environ.get("FIFTYONE_PLUGINS_DIR") and not args.plugins_dir:
             print(f"(FiftyOne's plugins folder is {plugins_dir})")

@@ -1,31 +1,41 @@
-"""The "Anonymization audit" panel: comparison table and plots; a click filters the grid."""
+"""The "Anonymization audit" panel: the report's table and plots; a click filters the grid.
+
+It reads recorded runs only (it never starts a computation), so it opens instantly. On the
+grouped audit dataset a click also switches the grid to the slice of the version clicked, so
+the grid shows the anonymized faces themselves.
+"""
 
 from __future__ import annotations
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
-from fiftyone import ViewField as F
 
-from ldfa.plugin.audit import PANEL_NAME, riskiest_faces, source_dataset, threshold
-from ldfa.plugin.report import ORIGINAL, _results, anonymized_fields
-from ldfa.plugin.runs import run_key
+from ldfa.plugin.audit import (FACE_SIZES, PANEL_NAME, lost_faces, risky_faces, riskiest_faces,
+                               source_dataset, threshold)
+from ldfa.plugin.report import ORIGINAL, anonymized_fields
+from ldfa.plugin.runs import run_key, run_results
 
 EMBEDDER = "facenet"
-COLUMNS = ("method", "field", "faces", "mAP", "mAP_s", "mAP_m", "mAP_l",
-           f"{EMBEDDER}_dist", f"{EMBEDDER}_within")
+FACES_FIELD = "faces"
+# table column -> heading; arrows say which way is better
+COLUMNS = {"field": "version", "faces": "faces", f"{EMBEDDER}_dist": "distance ↑",
+           f"{EMBEDDER}_within": "same person ↓", f"{EMBEDDER}_reid": "re-id ↓", "mAP": "mAP ↑",
+           "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L"}
+SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
 
 
 def table_rows(dataset) -> list[dict]:
-    """The report's comparison rows from recorded runs only (the panel never starts a computation)."""
+    """The report's comparison rows from recorded runs only; a missing measure stays None."""
     methods = anonymized_fields(dataset)
     rows = []
     for field in [None, *methods]:
-        det = _results(dataset, run_key("detection", f"{field or ORIGINAL}_det")) or {}
-        ident = _results(dataset, run_key("identity", field or "filepath")) or {}
+        det = run_results(dataset, run_key("detection", f"{field or ORIGINAL}_det")) or {}
+        ident = run_results(dataset, run_key("identity", field or "filepath")) or {}
         stats = (ident.get("embedders") or {}).get(EMBEDDER) or {}
         row = {"method": methods.get(field, ORIGINAL), "field": field or ORIGINAL,
                "faces": det.get("faces"), f"{EMBEDDER}_dist": stats.get("mean"),
-               f"{EMBEDDER}_within": stats.get("within_threshold")}
+               f"{EMBEDDER}_within": stats.get("within_threshold"),
+               f"{EMBEDDER}_reid": stats.get("reid_rate")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
         rows.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
     return rows
@@ -43,60 +53,106 @@ class AnonymizationAudit(foo.Panel):
     def on_load(self, ctx):
         dataset = source_dataset(ctx.dataset)
         rows = table_rows(dataset)
+        fields = [r["field"] for r in rows if r["field"] != ORIGINAL]
         ctx.panel.state.table = rows
-        ctx.panel.state.fields = [r["field"] for r in rows if r["field"] != ORIGINAL]
-        bars = [{"type": "bar", "name": size, "x": [r["field"] for r in rows],
-                 "y": [r.get(f"mAP_{size}") for r in rows]} for size in ("s", "m", "l")]
-        ctx.panel.data.ap_plot = bars
+        ctx.panel.state.fields = fields
+        ctx.panel.state.message = _message(fields, rows)
+        ctx.panel.data.ap_plot = [
+            {"type": "bar", "name": size, "x": [r["field"] for r in rows],
+             "y": [r[column] for r in rows]} for size, column in SIZE_COLUMNS.items()]
         boxes = []
-        for field in ctx.panel.state.fields:
-            key = f"faces.detections.{field}_{EMBEDDER}_dist"
+        for field in fields:
+            key = f"{FACES_FIELD}.detections.{field}_{EMBEDDER}_dist"
             if dataset.has_field(key):
-                boxes.append({"type": "box", "name": field,
+                boxes.append({"type": "box", "name": field, "boxpoints": "all",
                               "y": [v for v in dataset.values(key, unwind=True) if v is not None]})
         ctx.panel.data.dist_plot = boxes
 
     def on_refresh(self, ctx):
         self.on_load(ctx)
 
-    def _show_field(self, ctx, field):
-        """Filter the grid to the faces of ``field`` within the same-person threshold."""
-        dataset = source_dataset(ctx.dataset)
-        if field == ORIGINAL or field not in anonymized_fields(dataset):
-            ctx.ops.set_view(view=dataset.view())
+    def _show(self, ctx, field: str, view) -> None:
+        """Show ``view`` in the grid and, on an audit dataset, the slice of ``field``."""
+        ctx.ops.set_view(view=view)
+        if ctx.dataset.media_type == "group" and field in ctx.dataset.group_slices:
+            ctx.ops.set_group_slice(field)
+
+    def show_risky(self, ctx, field: str) -> None:
+        """The faces of ``field`` still within the same-person threshold."""
+        if field not in (ctx.panel.state.fields or []):
+            self._show(ctx, ORIGINAL, ctx.dataset.view())
             return
-        limit = threshold(dataset, field, EMBEDDER)
-        ctx.ops.set_view(view=dataset.filter_labels(
-            "faces", F(f"{field}_{EMBEDDER}_dist") < limit, only_matches=True))
+        limit = threshold(source_dataset(ctx.dataset), field, EMBEDDER)
+        self._show(ctx, field, risky_faces(ctx.dataset, field, FACES_FIELD, EMBEDDER, limit))
 
     def on_row_click(self, ctx):
-        rows = ctx.panel.state.table or []
-        row = ctx.params.get("row")
-        if row is not None and 0 <= int(row) < len(rows):
-            self._show_field(ctx, rows[int(row)]["field"])
+        row = _row(ctx)
+        if row is not None:
+            self.show_risky(ctx, row["field"])
 
-    def on_plot_click(self, ctx):
-        self._show_field(ctx, ctx.params.get("x") or ctx.params.get("trace"))
+    def on_row_riskiest(self, ctx):
+        """Patches of the row's faces, riskiest (smallest identity distance) first."""
+        row = _row(ctx)
+        if row is not None and row["field"] in (ctx.panel.state.fields or []):
+            ctx.ops.set_view(view=riskiest_faces(ctx.dataset, row["field"], FACES_FIELD, EMBEDDER))
+
+    def on_dist_click(self, ctx):
+        self.show_risky(ctx, ctx.params.get("trace") or ctx.params.get("x"))
+
+    def on_ap_click(self, ctx):
+        """Faces of the clicked size that the detector misses on the clicked version."""
+        field, size = ctx.params.get("x"), ctx.params.get("trace")
+        if field in [r["field"] for r in ctx.panel.state.table or []] and size in FACE_SIZES:
+            self._show(ctx, field, lost_faces(ctx.dataset, field, FACES_FIELD, size))
 
     def on_riskiest(self, ctx):
-        dataset = source_dataset(ctx.dataset)
         fields = ctx.panel.state.fields or []
         if fields:
-            ctx.ops.set_view(view=riskiest_faces(dataset, fields[0]))
+            first = next((f for f in fields if f.endswith("_ldfa")), fields[0])
+            ctx.ops.set_view(view=riskiest_faces(ctx.dataset, first, FACES_FIELD, EMBEDDER))
+
+    def on_reset(self, ctx):
+        self._show(ctx, ORIGINAL, ctx.dataset.view())
 
     def render(self, ctx):
         panel = types.Object()
-        panel.md("Identity distance (FaceNet cosine): larger is safer; below the threshold the "
-                 "face may still be recognised. AP: higher means detectors still find faces.",
-                 name="intro")
-        table = types.TableView()
-        for column in COLUMNS:
-            table.add_column(column, label=column)
-        table.add_row_action("show", on_click=self.on_row_click, label="Show risky faces")
+        panel.md(ctx.panel.state.message or "", name="intro")
+        table = types.TableView(on_click_row=self.on_row_click)
+        for column, label in COLUMNS.items():
+            table.add_column(column, label=label)
+        table.add_row_action("riskiest", on_click=self.on_row_riskiest,
+                             label="Faces, riskiest first")
         panel.list("table", types.Object(), view=table)
-        panel.plot("dist_plot", layout={"title": "Identity distance per method", "height": 300},
-                   on_click=self.on_plot_click)
-        panel.plot("ap_plot", layout={"title": "AP by face size", "barmode": "group",
-                                      "height": 300}, on_click=self.on_plot_click)
-        panel.btn("riskiest", label="Faces, riskiest first", on_click=self.on_riskiest)
+        buttons = panel.h_stack("buttons", align_x="left", gap=1)
+        buttons.btn("riskiest", label="Faces, riskiest first", on_click=self.on_riskiest,
+                    variant="contained")
+        buttons.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
+        panel.plot("dist_plot", on_click=self.on_dist_click, config={"displaylogo": False},
+                   layout={"title": {"text": "Identity distance per face (FaceNet)"},
+                           "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
+        panel.plot("ap_plot", on_click=self.on_ap_click, config={"displaylogo": False},
+                   layout={"title": {"text": "Face detection AP by face size"},
+                           "barmode": "group", "height": 320,
+                           "yaxis": {"range": [0, 1]}})
         return types.Property(panel, view=types.GridView(orientation="vertical"))
+
+
+def _row(ctx) -> dict | None:
+    rows = ctx.panel.state.table or []
+    row = ctx.params.get("row")
+    return rows[int(row)] if row is not None and 0 <= int(row) < len(rows) else None
+
+
+def _message(fields: list[str], rows: list[dict]) -> str:
+    if not fields:
+        return ("No anonymized version yet: run *Anonymize faces*, then *Compute identity "
+                "distance* and *Evaluate face detection* (or `ldfa report`).")
+    if all(r["mAP"] is None and r[f"{EMBEDDER}_dist"] is None for r in rows):
+        return "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
+    return ("**distance**: mean FaceNet identity distance, original face to anonymized face "
+            "(larger is safer). **same person**: share still within the same-person threshold "
+            "(aim for 0). **re-id**: share whose nearest original is their own (aim for chance). "
+            "**mAP, AP S/M/L**: COCO AP of a face detector on each version, overall and for small "
+            "(< 32²px), medium and large (> 96²px) faces: the closer to *original*, the more "
+            "useful the images stay. Click a row or a box for the faces still within the "
+            "threshold, a bar for the faces the detector missed.")

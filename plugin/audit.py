@@ -17,6 +17,8 @@ from ldfa.plugin.runs import run_config, run_key
 SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
 PANEL_NAME = "anonymization_audit"
 DEFAULT_THRESHOLDS = {"facenet": 0.40, "dlib": 0.6}  # same-person thresholds if no run recorded one
+# face sizes by box area in pixels, as pycocotools' COCOeval ranges small, medium and large
+FACE_SIZES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
 
 
 def audit_name(dataset: fo.Dataset) -> str:
@@ -65,14 +67,42 @@ def threshold(dataset, field: str, embedder: str) -> float:
     return (config.get("thresholds") or {}).get(embedder, DEFAULT_THRESHOLDS[embedder])
 
 
-def riskiest_faces(dataset, field: str, faces_field: str = "faces", embedder: str = "facenet",
-                   within: float | None = None):
-    """Faces patches of ``field`` sorted by identity distance, smallest (riskiest) first."""
-    dist = f"{field}_{embedder}_dist"
-    view = dataset.filter_labels(faces_field, F(dist) != None, only_matches=True)  # noqa: E711
-    if within is not None:
-        view = view.filter_labels(faces_field, F(dist) < within, only_matches=True)
-    return view.to_patches(faces_field).sort_by(f"{faces_field}.{dist}")
+def risky_faces(collection, field: str, faces_field: str = "faces", embedder: str = "facenet",
+                within: float | None = None):
+    """Samples of ``collection`` with only their faces that have a distance on ``field``
+    (below ``within`` when given)."""
+    dist = F(f"{field}_{embedder}_dist")
+    match = dist != None if within is None else (dist != None) & (dist < within)  # noqa: E711
+    return collection.filter_labels(faces_field, match, only_matches=True)
+
+
+def riskiest_faces(collection, field: str, faces_field: str = "faces",
+                   embedder: str = "facenet", within: float | None = None):
+    """Faces patches of ``field`` sorted by identity distance, smallest (riskiest) first.
+
+    On an audit dataset the patches are cut from the slice of ``field``: the anonymized faces.
+    """
+    view = risky_faces(_slice(collection, field), field, faces_field, embedder, within)
+    return view.to_patches(faces_field).sort_by(f"{faces_field}.{field}_{embedder}_dist")
+
+
+def lost_faces(collection, field: str, faces_field: str = "faces", size: str | None = None):
+    """Samples with only their faces the detector missed on ``field`` (``fn`` of its evaluation,
+    ``original`` for the originals), optionally of one COCO size range."""
+    match = F(f"eval_{field}_det") == "fn"
+    if size is not None:
+        low, high = FACE_SIZES[size]
+        box = F("bounding_box")
+        area = box[2] * F("$metadata.width") * box[3] * F("$metadata.height")
+        match = match & (area >= low) & (area < high)
+    return collection.filter_labels(faces_field, match, only_matches=True)
+
+
+def _slice(collection, field: str):
+    """A grouped audit collection flattened to the slice of ``field``; others as they are."""
+    if collection.media_type != "group":
+        return collection
+    return collection.select_group_slices(field if field in collection.group_slices else ORIGINAL)
 
 
 def save_audit_views(dataset: fo.Dataset, faces_field: str = "faces", embedder: str = "facenet",
@@ -91,8 +121,8 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str = "faces", embedder: 
                 dataset, field, faces_field, embedder, threshold(dataset, field, embedder))
         eval_key = f"eval_{field}_det"
         if dataset.has_field(f"{faces_field}.detections.{eval_key}"):
-            views[f"ldfa-lost-{field}"] = dataset.filter_labels(
-                faces_field, F(eval_key) == "fn", only_matches=True).to_patches(faces_field)
+            views[f"ldfa-lost-{field}"] = lost_faces(dataset, field, faces_field).to_patches(
+                faces_field)
     dataset.compute_metadata(progress=False)
     box = F("bounding_box")
     shorter = (box[2] * F("$metadata.width")).min(box[3] * F("$metadata.height"))
@@ -123,4 +153,4 @@ def audit_spaces() -> fo.Space:
     audit = fo.Panel(type=PANEL_NAME)
     return fo.Space(children=[fo.Space(children=[grid], active_child=grid.component_id),
                               fo.Space(children=[audit], active_child=audit.component_id)],
-                    orientation="horizontal", sizes=[0.55, 0.45])
+                    orientation="horizontal", sizes=[0.45, 0.55])

@@ -16,7 +16,7 @@ from pathlib import Path
 from ldfa.plugin.evaluation import evaluate_face_detection
 from ldfa.plugin.identity import DEFAULT_EMBEDDERS, compute_identity_distance
 from ldfa.plugin.progress import ProgressArg
-from ldfa.plugin.runs import run_config, run_key
+from ldfa.plugin.runs import run_config, run_key, run_results
 
 ORIGINAL = "original"
 
@@ -30,14 +30,6 @@ def anonymized_fields(collection) -> dict[str, str]:
             if config and config.get("out_field"):
                 found[config["out_field"]] = config.get("method", "?")
     return dict(sorted(found.items()))
-
-
-def _results(collection, key: str) -> dict | None:
-    dataset = collection._dataset
-    if not dataset.has_run(key):
-        return None
-    results = dataset.load_run_results(key, cache=False)
-    return None if results is None else results.serialize()
 
 
 def comparison_table(
@@ -56,18 +48,18 @@ def comparison_table(
     rows = []
     for field in [None, *fields]:
         name = field or "filepath"
-        ident = _results(collection, run_key("identity", name))
+        ident = run_results(collection, run_key("identity", name))
         if recompute or ident is None or set(embedders) - set(ident["embedders"]):
             compute_identity_distance(collection, name, faces_field=faces_field,
                                       embedders=embedders, progress=progress)
-            ident = _results(collection, run_key("identity", name))
+            ident = run_results(collection, run_key("identity", name))
         pred = f"{field or ORIGINAL}_det"
-        det = _results(collection, run_key("detection", pred))
+        det = run_results(collection, run_key("detection", pred))
         if recompute or det is None:
             kwargs = {"detector": detector} if detector else {}
             evaluate_face_detection(collection, field, gt_field=gt_field or faces_field,
                                     progress=progress, **kwargs)
-            det = _results(collection, run_key("detection", pred))
+            det = run_results(collection, run_key("detection", pred))
         row = {"method": methods.get(field, ORIGINAL), "field": field or ORIGINAL,
                "faces": det["faces"]}
         row.update({c: det[c] for c in ("mAP", "mAP_s", "mAP_m", "mAP_l", "AP50")})

@@ -57,3 +57,12 @@ def run_config(collection: fo.core.collections.SampleCollection, key: str) -> di
     if not dataset.has_run(key):
         return None
     return dataset.get_run_info(key).config.serialize()
+
+
+def run_results(collection: fo.core.collections.SampleCollection, key: str) -> dict | None:
+    """The results dict recorded under ``key`` on the collection's dataset, or None."""
+    dataset = collection._dataset
+    if not dataset.has_run(key):
+        return None
+    results = dataset.load_run_results(key, cache=False)
+    return None if results is None else results.serialize()

@@ -2,51 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import ldfa
+from conftest import TINY_FACE
 from ldfa.plugin.images import read_rgb
-from ldfa.plugin.runs import record_run, run_key
-
-ASTRONAUT_FACE = (0.36, 0.08, 0.2, 0.3)
-HOPPER_FACE = (0.3, 0.15, 0.35, 0.3)
-TINY_FACE = (0.02, 0.02, 0.03, 0.03)  # ~15 px on the 512 px astronaut: a "small face"
-
-
-@pytest.fixture
-def audited(dataset, sample_photos, tmp_path):
-    """Two photos, real classic anonymization, and metrics in the shared data model.
-
-    Identity distances and the detection eval are written as the metrics side writes them (a
-    float per face, an eval-key attribute, run records) so that no model has to load here.
-    """
-    import fiftyone as fo
-
-    def faces(*boxes):
-        return fo.Detections(detections=[fo.Detection(label="face", bounding_box=list(b),
-                                                      confidence=0.9) for b in boxes])
-
-    png, jpg = sample_photos
-    dataset.add_samples([fo.Sample(filepath=str(png), faces=faces(ASTRONAUT_FACE, TINY_FACE)),
-                         fo.Sample(filepath=str(jpg), faces=faces(HOPPER_FACE))])
-    ldfa.anonymize_faces(dataset, method="solid", output_dir=tmp_path / "solid", progress=False)
-    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "pix", progress=False)
-    distances = {"anon_solid": [0.9, 0.2, 0.35], "anon_pixelate": [0.1, 0.5, 0.7]}
-    eval_results = {"anon_solid": ["tp", "fn", "tp"], "anon_pixelate": ["fn", "fn", "tp"]}
-    for field in distances:
-        dataset.add_sample_field(f"faces.detections.{field}_facenet_dist", fo.FloatField)
-        dataset.add_sample_field(f"faces.detections.eval_{field}_det", fo.StringField)
-        values = iter(zip(distances[field], eval_results[field]))
-        for sample in dataset.iter_samples(autosave=True):
-            for face in sample.faces.detections:
-                face[f"{field}_facenet_dist"], face[f"eval_{field}_det"] = next(values)
-        record_run(dataset, run_key("identity", field),
-                   {"anon_field": field, "thresholds": {"facenet": 0.4}},
-                   {"embedders": {"facenet": {"mean": sum(distances[field]) / 3,
-                                              "within_threshold": 2 / 3}}})
-        record_run(dataset, run_key("detection", f"{field}_det"), {"anon_field": field},
-                   {"faces": 3, "mAP": 0.5, "mAP_s": 0.1, "mAP_m": 0.6, "mAP_l": 0.8})
-    return dataset
 
 
 def test_audit_dataset_groups_original_and_each_version_on_the_same_files(audited):
@@ -138,3 +96,33 @@ def test_review_tags_faces_and_reanonymizes_them_in_place(audited):
     assert sample.faces.detections[0].anon_pixelate_seed != seed
     assert sample.faces.detections[1].anon_pixelate_seed == other.anon_pixelate_seed
     assert read_rgb(path)[0].shape == before.shape
+
+
+def test_review_from_the_audit_dataset_reaches_the_source_and_every_slice(audited):
+    import fiftyone as fo
+    import fiftyone.operators as foo
+
+    from ldfa.plugin.review import redo_faces
+
+    audit = ldfa.open_audit(audited)
+    try:
+        every_slice = audit.select_group_slices()
+        copy = audit.select_group_slices("anon_solid").first()  # the reviewer looks at a version
+        face = copy.faces.detections[0]
+        result = foo.execute_operator("@ldfa/anonymization/tag_faces", {
+            "view": audit.view(), "params": {"tag": "approved"},
+            "selected_labels": [{"label_id": face.id, "sample_id": copy.id, "field": "faces"}]})
+        assert result.error is None, result.error
+        assert result.result["tagged"] == 1
+        assert audited.count_label_tags() == {"approved": 1}
+        assert every_slice.count_label_tags() == {"approved": 3}  # the face on all three slices
+
+        seed = face.anon_solid_seed
+        summary = redo_faces(audit, "anon_solid", [face.id])
+        assert summary.written == 1
+        source_face = audited[copy.source_id].faces.detections[0]
+        assert source_face.anon_solid_seed != seed and source_face.anon_solid_attempt == 1
+        mirrored = every_slice.filter_labels("faces", fo.ViewField("_id") == face._id)
+        assert mirrored.values("faces.detections.anon_solid_attempt", unwind=True) == [1, 1, 1]
+    finally:
+        fo.delete_dataset(audit.name)
