@@ -1,21 +1,19 @@
-"""A real browser on the real App: the dataset, the anonymized media field and the audit panel render.
+"""A real browser on the real App: the audit layout renders, a click filters, versions side by side.
 
-Starts the App server headless on loopback and drives Debian's Chromium through its chromedriver
-(never Selenium Manager, which would try to download a browser). The screenshot lands in
-test-artifacts/ for a person (or CI's artifact upload) to look at.
+The App server runs headless on loopback and Debian's Chromium opens it (tests/app_browser.py).
+Screenshots land in test-artifacts/ for a person (or CI's artifact upload) to look at.
 """
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+from app_browser import (AUDIT_PANEL, CHROMEDRIVER, CHROMIUM, DRAWN_TILE, audit_app, chromium,
+                         click, fetched_media, open_side_by_side, text_of, wait_for)
 
 import ldfa
-from ldfa.plugin.audit import audit_spaces
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(
@@ -23,57 +21,48 @@ pytestmark = pytest.mark.skipif(
     reason="needs Debian's chromium and chromium-driver (./dev.sh test installs them)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--window-size=1600,1000",
-                 f"--user-data-dir={tmp_path / 'chromium'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
-
-
-def test_app_shows_dataset_anonymized_media_field_and_audit_panel(dataset, sample_photos,
-                                                                     tmp_path, browser):
+def audit(audited):
     import fiftyone as fo
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    png, jpg = sample_photos
-    face = fo.Detection(label="face", bounding_box=[0.36, 0.08, 0.2, 0.3], confidence=0.9)
-    dataset.add_samples([fo.Sample(filepath=str(p), faces=fo.Detections(detections=[face.copy()]))
-                         for p in (png, jpg)])
-    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "pix", progress=False)
-    dataset.persistent = True  # the App server reads the dataset by name
-    dataset.app_config.grid_media_field = "anon_pixelate"
-    dataset.save()
+    audited.persistent = True  # the App server, another process, loads it by name
+    audited.save()
+    audit = ldfa.open_audit(audited)
+    yield audit
+    fo.delete_dataset(audit.name)
 
-    session = fo.launch_app(dataset, spaces=audit_spaces(), remote=True, address="127.0.0.1",
-                            port=free_port(), auto=False)
-    try:
-        browser.get(session.url)
-        page = lambda d: d.page_source  # noqa: E731  (the App sets no innerText for some text)
-        # the dataset (name, faces field), the anonymized media field and the audit panel's tab
-        wanted = (dataset.name[:20], "faces", "anon_pixelate", "Anonymization audit")
+
+def test_app_shows_the_audit_filters_on_click_and_compares_versions_side_by_side(audit, audited):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with audit_app(audit) as url, chromium() as driver:
+        driver.get(url)
         try:
-            WebDriverWait(browser, 90, poll_frequency=1).until(
-                lambda d: all(w in page(d) for w in wanted),
-                message=f"App page lacks {[w for w in wanted if w not in page(browser)]}")
+            # the grid: both images of the original slice, fetched and drawn
+            wait_for(driver, lambda d: len(d.find_elements("css selector", DRAWN_TILE)) == 2,
+                     "two grid thumbnails drawn")
+            # the audit panel: the comparison table of the recorded runs
+            wait_for(driver, lambda d: all(w in text_of(d, AUDIT_PANEL) for w in (
+                "distance", "anon_pixelate", "anon_solid", "0.483")), "the comparison table")
+            driver.save_screenshot(str(ARTIFACTS / "audit.png"))
+
+            # a row click: the grid switches to that version, filtered to its risky faces
+            [row] = [td for td in driver.find_elements("css selector", f"{AUDIT_PANEL} td")
+                     if td.text == "anon_solid"]
+            click(driver, row)
+            wait_for(driver, lambda d: d.find_element("css selector", "[data-cy=selector-slice]")
+                     .get_attribute("value") == "anon_solid" and "FilterLabels" in d.find_element(
+                         "css selector", "[data-cy=view-bar]").get_attribute("outerHTML"),
+                     "the anon_solid slice filtered to its risky faces")
+            driver.save_screenshot(str(ARTIFACTS / "audit_filtered.png"))
+
+            # the sample view: original and both versions, drawn from their own files
+            images = open_side_by_side(driver)
+            sample = audited.first()
+            for path in (sample.filepath, sample.anon_pixelate, sample.anon_solid):
+                assert any(path.replace("/", "%2F") in src for src in images), path
+            wait_for(driver, lambda d: sum("&v=" in u for u in fetched_media(d)) >= 3,
+                     "the three side-by-side images loaded")
+            assert "face(s)" in text_of(driver, "[data-cy=panel-content-side_by_side]")
         finally:
-            ARTIFACTS.mkdir(exist_ok=True)
-            browser.save_screenshot(str(ARTIFACTS / "audit.png"))
-    finally:
-        session.close()
-    assert (ARTIFACTS / "audit.png").stat().st_size > 10_000
+            driver.save_screenshot(str(ARTIFACTS / "side_by_side.png"))
+    assert (ARTIFACTS / "side_by_side.png").stat().st_size > 10_000

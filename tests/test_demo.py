@@ -16,6 +16,11 @@ def test_demo_runs_end_to_end_with_a_local_model(fo, tmp_path, tiny_model, capsy
         assert row in report
     assert (tmp_path / "report" / "identity_distance.png").stat().st_size > 0
     assert "ldfa-riskiest-anon_ldfa" in dataset.list_saved_views()
+    # the App opens on the side-by-side audit: every version of each photo in one group
+    audit = fo.load_dataset("ldfa-demo-audit")
+    assert sorted(audit.group_slices) == ["anon_gauss", "anon_ldfa", "anon_pixelate",
+                                          "anon_solid", "original"]
+    assert len(audit.select_group_slices()) == 2 * 5 and "'ldfa-demo-audit'" in out
 
 
 def test_demo_without_the_model_says_so_in_one_line_and_runs_the_classic_methods(
