@@ -127,6 +127,8 @@ def screenshots(out_dir: Path, dataset_name: str = "ldfa-demo") -> list[Path]:
         wait_for(driver, lambda d: "distance" in text_of(d, AUDIT_PANEL) and len(
             d.find_elements("css selector", DRAWN_TILE)) > 0, "the grid and the audit table")
         time.sleep(5)  # let the thumbnails and plots finish drawing
+        for button in driver.find_elements("xpath", "//button[text()='Dismiss']"):
+            click(driver, button)  # FiftyOne's advertisement, drawn over the panel
         driver.save_screenshot(str(paths[0]))
         open_side_by_side(driver)
         time.sleep(5)
