@@ -24,6 +24,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from ldfa.plugin.audit import save_audit_views
     from ldfa.plugin.evaluation import evaluate_face_detection
     from ldfa.plugin.identity import compute_identity_distance
     from ldfa.plugin.image_folders import open_dataset
@@ -35,9 +36,10 @@ def run(args) -> int:
     detection = evaluate_face_detection(
         dataset, args.field, gt_field=args.gt_field or args.faces_field, detector=args.detector,
         progress=not args.json)
+    views = save_audit_views(dataset, faces_field=args.faces_field)
     if args.json:
         print(json.dumps({"dataset": dataset.name, "field": args.field, "identity": identity,
-                          "detection": detection}, indent=2))
+                          "detection": detection, "saved_views": views}, indent=2))
         return 0
     print(f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
           f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
@@ -46,6 +48,7 @@ def run(args) -> int:
         print(f"{name} ({s['metric']}, threshold {s['threshold']}): mean distance {_f(s['mean'])}, "
               f"median {_f(s['p50'])}, re-identified {_f(s['reid_rate'])}, within threshold "
               f"{_f(s['within_threshold'])}, no usable crop {s['no_usable_crop']}/{s['faces']}")
+    print("saved views for review in the App: " + ", ".join(views))
     return 0
 
 

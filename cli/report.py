@@ -11,7 +11,8 @@ def add_parser(sub):
     p = sub.add_parser("report", help="compare all anonymized fields (Markdown, CSV, PNG)",
                        description="One row per anonymized field plus the untouched originals: "
                        "faces, mAP (all/small/medium/large), AP50, identity distance, "
-                       "re-identification rate and share within threshold per embedder.")
+                       "re-identification rate and share within threshold per embedder; refreshes the "
+                       "saved review views (riskiest, lost, small faces, failed).")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--output", required=True, metavar="DIR", help="folder for report.md/.csv/.png")
     p.add_argument("--faces-field", default="faces")
@@ -25,6 +26,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from ldfa.plugin.audit import save_audit_views
     from ldfa.plugin.image_folders import open_dataset
     from ldfa.plugin.report import comparison_table, to_markdown, write_report
 
@@ -33,10 +35,12 @@ def run(args) -> int:
                             fields=args.fields, embedders=args.embedders, detector=args.detector,
                             recompute=args.recompute, progress=not args.json)
     paths = write_report(dataset, args.output, rows=rows, faces_field=args.faces_field)
+    views = save_audit_views(dataset, faces_field=args.faces_field)
     if args.json:
-        print(json.dumps({"dataset": dataset.name, "rows": rows,
+        print(json.dumps({"dataset": dataset.name, "rows": rows, "saved_views": views,
                           "files": {k: str(v) for k, v in paths.items()}}, indent=2))
     else:
         print(to_markdown(rows, dataset.name))
         print("wrote " + ", ".join(str(p) for p in paths.values()))
+        print("saved views for review in the App: " + ", ".join(views))
     return 0

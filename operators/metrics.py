@@ -6,6 +6,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
+from ldfa.plugin.audit import save_audit_views
 from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND
 from ldfa.plugin.report import anonymized_fields
 
@@ -45,6 +46,7 @@ class ComputeIdentityDistance(foo.Operator):
         stats = compute_identity_distance(
             ctx.target_view(), p["anon_field"], faces_field=p.get("faces_field", "faces"),
             embedders=p.get("embedders") or ["facenet", "dlib"], progress=progress_reporter(ctx))
+        save_audit_views(ctx.dataset, faces_field=p.get("faces_field", "faces"))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         return {"embedders": stats}
@@ -85,6 +87,7 @@ class EvaluateFaceDetection(foo.Operator):
         scores = evaluate_face_detection(
             ctx.target_view(), p["anon_field"], gt_field=p.get("gt_field", "faces"),
             detector=p.get("detector", DEFAULT_BACKEND), progress=progress_reporter(ctx))
+        save_audit_views(ctx.dataset, faces_field=p.get("gt_field", "faces"))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         return scores

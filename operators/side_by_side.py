@@ -169,6 +169,7 @@ class SideBySide(foo.Panel):
     def _refresh(self, ctx):
         source, sample = self._source_sample(ctx)
         if sample is None:
+            ctx.panel.state.layout = None
             ctx.panel.state.message = "Open a sample to compare its versions."
             return
         fields = list(anonymized_fields(source))
@@ -179,6 +180,7 @@ class SideBySide(foo.Panel):
         try:
             traces, layout = figure(sample, fields, thresholds, set(selected))
         except ImageError as e:
+            ctx.panel.state.layout = None
             ctx.panel.state.message = f"Cannot show this sample: {e}"
             return
         if ctx.panel.state.field not in fields:

@@ -99,6 +99,9 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
     for name in ("report.md", "report.csv", "identity_distance.png", "ap_by_size.png"):
         assert (tmp_path / name).stat().st_size > 100
     assert "| gauss |" in (tmp_path / "report.md").read_text()
+    # the evaluation leaves the review queues behind as saved views
+    assert {"ldfa-riskiest-anon_gauss", "ldfa-lost-anon_solid", "ldfa-small-faces"} <= set(
+        printed["saved_views"]) and anonymized.has_saved_view("ldfa-lost-anon_solid")
 
 
 def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymized, table):
@@ -145,3 +148,4 @@ def test_operators_and_evaluate_cli_run_on_the_anonymized_field(anonymized, tabl
     printed = json.loads(capsys.readouterr().out)
     assert printed["identity"]["dlib"]["reid_rate"] == pytest.approx(table["anon_gauss"]["dlib_reid"])
     assert printed["detection"]["faces"] == table["original"]["faces"]
+    assert "ldfa-riskiest-anon_gauss" in printed["saved_views"]
