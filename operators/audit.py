@@ -5,7 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.plugin.audit import open_audit, source_dataset
+from ldfa.plugin.audit import open_audit, preferred_field, source_dataset
 from ldfa.plugin.report import anonymized_fields
 from ldfa.plugin.review import REVIEW_TAGS, redo_faces, tag_faces
 
@@ -61,8 +61,7 @@ class ReanonymizeSelected(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         fields = list(anonymized_fields(source_dataset(ctx.dataset)))
-        slice_name = ctx.group_slice if ctx.group_slice in fields else None
-        inputs.enum("out_field", fields, default=slice_name or (fields[0] if fields else None),
+        inputs.enum("out_field", fields, default=preferred_field(fields, ctx.group_slice),
                     required=True, label="Anonymized field")
         return types.Property(inputs)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.plugin.audit import (FACE_SIZES, PANEL_NAME, lost_faces, risky_faces, riskiest_faces,
-                               source_dataset, threshold)
+from ldfa.plugin.audit import (FACE_SIZES, PANEL_NAME, lost_faces, preferred_field, risky_faces,
+                               riskiest_faces, source_dataset, threshold)
 from ldfa.plugin.report import ORIGINAL, anonymized_fields
 from ldfa.plugin.runs import run_key, run_results
 
@@ -106,10 +106,9 @@ class AnonymizationAudit(foo.Panel):
             self._show(ctx, field, lost_faces(ctx.dataset, field, FACES_FIELD, size))
 
     def on_riskiest(self, ctx):
-        fields = ctx.panel.state.fields or []
-        if fields:
-            first = next((f for f in fields if f.endswith("_ldfa")), fields[0])
-            ctx.ops.set_view(view=riskiest_faces(ctx.dataset, first, FACES_FIELD, EMBEDDER))
+        field = preferred_field(ctx.panel.state.fields or [])
+        if field:
+            ctx.ops.set_view(view=riskiest_faces(ctx.dataset, field, FACES_FIELD, EMBEDDER))
 
     def on_reset(self, ctx):
         self._show(ctx, ORIGINAL, ctx.dataset.view())

@@ -18,15 +18,14 @@ from urllib.parse import quote
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.plugin.audit import source_dataset, threshold
+from ldfa.operators.panel import EMBEDDER, FACES_FIELD
+from ldfa.plugin.audit import preferred_field, source_dataset, threshold
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.images import display_size
 from ldfa.plugin.report import ORIGINAL, anonymized_fields
 from ldfa.plugin.review import REVIEW_TAGS, redo_faces, tag_faces
 
 PANEL_NAME = "side_by_side"
-FACES_FIELD = "faces"
-EMBEDDER = "facenet"
 COLUMNS = 2
 ROW_HEIGHT_PX = 420
 COLORS = {ORIGINAL: "#00bcd4", "risky": "#f44336", "safe": "#4caf50", "unmeasured": "#9e9e9e",
@@ -46,12 +45,11 @@ def _attr(face, key: str):
     return face[key] if face.has_field(key) else None
 
 
-def face_color(face, field: str, limit: float, selected: set[str]) -> str:
-    if face.id in selected:
+def face_color(selected: bool, field: str, dist: float | None, limit: float) -> str:
+    if selected:
         return COLORS["selected"]
     if field == ORIGINAL:
         return COLORS[ORIGINAL]
-    dist = _attr(face, f"{field}_{EMBEDDER}_dist")
     if dist is None:
         return COLORS["unmeasured"]
     return COLORS["risky"] if dist < limit else COLORS["safe"]
@@ -103,8 +101,8 @@ def figure(sample, fields: list[str], thresholds: dict[str, float], selected: se
         for number, face in enumerate(faces, start=1):
             bx, by, bw, bh = face.bounding_box
             x1, y1, x2, y2 = bx * width, by * height, (bx + bw) * width, (by + bh) * height
-            color = face_color(face, field, limit, selected)
             dist = None if field == ORIGINAL else _attr(face, f"{field}_{EMBEDDER}_dist")
+            color = face_color(face.id in selected, field, dist, limit)
             label = str(number) if field == ORIGINAL else (
                 "n/a" if dist is None else f"{dist:.2f}")
             traces.append({"type": "scatter", "mode": "lines", "xaxis": x, "yaxis": y,
@@ -122,13 +120,6 @@ def figure(sample, fields: list[str], thresholds: dict[str, float], selected: se
               "annotations": titles, "paper_bgcolor": "rgba(0,0,0,0)",
               "plot_bgcolor": "rgba(0,0,0,0)", **axes}
     return traces, layout
-
-
-def _default_field(fields: list[str], group_slice: str | None) -> str | None:
-    """The version a redo acts on first: the open slice, else LDFA's field, else the first."""
-    if group_slice in fields:
-        return group_slice
-    return next((f for f in fields if f.endswith("_ldfa")), fields[0] if fields else None)
 
 
 class SideBySide(foo.Panel):
@@ -183,8 +174,9 @@ class SideBySide(foo.Panel):
             ctx.panel.state.layout = None
             ctx.panel.state.message = f"Cannot show this sample: {e}"
             return
+        ctx.panel.state.fields = fields
         if ctx.panel.state.field not in fields:
-            ctx.panel.state.field = _default_field(fields, ctx.group_slice)
+            ctx.panel.state.field = preferred_field(fields, ctx.group_slice)
         ctx.panel.state.layout = layout
         ctx.panel.data.figure = traces
         faces = len(ctx.panel.state.face_ids)
@@ -244,8 +236,7 @@ class SideBySide(foo.Panel):
         bar.btn("approve", label="Approve", on_click=self.on_approve, variant="contained")
         bar.btn("needs_review", label="Needs review", on_click=self.on_needs_review,
                 variant="outlined")
-        fields = list(anonymized_fields(source_dataset(ctx.dataset)))
-        bar.enum("field", fields, default=ctx.panel.state.field, label="Version to redo",
+        bar.enum("field", ctx.panel.state.fields or [], default=ctx.panel.state.field, label="Version to redo",
                  view=types.DropdownView(), on_change=self.on_field_change)
         bar.btn("redo", label="Re-anonymize (new seed)", on_click=self.on_redo, variant="outlined")
         panel.plot("figure", layout=ctx.panel.state.layout, on_click=self.on_face_click,

@@ -67,6 +67,13 @@ def threshold(dataset, field: str, embedder: str) -> float:
     return (config.get("thresholds") or {}).get(embedder, DEFAULT_THRESHOLDS[embedder])
 
 
+def preferred_field(fields: list[str], group_slice: str | None = None) -> str | None:
+    """The version a reviewer acts on first: the slice on screen, else LDFA's, else the first."""
+    if group_slice in fields:
+        return group_slice
+    return next((f for f in fields if f.endswith("_ldfa")), fields[0] if fields else None)
+
+
 def risky_faces(collection, field: str, faces_field: str = "faces", embedder: str = "facenet",
                 within: float | None = None):
     """Samples of ``collection`` with only their faces that have a distance on ``field``

@@ -9,8 +9,6 @@ anonymized crop (identity undefined) are not re-done.
 
 from __future__ import annotations
 
-from bson import ObjectId
-from fiftyone import ViewField as F
 
 from ldfa.plugin.anonymize import reanonymize_faces
 from ldfa.plugin.embedders import load_embedder
@@ -61,7 +59,7 @@ def guard_identity(
 def _within(collection, out_field, faces_field, model, dist_key, threshold, face_ids) -> set[str]:
     """Measure ``face_ids`` again; return those still closer than ``threshold``."""
     remeasure_faces(collection, out_field, face_ids, faces_field, embedders=[model.name])
-    faces = collection.filter_labels(faces_field, F("_id").is_in([ObjectId(i) for i in face_ids]))
+    faces = collection.select_labels(ids=list(face_ids), fields=faces_field)
     ids, dists = faces.values([f"{faces_field}.detections.id",
                                f"{faces_field}.detections.{dist_key}"], unwind=True)
     return {i for i, d in zip(ids, dists) if d is not None and d < threshold}

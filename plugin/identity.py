@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import fiftyone as fo
 import numpy as np
-from bson import ObjectId
-from fiftyone import ViewField as F
 
 from ldfa.plugin.embedders import FaceBox, load_embedder
 from ldfa.plugin.errors import ConfigError, ImageError
@@ -102,11 +100,11 @@ def remeasure_faces(collection, anon_field: str, face_ids, faces_field: str = "f
         return []
     models = {n: load_embedder(n) for n in embedders}
     _declare_fields(collection._dataset, anon_field, faces_field, models)
-    oids = [ObjectId(i) for i in face_ids]
-    view = collection.match(F(f"{faces_field}.detections").filter(F("_id").is_in(oids)).length() > 0)
-    unused = {n: [] for n in models}
+    view = collection.match_labels(ids=list(face_ids), fields=faces_field)
     for sample in view.iter_samples(autosave=True, progress=False):
-        _measure(sample, anon_field, faces_field, models, unused, {n: [] for n in models})
+        # the per-run vector banks are not needed: run statistics stay as recorded
+        _measure(sample, anon_field, faces_field, models, {n: [] for n in models},
+                 {n: [] for n in models})
     return embedders
 
 

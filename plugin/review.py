@@ -8,7 +8,6 @@ change is written to the source dataset and mirrored onto every slice of its aud
 from __future__ import annotations
 
 import fiftyone as fo
-from bson import ObjectId
 from fiftyone import ViewField as F
 
 from ldfa.plugin.anonymize import reanonymize_faces
@@ -27,15 +26,13 @@ def tag_faces(dataset: fo.Dataset, face_ids: list[str], tag: str,
     """
     if tag not in REVIEW_TAGS:
         raise ConfigError(f"unknown review tag '{tag}'; choose one of {list(REVIEW_TAGS)}")
-    source = source_dataset(dataset)
-    tagged = 0
-    for view in _views_of(source):
+    counts = []
+    for view in _views_of(source_dataset(dataset)):
         faces = view.select_labels(ids=list(face_ids), fields=faces_field)
         faces.untag_labels([t for t in REVIEW_TAGS if t != tag], label_fields=[faces_field])
         faces.tag_labels(tag, label_fields=[faces_field])
-        if view._dataset is source:
-            tagged = faces.count(f"{faces_field}.detections")
-    return tagged
+        counts.append(faces.count(f"{faces_field}.detections"))
+    return counts[0]  # the source's faces; the audit holds copies
 
 
 def redo_faces(dataset: fo.Dataset, out_field: str, face_ids: list[str],
@@ -55,7 +52,7 @@ def redo_faces(dataset: fo.Dataset, out_field: str, face_ids: list[str],
 
 
 def _views_of(source: fo.Dataset) -> list:
-    """The source dataset and, when it exists, every slice of its audit dataset."""
+    """The source dataset first and, when it exists, every slice of its audit dataset."""
     views = [source.view()]
     if fo.dataset_exists(audit_name(source)):
         views.append(fo.load_dataset(audit_name(source)).select_group_slices())
@@ -66,8 +63,7 @@ def _mirror_faces(source: fo.Dataset, face_ids, faces_field: str) -> None:
     """Copy the current faces of the samples holding ``face_ids`` onto their audit samples."""
     if not fo.dataset_exists(audit_name(source)):
         return
-    oids = [ObjectId(i) for i in face_ids]
-    holding = source.match(F(f"{faces_field}.detections").filter(F("_id").is_in(oids)).length() > 0)
+    holding = source.match_labels(ids=list(face_ids), fields=faces_field)
     faces = dict(zip(*holding.values(["id", faces_field])))
     audit = fo.load_dataset(audit_name(source)).select_group_slices()
     for copy in audit.match(F("source_id").is_in(list(faces))).iter_samples(autosave=True):

@@ -8,7 +8,6 @@ from PIL import Image
 from test_anonymize import FACE, add, crash_on_second_save, photo_tree  # noqa: F401 - photo_tree is a fixture
 
 import ldfa
-import ldfa.plugin.anonymize as anonymize_module
 
 
 def pixels(path):

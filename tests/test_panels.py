@@ -157,3 +157,15 @@ def test_side_by_side_selects_tags_and_redoes_faces(audit, audited):
     assert audited[copy.source_id].faces.detections[0].anon_pixelate_attempt == 1
     assert audited[copy.source_id].faces.detections[1].anon_pixelate_attempt == 0
     assert state["layout"]["images"][1]["source"] != before  # the new file, not a cached one
+
+
+def test_side_by_side_sizes_exif_rotated_images_as_the_app_shows_them(tmp_path):
+    from PIL import Image
+
+    from ldfa.plugin.images import display_size
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 40 x 30, shown rotated: 30 wide, 40 high
+    Image.new("RGB", (40, 30)).save(tmp_path / "rotated.jpg", exif=exif)
+    shown = read_rgb(str(tmp_path / "rotated.jpg"))[0].shape
+    assert display_size(str(tmp_path / "rotated.jpg")) == (shown[1], shown[0]) == (30, 40)
