@@ -42,6 +42,8 @@ def add_parser(sub):
     p.add_argument("--annotations", help="COCO: the instances JSON")
     p.add_argument("--dataset", help="dataset name (default: ldfa-<format>-<folder>)")
     p.add_argument("--detector", help="face detector (default: centerface)")
+    p.add_argument("--no-people", action="store_true",
+                   help="do not use the source's person annotations to find faces the detector missed")
     p.add_argument("--model", help="ldfa: diffusion model (hub id, folder or .safetensors)")
     p.add_argument("--steps", type=int, dest="num_inference_steps")
     p.add_argument("--overwrite", action="store_true")
@@ -96,7 +98,8 @@ def run_pipeline(args) -> int:
     params = {k: getattr(args, k) for k in ("model", "num_inference_steps") if getattr(args, k) is not None}
     result = anonymize_dataset(args.format, args.source, args.output, method=args.method,
                                dataset_name=args.dataset, annotations=args.annotations,
-                               detector=args.detector, overwrite=args.overwrite,
+                               detector=args.detector, use_people=not args.no_people,
+                               overwrite=args.overwrite,
                                progress=not args.json, **params)
     _print(result, args.json)
     return 0 if result["verified"]["ok"] else 1

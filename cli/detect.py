@@ -17,11 +17,22 @@ def add_parser(sub):
                    help="add the images below DIR first (creates the dataset if needed)")
     p.add_argument("--detector", choices=list(BACKENDS), default=DEFAULT_BACKEND)
     p.add_argument("--field", default="faces", help="Detections field to write (default: faces)")
-    p.add_argument("--confidence", type=float, default=DEFAULTS.confidence)
+    p.add_argument("--confidence", type=float, default=DEFAULTS.confidence,
+                   help="full-frame score at which a face is kept as found (default: %(default)s)")
+    p.add_argument("--candidate-confidence", type=float, default=DEFAULTS.candidate_confidence,
+                   help="weaker full-frame candidates down to this get a zoomed second look "
+                   "(default: %(default)s)")
+    p.add_argument("--zoom", type=float, default=DEFAULTS.zoom,
+                   help="magnification of the second look; 1 turns it off (default: %(default)s)")
+    p.add_argument("--zoom-confidence", type=float, default=DEFAULTS.zoom_confidence,
+                   help="score at which a face found by the second look is kept (default: %(default)s)")
     p.add_argument("--min-face-px", type=int, default=DEFAULTS.min_face_px,
-                   help="drop faces whose shorter side is smaller (full-resolution pixels)")
+                   help="mark faces whose shorter side is smaller as `small` (they are kept)")
     p.add_argument("--max-side", type=int, default=DEFAULTS.max_side,
-                   help="downscale longer images to this side for detection")
+                   help="downscale longer images to this side for the full-frame pass")
+    p.add_argument("--people-field", nargs="+", metavar="FIELD",
+                   help="Polylines/Detections fields with the dataset's people (gt_fine, persons, "
+                   "ground_truth): a person without a face gets a closer look, then keypoints")
     p.add_argument("--batch-size", type=int, help="images per detector call (default: 8 on GPU, 1 on CPU)")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -36,7 +47,9 @@ def run(args) -> int:
     added = add_image_folder(dataset, args.images) if args.images else None
     summary = detect_faces(
         dataset, label_field=args.field, detector=args.detector, confidence=args.confidence,
-        min_face_px=args.min_face_px, max_side=args.max_side, batch_size=args.batch_size,
+        candidate_confidence=args.candidate_confidence, zoom=args.zoom,
+        zoom_confidence=args.zoom_confidence, min_face_px=args.min_face_px,
+        max_side=args.max_side, people_field=args.people_field, batch_size=args.batch_size,
         device=args.device, progress=not args.json,
     )
     if args.json:

@@ -2,8 +2,9 @@
 
 Images are ``leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png``. Whatever annotations exist
 beside them are loaded for viewing: ``gtFine``/``gtCoarse`` polygons as polylines, label and
-instance id PNGs as segmentations (by path), CityPersons boxes as detections. The annotation
-files themselves are never rewritten: the export copies them byte for byte.
+instance id PNGs as segmentations (by path), CityPersons boxes as detections. The polygon and
+CityPersons fields also tell face detection where the people are. The annotation files
+themselves are never rewritten: the export copies them byte for byte.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def import_cityscapes(root: str | Path, dataset: fo.Dataset, progress: ProgressA
             samples.append(sample)
     dataset.add_samples(samples, progress=False)
     report["images"] = len(samples)
-    dataset.info["ldfa_source"] = {"format": "cityscapes", "root": str(root)}
+    people = [f for f in (*POLYGONS, "persons") if dataset.has_field(f) and dataset.exists(f).count()]
+    dataset.info["ldfa_source"] = {"format": "cityscapes", "root": str(root), "people_fields": people}
     dataset.save()
     return report
 

@@ -15,6 +15,7 @@ import fiftyone as fo
 
 from ldfa.converters.safety import contained
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.people import PEOPLE_LABELS
 from ldfa.plugin.progress import Progress, ProgressArg
 
 
@@ -24,7 +25,8 @@ def import_coco(images_dir: str | Path, annotations: str | Path, dataset: fo.Dat
 
     ``file_name``s that are absolute, contain ``..`` or are symlinks leading outside
     ``images_dir`` are refused. Samples remember ``relpath`` (relative to the common root of the
-    images folder and the JSON), ``coco_id`` and ``file_name``.
+    images folder and the JSON), ``coco_id`` and ``file_name``. Person keypoints are kept on
+    their boxes (``keypoints``), where face detection looks for faces it missed.
     """
     images_dir = Path(images_dir).expanduser().resolve()
     annotations = Path(annotations).expanduser().resolve()
@@ -51,19 +53,30 @@ def import_coco(images_dir: str | Path, annotations: str | Path, dataset: fo.Dat
                 problems.append({"file": image["file_name"], "error": "listed in the JSON but missing"})
                 continue
             w, h = float(image["width"]), float(image["height"])
-            dets = [fo.Detection(label=categories.get(a["category_id"], str(a["category_id"])),
-                                 bounding_box=[a["bbox"][0] / w, a["bbox"][1] / h, a["bbox"][2] / w, a["bbox"][3] / h],
-                                 iscrowd=a.get("iscrowd", 0), coco_id=a["id"])
-                    for a in boxes.get(image["id"], [])]
+            dets = [_detection(a, categories, w, h) for a in boxes.get(image["id"], [])]
             samples.append(fo.Sample(filepath=str(path), relpath=relpath, coco_id=image["id"],
                                      file_name=image["file_name"], ground_truth=fo.Detections(detections=dets)))
     dataset.add_samples(samples, progress=False)
+    has_people = bool(dataset.count_values("ground_truth.detections.label").keys() & PEOPLE_LABELS)
     dataset.info["ldfa_source"] = {"format": "coco", "root": str(root),
                                    "annotations": annotations.relative_to(root).as_posix(),
-                                   "images": images_dir.relative_to(root).as_posix()}
+                                   "images": images_dir.relative_to(root).as_posix(),
+                                   "people_fields": ["ground_truth"] if has_people else []}
     dataset.save()
     return {"images": len(samples), "annotations": sum(len(s.ground_truth.detections) for s in samples),
             "problems": problems}
+
+
+def _detection(ann: dict, categories: dict, w: float, h: float) -> fo.Detection:
+    """One COCO annotation as a relative box; keypoints (person) as relative [x, y, v] triples."""
+    x, y, bw, bh = ann["bbox"]
+    det = fo.Detection(label=categories.get(ann["category_id"], str(ann["category_id"])),
+                       bounding_box=[x / w, y / h, bw / w, bh / h],
+                       iscrowd=ann.get("iscrowd", 0), coco_id=ann["id"])
+    points = ann.get("keypoints")
+    if points:
+        det["keypoints"] = [[px / w, py / h, v] for px, py, v in zip(points[::3], points[1::3], points[2::3])]
+    return det
 
 
 def source_files(root: Path, info: dict, dataset: fo.Dataset):

@@ -30,16 +30,22 @@ def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotation
 
 def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",
                       dataset_name: str | None = None, annotations: str | None = None,
-                      images: str | None = None, detector: str | None = None, overwrite: bool = False,
+                      images: str | None = None, detector: str | None = None,
+                      use_people: bool = True, overwrite: bool = False,
                       progress: ProgressArg = True, **params) -> dict:
-    """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped."""
+    """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
+
+    With ``use_people`` (the default), face detection also looks at the head of every person
+    the source's annotations mark (Cityscapes polygons and CityPersons boxes, COCO persons with
+    keypoints), so a face the detector alone misses is found all the same."""
     output = Path(output).expanduser().resolve()
     name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
     dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
     imported = import_dataset(fmt, source, dataset, annotations, images, progress)
     undetected = dataset.exists("faces", False)
+    people = dataset.info["ldfa_source"].get("people_fields") if use_people else None
     detected = detect_faces(undetected, **({"detector": detector} if detector else {}),
-                            progress=progress).to_dict() if len(undetected) else None
+                            people_field=people, progress=progress).to_dict() if len(undetected) else None
     field = f"anon_{method}"
     root = Path(dataset.info["ldfa_source"]["root"])
     prepare(dataset, field, output, overwrite)  # refuse unsafe outputs before writing any image

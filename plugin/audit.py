@@ -105,6 +105,17 @@ def lost_faces(collection, field: str, faces_field: str = "faces", size: str | N
     return collection.filter_labels(faces_field, match, only_matches=True)
 
 
+def uncertain_faces(collection, faces_field: str = "faces"):
+    """Samples with only their uncertain faces: those scoring below the detection run's
+    ``confidence`` (found by a second look, at zoom or at a person's head) and those without a
+    score (boxes from keypoints). They are anonymized like every face; a reviewer looks at
+    them first, to see what else the detector takes for a face."""
+    config = run_config(collection, run_key("detect", faces_field)) or {}
+    score = F("confidence")
+    match = (score == None) | (score < config.get("confidence", 0.5))  # noqa: E711
+    return collection.filter_labels(faces_field, match, only_matches=True)
+
+
 def _slice(collection, field: str):
     """A grouped audit collection flattened to the slice of ``field``; others as they are."""
     if collection.media_type != "group":
@@ -118,7 +129,8 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str = "faces", embedder: 
 
     Per anonymized field: riskiest faces (within the same-person threshold, riskiest first) and
     faces lost after anonymization (misses of the detection evaluation). Plus small faces
-    (shorter side under ``small_face_px`` pixels) and samples where anonymization failed.
+    (shorter side under ``small_face_px`` pixels), uncertain faces (lowest score first) and
+    samples where anonymization failed.
     Called after evaluation, since the views need the distances and eval keys.
     """
     views = {}
@@ -135,6 +147,8 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str = "faces", embedder: 
     shorter = (box[2] * F("$metadata.width")).min(box[3] * F("$metadata.height"))
     views["ldfa-small-faces"] = dataset.filter_labels(
         faces_field, shorter < small_face_px, only_matches=True).to_patches(faces_field)
+    views["ldfa-uncertain-faces"] = uncertain_faces(dataset, faces_field).to_patches(
+        faces_field).sort_by(F(f"{faces_field}.confidence"))
     failed_tags = [f"{f}_failed" for f in anonymized_fields(dataset)]
     views["ldfa-failed"] = dataset.match_tags(failed_tags)
     for name, view in views.items():

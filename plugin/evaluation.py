@@ -40,7 +40,8 @@ def evaluate_face_detection(
         gt_field: ``fo.Detections`` ground truth (default the faces found on the originals)
         pred_field: where the detections go (default ``<anon_field or original>_det``)
         detector: ``centerface``, ``retinaface`` or ``mtcnn``
-        confidence: a low threshold, so AP integrates the whole precision/recall curve
+        confidence: a low threshold, so AP integrates the whole precision/recall curve (the
+            detector runs full frame only: AP needs one score scale, not a second look's)
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
     Returns: the COCO columns, face count and the FiftyOne eval key
     """
@@ -50,7 +51,7 @@ def evaluate_face_detection(
     if not collection.has_field(source):
         raise ConfigError(f"no field '{source}'")
     pred_field = pred_field or f"{anon_field or 'original'}_det"
-    config = DetectorConfig(detector, confidence=confidence)
+    config = DetectorConfig(detector, confidence=confidence, zoom=1.0)  # one score scale for AP
     if not collection.has_field(pred_field):
         collection._dataset.add_sample_field(pred_field, fo.EmbeddedDocumentField,
                                              embedded_doc_type=fo.Detections)

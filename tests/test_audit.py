@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ldfa
-from conftest import TINY_FACE
+from conftest import HOPPER_FACE, TINY_FACE
 from ldfa.plugin.images import read_rgb
 
 
@@ -30,11 +30,15 @@ def test_audit_dataset_groups_original_and_each_version_on_the_same_files(audite
         fo.delete_dataset(audit.name)
 
 
-def test_saved_views_riskiest_lost_small_and_failed(audited):
+def test_saved_views_riskiest_lost_small_uncertain_and_failed(audited):
+    for sample in audited.iter_samples(autosave=True):
+        for face in sample.faces.detections:  # a face found at zoom and one from keypoints
+            face.confidence = {tuple(TINY_FACE): 0.3, tuple(HOPPER_FACE): None}.get(
+                tuple(face.bounding_box), face.confidence)
     names = ldfa.save_audit_views(audited)
     assert set(names) == {"ldfa-riskiest-anon_solid", "ldfa-riskiest-anon_pixelate",
                           "ldfa-lost-anon_solid", "ldfa-lost-anon_pixelate",
-                          "ldfa-small-faces", "ldfa-failed"}
+                          "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed"}
     assert set(audited.list_saved_views()) >= set(names)
     riskiest = audited.load_saved_view("ldfa-riskiest-anon_solid")
     assert riskiest.values("faces.anon_solid_facenet_dist") == [0.2, 0.35]  # < 0.4, riskiest first
@@ -44,6 +48,8 @@ def test_saved_views_riskiest_lost_small_and_failed(audited):
         list(TINY_FACE)]
     assert audited.load_saved_view("ldfa-small-faces").values("faces.bounding_box") == [
         list(TINY_FACE)]
+    # the astronaut's face scored 0.9: certain; the others are the reviewer's first stop
+    assert audited.load_saved_view("ldfa-uncertain-faces").values("faces.confidence") == [None, 0.3]
     assert audited.load_saved_view("ldfa-failed").count() == 0
     sample = audited.first()
     sample.tags.append("anon_solid_failed")

@@ -35,14 +35,30 @@ def test_each_backend_finds_the_one_face_with_landmarks_inside_it(backend, sampl
         assert marks[:2, 1].max() < marks[3:, 1].min(), "eyes are above the mouth"
 
 
-def test_default_backend_recall_on_43_labelled_faces(fo, shared_data, bench_module):
+def test_default_detection_recall_on_43_labelled_faces_and_none_on_dogs(fo, shared_data, bench_module):
     dlib_faces = bench_module("dlib_faces")
     dataset = dlib_faces.load(shared_data / "face-boxes" / "dlib_faces", "dlib-faces-recall")
     ldfa.detect_faces(dataset, label_field="pred", progress=False)
-    scores = dlib_faces.score(dataset, "pred", confidence=DetectorConfig().confidence)
+    scores = dlib_faces.score(dataset, "pred", confidence=0.0)  # every face the defaults keep
     assert scores["faces"] == 43
-    assert scores["recall"] >= 0.90
+    assert scores["recall"] >= 0.95
     assert scores["faces_on_negatives"] == 0, "dogs.jpg has no human face"
+
+
+def test_default_detection_finds_the_tiny_street_faces_within_the_box_budget(fo, shared_data, bench_module):
+    """../shared/data/street-faces: 66 clear faces, half under 16 px (README of that folder)."""
+    street_faces = bench_module("street_faces")
+    dataset = street_faces.load(shared_data / "street-faces", "street-faces-recall")
+    summary = ldfa.detect_faces(dataset, label_field="pred", progress=False)
+    scores = street_faces.score(dataset, "pred")
+    assert scores["faces"] == 66
+    assert scores["recall"] >= 0.95, scores
+    recall = {size: found / faces for size, (found, faces) in scores["by_size"].items()}
+    assert recall["<16"] >= 0.9, scores  # the zoom pass's job: 6 of 33 at full frame alone
+    assert recall["16-32"] >= 0.95 and recall[">32"] == 1.0, scores
+    assert scores["boxes"] <= 2 * 82, "at most two detections per labelled face"
+    assert summary.by_source["zoom"] > 0 and summary.faces == scores["boxes"]
+    assert set(dataset.distinct("pred.detections.source")) == {"centerface", "zoom"}
 
 
 def test_detect_faces_writes_labels_records_the_run_and_reruns_replace_only_that_field(
