@@ -26,15 +26,22 @@ def add_parser(sub):
     p.add_argument("--guidance-scale", type=float, help="ldfa: classifier-free guidance (1: none)")
     p.add_argument("--prompt", help="ldfa: text prompt (default: none)")
     p.add_argument("--negative-prompt", help="ldfa: used only with --guidance-scale > 1 (default: none)")
-    p.add_argument("--scheduler", help="ldfa: a diffusers scheduler class, e.g. DDIMScheduler (the model's)")
+    p.add_argument("--scheduler", help="ldfa: a diffusers scheduler class name (EulerDiscreteScheduler, "
+                   "the paper's)")
     p.add_argument("--crop-size", type=int, help="ldfa: model resolution of each face crop (512)")
     p.add_argument("--context-px", type=int, help="ldfa: pixels of surroundings around each face crop (32)")
     p.add_argument("--seed", type=int, help="run seed; per-face seeds derive from it (0)")
-    p.add_argument("--min-face-px", type=int, help="smaller faces get --fallback (16)")
-    p.add_argument("--fallback", choices=METHODS, help="method for small faces (pixelate)")
+    p.add_argument("--min-face-px", type=int,
+                   help="faces with a shorter side below this get --fallback (0: none, every face "
+                   "gets --method, as the paper does)")
+    p.add_argument("--fallback", choices=METHODS,
+                   help="method where --method cannot run (a face diffusion runs out of memory on) "
+                   "or below --min-face-px (pixelate)")
     p.add_argument("--mask-grow", type=float, help="scale face boxes before masking (1.0)")
+    p.add_argument("--mask-blur-px", type=float,
+                   help="the new face fades into the original over this many pixels outside its box (4)")
     p.add_argument("--ellipse", action="store_const", const=True, dest="mask_ellipse",
-                   help="elliptical masks instead of boxes")
+                   help="the ellipse through each box's corners instead of the box")
     p.add_argument("--link-unchanged", action="store_const", const=True,
                    help="hard-link (not copy) images without faces into --output-dir")
     p.add_argument("--jpeg-quality", type=int, help="quality of re-encoded JPEGs (95)")
@@ -53,6 +60,7 @@ def add_parser(sub):
 
 PARAMS = ("model", "num_inference_steps", "strength", "guidance_scale", "prompt", "negative_prompt",
           "scheduler", "crop_size", "context_px", "seed", "min_face_px", "fallback", "mask_grow",
+          "mask_blur_px",
           "mask_ellipse", "link_unchanged", "jpeg_quality", "batch_size", "device", "dtype")
 
 

@@ -67,7 +67,8 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
     claim = prepare(dataset, field, output, overwrite)
     faces_field = run["faces_field"]
     claim.update(method=run["method"], faces_field=faces_field,
-                 mask={"grow": run["config"]["mask_grow"], "ellipse": run["config"]["mask_ellipse"]})
+                 mask={"grow": run["config"]["mask_grow"], "ellipse": run["config"]["mask_ellipse"],
+                       "fade_px": run["config"]["mask_blur_px"]})
     info, root = source_of(dataset), Path(claim["source_root"])
     relpaths, anonymized, boxes = dataset.values(
         ["relpath", field, f"{faces_field}.detections.bounding_box"])

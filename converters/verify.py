@@ -72,8 +72,9 @@ def _outside_masks(original: Path, anonymized: Path, faces, mask: dict) -> tuple
             return 1.0, f"size/mode/format {b.size} {b.mode} {b.format} != source {a.size} {a.mode} {a.format}"
         orientation = int(a.getexif().get(0x0112, 1) or 1)
         width, height = (a.height, a.width) if orientation in (5, 6, 7, 8) else a.size
-        inside = to_stored_orientation(union_mask(width, height, faces, mask["grow"], mask["ellipse"]),
-                                       orientation)
+        inside = to_stored_orientation(
+            union_mask(width, height, faces, mask["grow"], mask["ellipse"], mask.get("fade_px", 0)),
+            orientation)
         pa, pb = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
         diff = np.abs(pa - pb)
         if diff.ndim == 3:

@@ -1,9 +1,11 @@
 """``anonymize_faces``: write an anonymized copy of every image of a collection, face by face.
 
 The source tree is mirrored under ``output_dir``; originals are only ever read. Every face of
-``faces_field`` is replaced inside its mask by the chosen method (``ldfa`` diffusion, or a
-classic ``gauss`` / ``pixelate`` / ``solid``); faces smaller than ``min_face_px`` get the
-``fallback`` method. Facts per face go on the face detections (``<out_field>_seed``,
+``faces_field`` is replaced whole by the chosen method (``ldfa`` diffusion, or a classic
+``gauss`` / ``pixelate`` / ``solid``), blending into its surroundings in a ring outside the face
+(``ldfa.plugin.masks``). Every face gets the method, however small; the ``fallback`` method is
+used only where the method cannot run (diffusion failing on a batch) or, if asked, for faces
+below ``min_face_px``, and each such face records why. Facts per face go on the face detections (``<out_field>_seed``,
 ``_method``, ``_skipped``, ``_attempt``), the new path on ``out_field`` (an App media field), the
 full config in the FiftyOne run ``ldfa_anonymize_<out_field>``. A rerun with the same config
 resumes; another config on the same field needs ``overwrite=True`` or a new field.
@@ -22,11 +24,11 @@ from bson import ObjectId
 from fiftyone import ViewField as F
 
 from ldfa.plugin import failures
-from ldfa.plugin.diffusion import DEFAULT_MODEL, PRESETS, FaceJob, Inpainter
+from ldfa.plugin.diffusion import DEFAULT_MODEL, PAPER, PRESETS, FaceJob, Inpainter
 from ldfa.plugin.errors import ConfigError, ImageError, OutputError
 from ldfa.plugin.images import read_rgb
-from ldfa.plugin.masks import face_region, feather, region_mask
-from ldfa.plugin.methods import CLASSIC, METHODS
+from ldfa.plugin.masks import blend_weights, face_region, face_shape, paste_region
+from ldfa.plugin.methods import CLASSIC, CLASSIC_PARAMS, METHODS
 from ldfa.plugin.output import compose, copy_atomic, output_path, save_atomic
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import config_digest, record_run, run_config, run_key, versions
@@ -43,12 +45,14 @@ class AnonymizationConfig:
     method: str = "ldfa"
     seed: int = 0
     mask_grow: float = 1.0  # face box scaled around its centre before masking
-    mask_ellipse: bool = False  # inscribed ellipse instead of the whole box
-    mask_blur_px: float = 4  # blend fades to the original over this many pixels, inside the mask
-    min_face_px: int = 16  # smaller faces (shorter side) get `fallback` instead of `method`
-    fallback: str = "pixelate"
-    blur_sigma_frac: float = 0.125  # gauss: sigma as a fraction of the face's shorter side
-    pixel_blocks: int = 8  # pixelate: blocks across the face's shorter side
+    mask_ellipse: bool = False  # the ellipse through the box's corners instead of the box
+    mask_blur_px: float = 4  # the new face fades into the original over this many px outside it
+    min_face_px: int = 0  # faces with a shorter side below this get `fallback`; 0: none do
+    fallback: str = "pixelate"  # where `method` cannot run (or below `min_face_px`)
+    blur_sigma_frac: float = 0.125  # gauss: sigma as a fraction of the face's shorter side ...
+    blur_sigma_min_px: float = 3.0  # ... and at least this (the LDFA paper's baseline)
+    pixel_blocks: int = 8  # pixelate: blocks across the face's shorter side ...
+    pixel_block_min_px: int = 8  # ... each at least this wide (the LDFA paper's baseline)
     fill_color: tuple[int, int, int] = (0, 0, 0)  # solid
     jpeg_quality: int = 95
     link_unchanged: bool = False  # hard-link (not copy) images without faces
@@ -59,7 +63,7 @@ class AnonymizationConfig:
     strength: float = 0.75
     prompt: str = ""
     negative_prompt: str = ""
-    scheduler: str | None = None
+    scheduler: str | None = PAPER["scheduler"]  # a diffusers class name; None: the model's own
     crop_size: int = 512
     context_px: int = 32
     batch_size: int = 4
@@ -84,6 +88,8 @@ class AnonymizationConfig:
                 raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(METHODS)}")
         if config.mask_grow <= 0 or config.min_face_px < 0 or not 1 <= config.jpeg_quality <= 100:
             raise ConfigError("mask_grow must be > 0, min_face_px >= 0, jpeg_quality in 1..100")
+        if config.mask_blur_px < 0 or config.blur_sigma_min_px < 0 or config.pixel_block_min_px < 1:
+            raise ConfigError("mask_blur_px and blur_sigma_min_px must be >= 0, pixel_block_min_px >= 1")
         if config.uses_diffusion:
             config.inpainter.validate()
         return config
@@ -266,10 +272,17 @@ class _Face:
 
     detection: fo.Detection
     index: int
-    region: tuple[int, int, int, int]
+    region: tuple[int, int, int, int]  # the face box in pixels
+    paste: tuple[int, int, int, int]  # the box and its blend ring: every pixel it may change
+    shape: np.ndarray  # bool over ``paste``: the face itself, replaced whole
     method: str | None
     skipped: str | None
     attempt: int
+
+    @property
+    def size(self) -> int:
+        """The box's shorter side in pixels: what strengths and ``min_face_px`` go by."""
+        return min(self.region[2] - self.region[0], self.region[3] - self.region[1])
 
     def seed(self, run_seed: int, sample_id: str) -> int:
         return face_seed(run_seed, sample_id, self.index, self.attempt)
@@ -291,52 +304,59 @@ def _plan(sample, pixels, config, faces_field, out_field, bump=frozenset()) -> l
     planned = []
     for index, det in enumerate(sample[faces_field].detections):
         region = face_region(width, height, det.bounding_box, config.mask_grow)
-        size = min(region[2] - region[0], region[3] - region[1])
+        paste = paste_region(region, config.mask_blur_px, width, height, config.mask_ellipse)
+        shape = face_shape(region, paste, config.mask_ellipse)
         attempt = (det[f"{out_field}_attempt"] if det.has_field(f"{out_field}_attempt") else 0) or 0
         attempt += det.id in bump
-        if size <= 0:
-            method, skipped = None, "face box lies outside the image"
-        elif size < config.min_face_px and config.fallback != config.method:
-            method = config.fallback
-            skipped = f"face {size}px < min_face_px {config.min_face_px}: {config.fallback} instead of {config.method}"
-        else:
-            method, skipped = config.method, None
-        planned.append(_Face(det, index, region, method, skipped, attempt))
+        face = _Face(det, index, region, paste, shape, config.method, None, attempt)
+        if face.size <= 0:
+            face.method, face.skipped = None, "face box lies outside the image"
+        elif face.size < config.min_face_px and config.fallback != config.method:
+            face.method = config.fallback
+            face.skipped = (f"face {face.size}px < min_face_px {config.min_face_px}: "
+                            f"{config.fallback} instead of {config.method}")
+        planned.append(face)
     return planned
-
-
-_CLASSIC_PARAM = {"gauss": "blur_sigma_frac", "pixelate": "pixel_blocks", "solid": "fill_color"}
 
 
 def _render(items: list[_Image], config, inpainter) -> list[tuple[np.ndarray, np.ndarray]]:
     """New display pixels and the changed-pixel mask of each image; diffusion runs batched
-    over the faces of all ``items`` together."""
-    diffused = [(item, face) for item in items for face in item.faces
-                if face.method == "ldfa" and (item.redo is None or face.index in item.redo)]
-    jobs = [FaceJob(item.pixels, face.region, face.seed(config.seed, item.sample.id))
+    over the faces of all ``items`` together.
+
+    Each face's new pixels are blended in through its weights (1 on the face, fading outside
+    it); then every face is pasted once more, hard, so that a neighbour's blend ring crossing
+    a face never brings its original back."""
+    todo = [(item, face) for item in items for face in item.faces
+            if face.method is not None and (item.redo is None or face.index in item.redo)]
+    new = {(id(item), face.index): None for item, face in todo}
+    diffused = [(item, face) for item, face in todo if face.method == "ldfa"]
+    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.sample.id))
             for item, face in diffused]
-    generated = dict(zip(((id(item), face.index) for item, face in diffused), inpainter(jobs) if jobs else []))
+    for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):
+        if isinstance(pixels, str):  # diffusion could not run on this face
+            face.method, face.skipped = config.fallback, f"{pixels}: {config.fallback} instead"
+        else:
+            new[(id(item), face.index)] = pixels
+    for item, face in todo:
+        if face.method in CLASSIC:
+            params = {name: getattr(config, name) for name in CLASSIC_PARAMS[face.method]}
+            new[(id(item), face.index)] = CLASSIC[face.method](item.pixels, face.paste, face.size, **params)
     rendered = []
     for item in items:
-        height, width = item.pixels.shape[:2]
         out = item.pixels.astype(np.float32)
-        mask = np.zeros((height, width), dtype=bool)
-        for face in item.faces:
-            if face.method is None:
-                continue
-            x1, y1, x2, y2 = face.region
-            shape = region_mask(face.region, config.mask_ellipse)
-            mask[y1:y2, x1:x2] |= shape
-            if item.redo is not None and face.index not in item.redo:
-                continue
-            if face.method == "ldfa":
-                new = generated[(id(item), face.index)]
-            else:
-                param = getattr(config, _CLASSIC_PARAM[face.method])
-                new = CLASSIC[face.method](item.pixels, face.region, param)
-            edges = (x1 == 0, y1 == 0, x2 == width, y2 == height)
-            weight = feather(shape, config.mask_blur_px, edges)[..., None]
-            out[y1:y2, x1:x2] = weight * new + (1 - weight) * out[y1:y2, x1:x2]
+        mask = np.zeros(item.pixels.shape[:2], dtype=bool)
+        placed = [(face, new.get((id(item), face.index))) for face in item.faces if face.method]
+        for face, pixels in placed:
+            x1, y1, x2, y2 = face.paste
+            weight = blend_weights(face.shape, config.mask_blur_px)
+            mask[y1:y2, x1:x2] |= weight > 0
+            if pixels is not None:
+                w = weight[..., None]
+                out[y1:y2, x1:x2] = w * pixels + (1 - w) * out[y1:y2, x1:x2]
+        for face, pixels in placed:
+            if pixels is not None:
+                x1, y1, x2, y2 = face.paste
+                out[y1:y2, x1:x2][face.shape] = pixels[face.shape]
         rendered.append((np.clip(np.rint(out), 0, 255).astype(np.uint8), mask))
     return rendered
 

@@ -28,6 +28,7 @@ import torchvision
 from PIL import Image
 
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.images import square_crop
 from ldfa.plugin.weights import PackagedFile, packaged_file
 
 RETINAFACE_WEIGHTS = PackagedFile(
@@ -362,14 +363,9 @@ def detect_in_windows(images: list[np.ndarray], windows, out_px: int, confidence
 
 
 def _window(image: np.ndarray, left: int, top: int, size: int, out_px: int) -> np.ndarray:
-    """The ``size``-px square at (left, top) of ``image``, reflect-padded where it leaves the
-    image, resized to ``out_px`` squared."""
-    h, w = image.shape[:2]
-    pad = ((max(0, -top), max(0, top + size - h)), (max(0, -left), max(0, left + size - w)), (0, 0))
-    crop = image[max(0, top) : min(h, top + size), max(0, left) : min(w, left + size)]
-    if any(p for axis in pad for p in axis):
-        crop = np.pad(crop, pad, mode="reflect" if min(crop.shape[:2]) > 1 else "edge")
-    return np.asarray(Image.fromarray(crop).resize((out_px, out_px), Image.BILINEAR))
+    """The ``size``-px square at (left, top) of ``image``, resized to ``out_px`` squared."""
+    return np.asarray(Image.fromarray(square_crop(image, left, top, size)).resize(
+        (out_px, out_px), Image.BILINEAR))
 
 
 def _resize(img: np.ndarray, scale: float) -> np.ndarray:

@@ -1,11 +1,14 @@
 """LDFA: faces replaced by Stable Diffusion inpainting, batched across faces and images.
 
-Per face: the (grown) face box plus ``context_px`` of surroundings is cut out (reflect-padded
-where it leaves the image), resized to ``crop_size`` squared, inpainted inside the box with the
-face's own seeded generator, resized back, and its box part returned for a feathered paste
-through the face mask. Seeds are per face, so a batch of faces gives the same faces as one
-face per call. The pipeline is a real ``diffusers.StableDiffusionInpaintPipeline`` loaded once
-per process from a hub id, a local folder or a single ``.safetensors`` file.
+Every face is diffused, however small, as the paper does. Per face, as AUTOMATIC1111's "only
+masked" inpainting cuts it: the face with its blend ring plus ``context_px`` of surroundings,
+expanded to a square (the 1:1 aspect of the ``crop_size`` canvas, so nothing is stretched) and
+moved inside the image where the image is large enough (reflect-padded where it is not), is
+resized to ``crop_size``, inpainted inside the face's shape with the face's own seeded
+generator, resized back, and returned for the face's pixels and ring. Seeds are per face, so a
+batch of faces gives the same faces as one face per call. The pipeline is a real
+``diffusers.StableDiffusionInpaintPipeline`` loaded once per process from a hub id, a local
+folder or a single ``.safetensors`` file.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from PIL import Image
 
 from ldfa.plugin.detectors import resolve_device
 from ldfa.plugin.errors import ConfigError, ModelUnavailableError
+from ldfa.plugin.images import square_crop
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-inpainting"
 
-# The published LDFA procedure (Klemp et al., 2023).
+# The published LDFA procedure (Klemp et al., 2023): AUTOMATIC1111 inpainting, "only masked"
+# with 32 px padding at 512x512, no prompt, CFG 1, 50 steps, denoising 0.75, mask blur 4, Euler.
 PAPER = {
     "context_px": 32,
     "crop_size": 512,
@@ -35,16 +40,19 @@ PAPER = {
     "mask_blur_px": 4,
     "mask_grow": 1.0,
     "mask_ellipse": False,
+    "scheduler": "EulerDiscreteScheduler",
+    "min_face_px": 0,
 }
 PRESETS = {"paper": PAPER}
 
 
 @dataclass(frozen=True)
 class FaceJob:
-    """One face to inpaint: its pixel region in the image and its generator seed."""
+    """One face to inpaint: the pixels it may change, its shape there, its generator seed."""
 
     image: np.ndarray  # display-orientation RGB of the whole image
-    region: tuple[int, int, int, int]  # x1, y1, x2, y2 (end-exclusive)
+    paste: tuple[int, int, int, int]  # x1, y1, x2, y2 (end-exclusive): the face and its ring
+    shape: np.ndarray  # bool over ``paste``: the face itself, which the model inpaints
     seed: int
 
 
@@ -76,6 +84,15 @@ def resolve_dtype(device: str, dtype: str | None) -> torch.dtype:
                 "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}[dtype]
     except KeyError:
         raise ConfigError(f"unknown dtype {dtype!r}; use float16, float32 or bfloat16") from None
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` says the device ran out of memory (torch's CUDA/CPU allocators)."""
+    return isinstance(error, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(error)
+
+
+def _reason(error: BaseException) -> str:
+    return f"diffusion could not run: {str(error).splitlines()[0][:120] or type(error).__name__}"
 
 
 @functools.lru_cache(maxsize=2)
@@ -111,18 +128,17 @@ def load_pipeline(model: str, device: str, dtype: torch.dtype, scheduler: str | 
     return pipe.to(device)
 
 
-def context_crop(image: np.ndarray, region, context_px: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The region plus ``context_px`` on every side, reflect-padded outside the image.
-
-    Returns the crop and the region's box inside it."""
-    x1, y1, x2, y2 = region
-    h, w = image.shape[:2]
-    cx1, cy1, cx2, cy2 = x1 - context_px, y1 - context_px, x2 + context_px, y2 + context_px
-    pad = ((max(0, -cy1), max(0, cy2 - h)), (max(0, -cx1), max(0, cx2 - w)), (0, 0))
-    crop = image[max(0, cy1) : min(h, cy2), max(0, cx1) : min(w, cx2)]
-    if any(p for axis in pad for p in axis):
-        crop = np.pad(crop, pad, mode="reflect" if min(crop.shape[:2]) > 1 else "edge")
-    return crop, (context_px, context_px, context_px + x2 - x1, context_px + y2 - y1)
+def square_window(paste, context_px: int, width: int, height: int) -> tuple[int, int, int]:
+    """(left, top, side) of the square crop around ``paste`` plus ``context_px`` on every side:
+    centred on it, then moved inside the image along each axis where the image is large
+    enough (AUTOMATIC1111's "only masked" crop for a 1:1 canvas)."""
+    x1, y1, x2, y2 = paste
+    side = max(x2 - x1, y2 - y1) + 2 * context_px
+    start = []
+    for low, high, extent in ((x1, x2, width), (y1, y2, height)):
+        edge = round((low + high - side) / 2)
+        start.append(min(max(edge, 0), extent - side) if side <= extent else edge)
+    return start[0], start[1], side
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,7 @@ class Inpainter:
     strength: float = PAPER["strength"]
     prompt: str = PAPER["prompt"]
     negative_prompt: str = PAPER["negative_prompt"]
-    scheduler: str | None = None
+    scheduler: str | None = PAPER["scheduler"]
     crop_size: int = PAPER["crop_size"]
     context_px: int = PAPER["context_px"]
     batch_size: int = 4
@@ -153,23 +169,42 @@ class Inpainter:
         device = resolve_device(self.device)
         return load_pipeline(self.model, device, resolve_dtype(device, self.dtype), self.scheduler)
 
-    def __call__(self, jobs: list[FaceJob]) -> list[np.ndarray]:
-        """New pixels for each job's region, in the region's size."""
-        out: list[np.ndarray] = []
+    def __call__(self, jobs: list[FaceJob]) -> list[np.ndarray | str]:
+        """New pixels for each job's paste region, in that region's size; for a face that
+        cannot be diffused (out of memory even alone), the reason instead."""
+        out: list[np.ndarray | str] = []
         for start in range(0, len(jobs), self.batch_size):
-            out += self._batch(jobs[start : start + self.batch_size])
+            batch = jobs[start : start + self.batch_size]
+            try:
+                out += self._batch(batch)
+            except (RuntimeError, MemoryError) as e:
+                if not _out_of_memory(e):
+                    raise
+                # a smaller batch may fit; a single face that does not is a fallback
+                out += [self._alone(job) for job in batch] if len(batch) > 1 else [_reason(e)]
         return out
+
+    def _alone(self, job: FaceJob) -> np.ndarray | str:
+        try:
+            return self._batch([job])[0]
+        except (RuntimeError, MemoryError) as e:
+            if not _out_of_memory(e):
+                raise
+            return _reason(e)
 
     def _batch(self, jobs: list[FaceJob]) -> list[np.ndarray]:
         pipe, size = self.pipeline, self.crop_size
-        crops, masks, boxes = [], [], []
+        crops, masks, places = [], [], []
         for job in jobs:
-            crop, box = context_crop(job.image, job.region, self.context_px)
-            mask = np.zeros(crop.shape[:2], dtype=np.uint8)
-            mask[box[1] : box[3], box[0] : box[2]] = 255
+            height, width = job.image.shape[:2]
+            left, top, side = square_window(job.paste, self.context_px, width, height)
+            x1, y1, x2, y2 = job.paste
+            mask = np.zeros((side, side), dtype=np.uint8)
+            mask[y1 - top : y2 - top, x1 - left : x2 - left] = job.shape * 255
+            crop = square_crop(job.image, left, top, side)
             crops.append(Image.fromarray(crop).resize((size, size), Image.BICUBIC))
             masks.append(Image.fromarray(mask).resize((size, size), Image.NEAREST))
-            boxes.append((crop.shape[1], crop.shape[0], box))
+            places.append((side, x1 - left, y1 - top, x2 - left, y2 - top))
         generators = [torch.Generator(pipe.device).manual_seed(job.seed) for job in jobs]
         images = pipe(
             prompt=[self.prompt] * len(jobs),
@@ -179,8 +214,8 @@ class Inpainter:
             strength=self.strength, generator=generators, output_type="np",
         ).images
         results = []
-        for generated, (cw, ch, (bx1, by1, bx2, by2)) in zip(images, boxes):
+        for generated, (side, bx1, by1, bx2, by2) in zip(images, places):
             pixels = (np.clip(generated, 0, 1) * 255).round().astype(np.uint8)
-            back = np.asarray(Image.fromarray(pixels).resize((cw, ch), Image.BICUBIC))
+            back = np.asarray(Image.fromarray(pixels).resize((side, side), Image.BICUBIC))
             results.append(back[by1:by2, bx1:bx2].copy())
         return results

@@ -1,8 +1,11 @@
-"""Face masks: the exact pixels an anonymization may change, and inward-feathered blend weights.
+"""Face masks: every face box replaced whole, the blend fading out *outside* it.
 
-One function decides a face's pixel region (``face_region``) so that the anonymizers, the
-paste-back and the export verification all agree on it: every changed pixel lies inside
-``union_mask`` of the faces, and blending fades to the original only *inside* that mask.
+A face that is only partly replaced is still a leak, so the face's shape (its box, or the
+ellipse through the box's corners) is replaced with weight 1 in every pixel, and the blend
+into the surroundings happens in a ring of ``fade_px`` outside the shape. One function decides
+a face's box (``face_region``) and one its blend weights (``blend_weights``), so that the
+anonymizers, the paste-back and the export verification agree: every changed pixel lies inside
+``union_mask``, and every other pixel is the source's own.
 """
 
 from __future__ import annotations
@@ -25,43 +28,51 @@ def face_region(width: int, height: int, box_rel, grow: float = 1.0) -> tuple[in
     return x1, y1, max(x1, x2), max(y1, y2)
 
 
-def region_mask(region: tuple[int, int, int, int], ellipse: bool = False) -> np.ndarray:
-    """Boolean mask of the region's own pixels: all of them, or the inscribed ellipse."""
+def paste_region(region, fade_px: float, width: int, height: int,
+                 ellipse: bool = False) -> tuple[int, int, int, int]:
+    """The pixels a face may change: its region grown by the fade ring, clipped to the image.
+    With an elliptical shape the ring starts at the ellipse, which reaches beyond the box."""
     x1, y1, x2, y2 = region
-    h, w = y2 - y1, x2 - x1
-    if not ellipse:
-        return np.ones((h, w), dtype=bool)
-    yy, xx = np.mgrid[0:h, 0:w]
-    return ((xx + 0.5 - w / 2) / (w / 2)) ** 2 + ((yy + 0.5 - h / 2) / (h / 2)) ** 2 <= 1.0
+    reach = math.ceil(max(fade_px, 0)) + (math.ceil(_ellipse_overhang(region)) if ellipse else 0)
+    return max(0, x1 - reach), max(0, y1 - reach), min(width, x2 + reach), min(height, y2 + reach)
 
 
-def union_mask(width: int, height: int, boxes_rel, grow: float = 1.0, ellipse: bool = False) -> np.ndarray:
+def _ellipse_overhang(region) -> float:
+    """How far the ellipse through the box's corners reaches beyond the box on its longer side."""
+    x1, y1, x2, y2 = region
+    return (math.sqrt(2) - 1) * max(x2 - x1, y2 - y1) / 2
+
+
+def face_shape(region, paste, ellipse: bool = False) -> np.ndarray:
+    """Boolean mask, over ``paste``'s pixels, of the face's shape: its whole box, or the
+    ellipse through the box's corners (which contains the whole box)."""
+    px1, py1, px2, py2 = paste
+    x1, y1, x2, y2 = region
+    shape = np.zeros((py2 - py1, px2 - px1), dtype=bool)
+    shape[y1 - py1 : y2 - py1, x1 - px1 : x2 - px1] = True
+    if ellipse and x2 > x1 and y2 > y1:
+        yy, xx = np.mgrid[py1:py2, px1:px2] + 0.5
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        ax, ay = (x2 - x1) / math.sqrt(2), (y2 - y1) / math.sqrt(2)
+        shape |= ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2 <= 1.0
+    return shape
+
+
+def blend_weights(shape: np.ndarray, fade_px: float) -> np.ndarray:
+    """Weights in [0, 1]: exactly 1 on the face's shape, falling linearly to 0 over ``fade_px``
+    pixels outside it, 0 beyond. The face is replaced whole; only its surroundings blend."""
+    if fade_px <= 0 or shape.all() or not shape.any():
+        return shape.astype(np.float32)
+    outside = distance_transform_edt(~shape)  # distance of every pixel to the shape
+    return np.clip(1.0 - outside / (fade_px + 1), 0.0, 1.0).astype(np.float32)
+
+
+def union_mask(width: int, height: int, boxes_rel, grow: float = 1.0, ellipse: bool = False,
+               fade_px: float = 0.0) -> np.ndarray:
     """H x W boolean mask of every pixel any method may change for these faces."""
     mask = np.zeros((height, width), dtype=bool)
     for box in boxes_rel:
-        x1, y1, x2, y2 = region = face_region(width, height, box, grow)
-        mask[y1:y2, x1:x2] |= region_mask(region, ellipse)
+        region = face_region(width, height, box, grow)
+        px1, py1, px2, py2 = paste = paste_region(region, fade_px, width, height, ellipse)
+        mask[py1:py2, px1:px2] |= blend_weights(face_shape(region, paste, ellipse), fade_px) > 0
     return mask
-
-
-def feather(mask: np.ndarray, blur_px: float, image_edges: tuple[bool, bool, bool, bool]) -> np.ndarray:
-    """Blend weights in [0, 1]: 1 deep inside ``mask``, falling to 0 over ``blur_px`` towards
-    its border, exactly 0 outside. Sides where the region meets the image edge
-    (left, top, right, bottom) do not fade: the face continues past the image there."""
-    if blur_px <= 0:
-        return mask.astype(np.float32)
-    left, top, right, bottom = image_edges
-    padded = np.pad(mask, 1, constant_values=False)
-    # Treat the image edge as "more face" so weights there stay at full strength.
-    if left:
-        padded[:, 0] = padded[:, 1]
-    if right:
-        padded[:, -1] = padded[:, -2]
-    if top:
-        padded[0, :] = padded[1, :]
-    if bottom:
-        padded[-1, :] = padded[-2, :]
-    if padded.all():  # the region fills the whole image: there is no border to fade towards
-        return mask.astype(np.float32)
-    distance = distance_transform_edt(padded)[1:-1, 1:-1]
-    return np.clip(distance / (blur_px + 1), 0.0, 1.0).astype(np.float32) * mask

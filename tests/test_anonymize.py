@@ -43,12 +43,13 @@ def photo_tree(tmp_path, sample_photos):
     return root, png, jpg, empty
 
 
-def assert_only_masks_changed(source, output, boxes, grow=1.0, ellipse=False):
-    """Every pixel outside the faces' union mask is the source's; the masks did change."""
+def assert_only_masks_changed(source, output, boxes, grow=1.0, ellipse=False, fade_px=4):
+    """Every pixel outside the faces' union mask (the default 4-px blend ring included) is the
+    source's; the masks did change."""
     before, after = np.asarray(Image.open(source)), np.asarray(Image.open(output))
     assert before.shape == after.shape and before.dtype == after.dtype
     height, width = before.shape[:2]
-    mask = union_mask(width, height, boxes, grow=grow, ellipse=ellipse)
+    mask = union_mask(width, height, boxes, grow=grow, ellipse=ellipse, fade_px=fade_px)
     assert (before[~mask] == after[~mask]).all()
     assert (before[mask] != after[mask]).any()
 
@@ -74,6 +75,9 @@ def test_classic_methods_write_a_complete_copy_changing_only_masked_pixels(
     assert (out_dir / "empty.png").read_bytes() == empty.read_bytes()
     assert png.read_bytes() == sample_photos[0].read_bytes()
     assert_only_masks_changed(png, out_dir / "a" / "astronaut.png", [FACE, CORNER_FACE], grow=1.2)
+    if method == "solid":  # every face box replaced whole: not one original pixel left in it
+        out = np.asarray(Image.open(out_dir / "a" / "astronaut.png"))
+        assert (out[union_mask(512, 512, [FACE, CORNER_FACE], grow=1.2)] == 0).all()
     out_jpg = Image.open(out_dir / "a" / "b" / "grace_hopper.jpg")
     assert out_jpg.format == "JPEG" and out_jpg.size == Image.open(jpg).size
 
@@ -93,15 +97,20 @@ def test_classic_methods_write_a_complete_copy_changing_only_masked_pixels(
     assert {"ldfa", "fiftyone", "diffusers", "torch"} <= set(info["versions"])
 
 
-def test_elliptical_grown_masks_change_only_the_ellipses(dataset, photo_tree, tmp_path):
+def test_elliptical_grown_masks_replace_the_whole_box_and_change_only_the_ellipses(
+    dataset, photo_tree, tmp_path
+):
     _, png, _, _ = photo_tree
     add(dataset, png, FACE, CORNER_FACE)
     ldfa.anonymize_faces(dataset, method="solid", fill_color=(0, 255, 0), out_field="anon",
                          output_dir=tmp_path / "out", mask_grow=1.3, mask_ellipse=True, progress=False)
     out = tmp_path / "out" / "astronaut.png"
     assert_only_masks_changed(png, out, [FACE, CORNER_FACE], grow=1.3, ellipse=True)
-    box = union_mask(512, 512, [FACE], grow=1.3)
-    assert (np.asarray(Image.open(out))[box] != np.asarray(Image.open(png))[box]).mean() < 0.85
+    pixels = np.asarray(Image.open(out))
+    boxes = union_mask(512, 512, [FACE, CORNER_FACE], grow=1.3)
+    ellipses = union_mask(512, 512, [FACE, CORNER_FACE], grow=1.3, ellipse=True)
+    assert (pixels[boxes] == (0, 255, 0)).all(), "the ellipse goes through the box's corners"
+    assert ellipses.sum() > 1.2 * boxes.sum()
 
 
 def test_small_faces_get_the_fallback_and_say_why(dataset, photo_tree, tmp_path):
@@ -213,9 +222,10 @@ def test_bad_inputs_are_recorded_and_outputs_keep_format_mode_and_orientation(
         assert (out.format, out.mode, out.size) == (src.format, src.mode, src.size), name
         if name.endswith(".png") and name not in ("one_pixel.png", "exif_rotated.png"):
             assert_only_masks_changed(bad_inputs / name, out_dir / name, [FACE])
-    # The 1x1 image's face is below min_face_px: pixelated (a no-op on one pixel), and said so.
+    # The 1x1 image's face is anonymized like any other: its one pixel is the fill.
     tiny = dataset.match({"filepath": str(bad_inputs / "one_pixel.png")}).first()["faces"].detections[0]
-    assert tiny["anon_method"] == "pixelate" and "1px < min_face_px 16" in tiny["anon_skipped"]
+    assert (tiny["anon_method"], tiny["anon_skipped"]) == ("solid", None)
+    assert np.asarray(Image.open(out_dir / "one_pixel.png")).tolist() == [[[255, 255, 255]]]
 
     # EXIF-rotated files keep their stored orientation and tag; the face is filled where the
     # App shows it, and the stored pixels change inside the rotated mask only.
@@ -223,13 +233,12 @@ def test_bad_inputs_are_recorded_and_outputs_keep_format_mode_and_orientation(
         out = Image.open(out_dir / name)
         assert out.getexif()[0x0112] == 6 and out.size == (256, 256)
         shown, _ = read_rgb(str(out_dir / name))
-        inner = union_mask(256, 256, [FACE], grow=0.8)  # inside the 4 px feather
-        assert shown[inner].min() > 230, name
+        assert shown[union_mask(256, 256, [FACE])].min() > 230, name  # the whole box, JPEG too
     stored_before = np.asarray(Image.open(bad_inputs / "exif_rotated.png"))
     stored_after = np.asarray(Image.open(out_dir / "exif_rotated.png"))
-    stored_mask = np.rot90(union_mask(256, 256, [FACE]))  # display -> stored: undo the rotation
+    stored_mask = np.rot90(union_mask(256, 256, [FACE], fade_px=4))  # display -> stored: undo the rotation
     assert (stored_before[~stored_mask] == stored_after[~stored_mask]).all()
-    assert (stored_after[np.rot90(union_mask(256, 256, [FACE], grow=0.8))] == 255).all()
+    assert (stored_after[np.rot90(union_mask(256, 256, [FACE]))] == 255).all()
     # The 16-bit PNG's fill is full-scale 16-bit white.
     assert np.asarray(Image.open(out_dir / "sixteen.png")).max() == 65535
 

@@ -91,11 +91,17 @@ def test_a_cityscapes_person_without_a_detected_face_gets_one_from_a_closer_look
 
 
 def test_ldfa_run_uses_the_imported_people_by_default(fo, cityscapes_person, tmp_path):
+    """The whole command: the missed face is found through the person and replaced whole."""
     result = ldfa.anonymize_dataset("cityscapes", cityscapes_person, tmp_path / "out", method="solid",
                                     dataset_name=f"people-run-{tmp_path.name}", progress=False)
     try:
         assert result["detected"]["by_source"] == {"second_look": 1}
         assert result["anonymized"]["faces"] == 1 and result["verified"]["ok"]
+        dataset = fo.load_dataset(result["dataset"])
+        x, y, w, h = np.asarray(dataset.first().faces.detections[0].bounding_box) * [1024, 512, 1024, 512]
+        out = np.asarray(Image.open(next((tmp_path / "out").rglob("*_leftImg8bit.png"))))
+        box = out[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))]
+        assert box.size and (box == 0).all(), "the face box is solid black, not one pixel left"
     finally:
         fo.delete_dataset(result["dataset"])
 
