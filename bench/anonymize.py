@@ -116,7 +116,8 @@ def measure(mode: str, args) -> dict:
     """One mode, in this process: load, warm up on one face, time all faces."""
     import torch
 
-    from ldfa.plugin.diffusion import PAPER, Inpainter
+    from ldfa.plugin.anonymization_config import PAPER
+    from ldfa.plugin.diffusion import Inpainter
 
     image, regions = load_faces(args.faces)
     jobs = face_jobs(image, regions)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-from ldfa.plugin.diffusion import DEFAULT_MODEL, PRESETS
+from ldfa.cli.output import emit
+from ldfa.plugin.anonymization_config import DEFAULT_MODEL, PRESETS
 from ldfa.plugin.methods import METHODS
 
 
@@ -75,5 +74,5 @@ def run(args) -> int:
                               overwrite=args.overwrite, preset=args.preset,
                               identity_guard=args.identity_guard,
                               progress=not args.json, **params)
-    print(json.dumps(summary.to_dict(), indent=2) if args.json else summary)
-    return 0
+    emit(summary.to_dict(), args.json, str(summary))
+    return 1 if summary.images and summary.failed == summary.images else 0

@@ -2,69 +2,75 @@
 
 from __future__ import annotations
 
-import json
-import sys
+from ldfa.cli.output import emit
+from ldfa.plugin.anonymization_config import DEFAULT_MODEL
+from ldfa.plugin.detection_config import BACKEND_NAMES
+from ldfa.plugin.methods import METHODS
 
 FORMATS = ("cityscapes", "coco")
 
 
 def add_parser(sub):
-    p = sub.add_parser("import", help="import a Cityscapes root or a COCO folder into FiftyOne")
-    p.add_argument("format", choices=FORMATS)
+    p = sub.add_parser("import", help="import a Cityscapes root or a COCO folder into FiftyOne",
+                       description="Read a dataset in place (nothing is copied) into a FiftyOne "
+                       "dataset, with its annotations for viewing and its people for detection.")
+    p.add_argument("format", choices=FORMATS, help="the source's format")
     p.add_argument("source", help="Cityscapes root, or the COCO images folder")
-    p.add_argument("--annotations", help="COCO: the instances JSON")
+    p.add_argument("--annotations", help="COCO: the instances (or person_keypoints) JSON")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset to create or extend")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.set_defaults(run=run_import)
 
-    p = sub.add_parser("export", help="export an anonymized field in the source format")
-    p.add_argument("--dataset", required=True)
+    p = sub.add_parser("export", help="export an anonymized field in the source format",
+                       description="Write the source tree again with the anonymized images: every "
+                       "annotation and extra file byte for byte, photos not in the dataset left out.")
+    p.add_argument("--dataset", required=True, help="a dataset made by `ldfa import`")
     p.add_argument("--field", required=True, help="anonymized field, e.g. anon_ldfa")
     p.add_argument("--format", choices=FORMATS, help="must match the source (checked)")
     p.add_argument("--output", required=True, help="an empty folder outside the source tree")
     p.add_argument("--link", action="store_true", help="hard-link unchanged files instead of copying")
     p.add_argument("--faces-coco", action="store_true", help="COCO: also write the faces as ldfa_faces.json")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(run=run_export)
 
-    p = sub.add_parser("verify-export", help="prove an export: same files, changes only in face masks")
+    p = sub.add_parser("verify-export", help="prove an export: same files, changes only in face masks",
+                       description="Check an export against its source with the manifest beside "
+                       "it; exit status 1 when a check fails.")
     p.add_argument("source", help="the source dataset folder")
     p.add_argument("export", help="the exported folder")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON on stdout")
     p.set_defaults(run=run_verify)
 
-    p = sub.add_parser("run", help="import, detect, anonymize, export and verify in one go (resumable)")
-    p.add_argument("format", choices=FORMATS)
+    p = sub.add_parser("run", help="import, detect, anonymize, export and verify in one go (resumable)",
+                       description="The whole job on a dataset folder. Rerun the same command after "
+                       "an interruption to resume; exit status 1 when verification fails.")
+    p.add_argument("format", choices=FORMATS, help="the source's format")
     p.add_argument("source", help="Cityscapes root, or the COCO images folder")
-    p.add_argument("--output", required=True)
-    p.add_argument("--method", default="ldfa", choices=("ldfa", "gauss", "pixelate", "solid"))
-    p.add_argument("--annotations", help="COCO: the instances JSON")
+    p.add_argument("--output", required=True, help="the export: an empty folder outside the source tree")
+    p.add_argument("--method", default="ldfa", choices=METHODS,
+                   help="ldfa (latent diffusion, default), gauss, pixelate or solid")
+    p.add_argument("--annotations", help="COCO: the instances (or person_keypoints) JSON")
     p.add_argument("--dataset", help="dataset name (default: ldfa-<format>-<folder>)")
-    p.add_argument("--detector", help="face detector (default: centerface)")
+    p.add_argument("--detector", choices=BACKEND_NAMES, help="face detector (default: centerface)")
     p.add_argument("--no-people", action="store_true",
                    help="do not use the source's person annotations to find faces the detector missed")
-    p.add_argument("--model", help="ldfa: diffusion model (hub id, folder or .safetensors)")
-    p.add_argument("--steps", type=int, dest="num_inference_steps")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--model", help=f"ldfa: diffusion model, hub id, folder or .safetensors (default {DEFAULT_MODEL})")
+    p.add_argument("--steps", type=int, dest="num_inference_steps", help="ldfa: denoising steps (50)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="detect, anonymize and export again when settings changed (or the output is not empty)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(run=run_pipeline)
 
 
-def _print(result: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result, indent=2, default=str))
-        return
-    for key, value in result.items():
-        print(f"{key}: {json.dumps(value, default=str) if isinstance(value, (dict, list)) else value}")
-
-
 def run_import(args) -> int:
-    from ldfa.converters.pipeline import import_dataset
+    from ldfa.converters.pipeline import import_dataset, source_tree
     from ldfa.plugin.image_folders import open_dataset
 
+    source_tree(args.format, args.source, args.annotations)  # check before making a dataset
     dataset = open_dataset(args.dataset, create=True)
-    _print(import_dataset(args.format, args.source, dataset, args.annotations, progress=not args.json), args.json)
+    emit(import_dataset(args.format, args.source, dataset, args.annotations, progress=not args.json),
+         args.json)
     return 0
 
 
@@ -76,8 +82,10 @@ def run_export(args) -> int:
     dataset = open_dataset(args.dataset)
     if args.format and source_of(dataset)["format"] != args.format:
         raise ConfigError(f"dataset '{args.dataset}' came from {source_of(dataset)['format']}, not {args.format}")
-    _print(export_anonymized(dataset, args.field, args.output, link=args.link, overwrite=args.overwrite,
-                             faces_coco=args.faces_coco, progress=not args.json), args.json)
+    result = export_anonymized(dataset, args.field, args.output, link=args.link,
+                               overwrite=args.overwrite, faces_coco=args.faces_coco,
+                               progress=not args.json)
+    emit(result, args.json, _export_text(result))
     return 0
 
 
@@ -85,11 +93,8 @@ def run_verify(args) -> int:
     from ldfa.converters.verify import verify_export
 
     result = verify_export(args.source, args.export, progress=not args.json)
-    _print(result, args.json)
-    if not result["ok"]:
-        print(f"ldfa: export does not match the source ({len(result['problems'])} problems)", file=sys.stderr)
-        return 1
-    return 0
+    emit(result, args.json, _verify_text(result))
+    return 0 if result["ok"] else 1
 
 
 def run_pipeline(args) -> int:
@@ -99,7 +104,35 @@ def run_pipeline(args) -> int:
     result = anonymize_dataset(args.format, args.source, args.output, method=args.method,
                                dataset_name=args.dataset, annotations=args.annotations,
                                detector=args.detector, use_people=not args.no_people,
-                               overwrite=args.overwrite,
-                               progress=not args.json, **params)
-    _print(result, args.json)
-    return 0 if result["verified"]["ok"] else 1
+                               overwrite=args.overwrite, progress=not args.json, **params)
+    detected, anonymized = result["detected"], result["anonymized"]
+    text = "\n".join([
+        f"dataset '{result['dataset']}': {result['imported'].get('images', 0)} images imported",
+        f"detected: {detected['faces']} faces in {detected['images']} images ("
+        + (", ".join(f"{n} {s}" for s, n in detected["by_source"].items()) or "none") + ")"
+        if detected["images"] else f"detected: all {detected['already_detected']} images already, same settings",
+        f"anonymized: {anonymized['written']} written, {anonymized['resumed']} already done, "
+        f"{anonymized['failed']} failed; {anonymized['faces']} faces",
+        _export_text(result["exported"]), _verify_text(result["verified"])])
+    emit(result, args.json, text)
+    failed_all = anonymized["images"] and anonymized["failed"] == anonymized["images"]
+    return 1 if failed_all or not result["verified"]["ok"] else 0
+
+
+def _export_text(result: dict) -> str:
+    reasons: dict[str, int] = {}
+    for item in result["skipped"]:
+        reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
+    lines = [f"exported to {result['output']}: {result['anonymized']} anonymized images, "
+             f"{result['without_faces']} without faces, {result['copied']} other files copied "
+             f"(manifest {result['manifest']})"]
+    lines += [f"  left out: {n} x {reason}" for reason, n in reasons.items()]
+    return "\n".join(lines)
+
+
+def _verify_text(result: dict) -> str:
+    lines = [f"verify-export: {'ok' if result['ok'] else 'FAILED'}"]
+    lines += [f"  {'ok  ' if c['ok'] else 'FAIL'} {c['check']}: {c['value']} (rule: {c['rule']})"
+              for c in result["checks"]]
+    lines += [f"  problem: {p}" for p in result["problems"]]
+    return "\n".join(lines)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+from ldfa.cli.output import emit
 
 DATASET = "ldfa-demo"
 
@@ -47,10 +50,10 @@ def run(args) -> int:
 
     rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
     paths = write_report(dataset, output / "report", rows=rows)
-    print(to_markdown(rows, dataset.name))
     audit = open_audit(dataset)  # saved review views + the grouped side-by-side dataset
-    print(f"report: {paths['markdown']} (CSV and plots beside it); saved views: "
-          f"{', '.join(dataset.list_saved_views())}; side-by-side dataset: '{audit.name}'")
+    emit(None, False, f"{to_markdown(rows, dataset.name)}\n"
+         f"report: {paths['markdown']} (CSV and plots beside it); saved views: "
+         f"{', '.join(dataset.list_saved_views())}; side-by-side dataset: '{audit.name}'")
 
     if args.no_app:
         return 0
@@ -81,14 +84,16 @@ def ensure_plugin() -> None:
 def anonymize(dataset, output: Path, model: str | None):
     """LDFA when its model can be had without a download, else the classic methods (said in
     one line); each method writes its own field and folder."""
-    from ldfa.plugin.anonymize import AnonymizationConfig, METHODS, anonymize_faces
+    from ldfa.plugin.anonymization_config import AnonymizationConfig
+    from ldfa.plugin.anonymize import anonymize_faces
+    from ldfa.plugin.methods import METHODS
     from ldfa.plugin.diffusion import model_available
 
     model = model or AnonymizationConfig().model
     available, why = model_available(model)
     methods = list(METHODS) if available else [m for m in METHODS if m != "ldfa"]
     if not available:
-        print(f"ldfa method skipped: {why}; running the classic methods")
+        print(f"ldfa method skipped: {why}; running the classic methods", file=sys.stderr)
     for method in methods:
         params = {"model": model} if method == "ldfa" else {}
         yield anonymize_faces(dataset, method=method, output_dir=output / f"anon_{method}",

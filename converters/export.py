@@ -2,8 +2,10 @@
 
 Every file of the source tree comes back under the same relative path: each imported image as
 its anonymized version, everything else (annotations, label PNGs, extras) copied byte for byte
-or hard-linked. Files are written one at a time, atomically, so memory stays flat and a rerun
-resumes; the manifest next to the tree lists what was written for ``verify-export``.
+or hard-linked; only photos that were never anonymized (not in the dataset) are left out, and
+the manifest lists them with the reason. Files are written one at a time, atomically, so
+memory stays flat and a rerun resumes; the manifest next to the tree lists what was written
+for ``verify-export``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import fiftyone as fo
 from PIL import Image
 
-from ldfa.converters import cityscapes, coco, manifest
+from ldfa.converters import manifest, tree
 from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.output import copy_atomic
@@ -73,35 +75,51 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
     relpaths, anonymized, boxes = dataset.values(
         ["relpath", field, f"{faces_field}.detections.bounding_box"])
     images = {r: (a, b or []) for r, a, b in zip(relpaths, anonymized, boxes)}
-    files = (cityscapes.source_files(root) if info["format"] == "cityscapes"
-             else coco.source_files(root, info, dataset))
-    written = copied = 0
+    counts = {"anonymized": 0, "without_faces": 0, "copied": 0}
     with Progress(len(images), f"Exporting {info['format']}", progress) as bar:
-        for rel in files:
-            target = output / rel
-            if rel not in images:
-                if not (target.exists() and target.stat().st_size == (root / rel).stat().st_size):
-                    copy_atomic(str(root / rel), target, link=link)
-                claim["files"][rel] = {"kind": "copy"}
-                copied += 1
+        for rel in tree.files_of(root):
+            kind, reason = _export_one(rel, root, output, images, info["format"], field, link)
+            if kind is None:
+                claim["skipped"].append({"file": rel, "reason": reason})
                 continue
-            bar.update()
-            path, faces = images[rel]
-            if not path:
-                claim["skipped"].append({"file": rel, "reason": f"no anonymized version in '{field}'"})
-                continue
-            if Path(path).resolve() != target:
-                copy_atomic(path, target)
-            claim["files"][rel] = {"kind": "anonymized", "faces": faces}
-            written += 1
+            if kind == "anonymized":
+                bar.update()
+                faces = images[rel][1]
+                claim["files"][rel] = {"kind": kind, "faces": faces}
+                counts["anonymized" if faces else "without_faces"] += 1
+            else:
+                claim["files"][rel] = {"kind": kind}
+                counts["copied"] += 1
     if faces_coco and info["format"] == "coco":
         rel = (Path(info["annotations"]).parent / "ldfa_faces.json").as_posix()
         _write_faces_coco(dataset, faces_field, output / rel)
         claim["files"][rel] = {"kind": "added"}
     claim["complete"] = True
     manifest.write(output, claim)
-    return {"output": str(output), "manifest": str(manifest.manifest_path(output)),
-            "images": written, "copied": copied, "skipped": claim["skipped"]}
+    return {"output": str(output), "manifest": str(manifest.manifest_path(output)), **counts,
+            "skipped": claim["skipped"]}
+
+
+def _export_one(rel: str, root: Path, output: Path, images: dict, fmt: str, field: str, link: bool):
+    """Export one source file: ``("anonymized" | "copy", None)``, or ``(None, reason)`` when it
+    is left out: a photo the dataset does not hold (never anonymized), an imported image with
+    no anonymized version, or a symlink leading outside the tree."""
+    source, target = root / rel, output / rel
+    if not source.resolve().is_relative_to(root.resolve()):
+        return None, "a symlink leading outside the source tree: left out"
+    if rel in images:
+        path = images[rel][0]
+        if not path:
+            return None, f"no anonymized version in '{field}' (its anonymization failed or never ran)"
+        if Path(path).resolve() != target:
+            copy_atomic(path, target)
+        return "anonymized", None
+    if tree.is_photo(rel, fmt):
+        return None, ("a photo that is not in the dataset, so never anonymized: left out "
+                      "(import it to anonymize it)")
+    if not (target.exists() and target.stat().st_size == source.stat().st_size):
+        copy_atomic(str(source), target, link=link)
+    return "copy", None
 
 
 def _write_faces_coco(dataset: fo.Dataset, faces_field: str, path: Path) -> None:

@@ -8,9 +8,9 @@ exported file as ``copy`` or ``anonymized`` (with its face boxes), and marks the
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from ldfa.plugin.atomic import atomic_write
 
 
 def manifest_path(output: Path) -> Path:
@@ -27,10 +27,7 @@ def write(output: Path, manifest: dict) -> Path:
 
 
 def write_json(path: Path, doc: dict) -> Path:
-    """Write ``doc`` as JSON atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    """Write ``doc`` as JSON atomically (``ldfa.plugin.atomic``)."""
+    with atomic_write(path, "w") as f:
         json.dump(doc, f, indent=1)
-    os.replace(tmp, path)
     return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import asdict
 from pathlib import Path
 
 import fiftyone as fo
@@ -9,11 +11,20 @@ import fiftyone as fo
 from ldfa.converters.cityscapes import import_cityscapes
 from ldfa.converters.coco import import_coco
 from ldfa.converters.export import export_anonymized, prepare
+from ldfa.converters.safety import refuse_inside
 from ldfa.converters.verify import verify_export
+from ldfa.plugin.anonymization_config import AnonymizationConfig
 from ldfa.plugin.anonymize import anonymize_faces, source_root
 from ldfa.plugin.detect import detect_faces
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.detection_config import DEFAULT_BACKEND, DetectorConfig
+from ldfa.plugin.errors import ConfigError, OutputError
 from ldfa.plugin.progress import ProgressArg
+from ldfa.plugin.runs import run_config, run_key
+
+FORMATS = ("cityscapes", "coco")
+# What decides the faces found; a rerun that asks for other values detects again.
+_DETECTION_KEYS = ("detector", "confidence", "candidate_confidence", "zoom", "zoom_confidence",
+                   "min_face_px", "max_side", "people_fields")
 
 
 def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotations: str | None = None,
@@ -25,7 +36,25 @@ def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotation
         if not annotations:
             raise ConfigError("COCO needs --annotations FILE (the instances JSON)")
         return import_coco(images or source, annotations, dataset, progress=progress)
-    raise ConfigError(f"unknown format {fmt!r}; choose cityscapes or coco")
+    raise ConfigError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+
+
+def source_tree(fmt: str, source, annotations=None, images=None) -> Path:
+    """The folder an import of these arguments reads and an export mirrors, checked to exist:
+    the Cityscapes root, or the folder holding both the COCO images and their JSON."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+    folder = Path(images or source).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder")
+    if fmt == "cityscapes":
+        return folder
+    if not annotations:
+        raise ConfigError("COCO needs --annotations FILE (the instances JSON)")
+    json_file = Path(annotations).expanduser().resolve()
+    if not json_file.is_file():
+        raise ConfigError(f"{json_file} is not a file")
+    return Path(os.path.commonpath([folder, json_file.parent]))
 
 
 def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",
@@ -35,24 +64,53 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
                       progress: ProgressArg = True, **params) -> dict:
     """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
 
-    With ``use_people`` (the default), face detection also looks at the head of every person
-    the source's annotations mark (Cityscapes polygons and CityPersons boxes, COCO persons with
-    keypoints), so a face the detector alone misses is found all the same."""
+    Every option is checked before any work, the output's place first. With ``use_people`` (the
+    default), face detection also looks at the head of every person the source's annotations
+    mark (Cityscapes polygons and CityPersons boxes, COCO persons with keypoints), so a face the
+    detector alone misses is found all the same. A rerun that asks for other detection settings
+    than the dataset was detected with is refused unless ``overwrite``, which detects, anonymizes
+    and exports again."""
     output = Path(output).expanduser().resolve()
+    root = source_tree(fmt, source, annotations, images)
+    refuse_inside(root, output)
+    config = AnonymizationConfig.build(method=method, **params)
+    detection = DetectorConfig(detector or DEFAULT_BACKEND).validate()
     name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
     dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
     imported = import_dataset(fmt, source, dataset, annotations, images, progress)
-    undetected = dataset.exists("faces", False)
-    people = dataset.info["ldfa_source"].get("people_fields") if use_people else None
-    detected = detect_faces(undetected, **({"detector": detector} if detector else {}),
-                            people_field=people, progress=progress).to_dict() if len(undetected) else None
+    people = dataset.info["ldfa_source"].get("people_fields") if use_people else []
+    redo = _detection_changed(dataset, detection, people or [], overwrite)
+    todo = dataset if redo else dataset.exists("faces", False)
+    if len(todo):
+        detected = detect_faces(todo, detector=detection.detector, people_field=people,
+                                progress=progress).to_dict()
+        detected.pop("per_image")
+    else:
+        detected = {"images": 0, "already_detected": len(dataset)}
     field = f"anon_{method}"
-    root = Path(dataset.info["ldfa_source"]["root"])
-    prepare(dataset, field, output, overwrite)  # refuse unsafe outputs before writing any image
+    prepare(dataset, field, output, overwrite or redo)  # refuse unsafe outputs before writing any image
+    if redo and dataset.has_field(field):  # new faces: every image anonymized again
+        dataset.exists(field).set_field(field, None).save()
     anonymized = anonymize_faces(
-        dataset, method=method, out_field=field, progress=progress, overwrite=overwrite,
-        output_dir=output / source_root(dataset).relative_to(root), **params)
+        dataset, out_field=field, progress=progress, overwrite=overwrite or redo,
+        output_dir=output / source_root(dataset).relative_to(root), **config.to_dict())
     exported = export_anonymized(dataset, field, output, progress=progress)
     verified = verify_export(root, output, progress=progress)
     return {"dataset": name, "imported": imported, "detected": detected,
             "anonymized": anonymized.to_dict(), "exported": exported, "verified": verified}
+
+
+def _detection_changed(dataset, detection: DetectorConfig, people: list, overwrite: bool) -> bool:
+    """Whether the dataset's faces were found with other settings than these, refusing a silent
+    mix of old faces and new settings unless ``overwrite``."""
+    previous = run_config(dataset, run_key("detect", "faces"))
+    if previous is None:
+        return False
+    wanted = {**asdict(detection), "people_fields": people}
+    changed = {k: (previous.get(k), wanted[k]) for k in _DETECTION_KEYS
+               if previous.get(k, wanted[k]) != wanted[k]}
+    if changed and not overwrite:
+        said = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
+        raise OutputError(f"dataset '{dataset.name}' was detected with other settings ({said}); "
+                          "pass --overwrite to detect, anonymize and export again with the new ones")
+    return bool(changed)

@@ -17,12 +17,19 @@ def contained(root: Path, relative: str) -> Path:
     return path
 
 
-def check_output(source_root: Path, output: Path, resumable: bool, overwrite: bool) -> None:
-    """Refuse an output inside the source tree, or a non-empty one that is not ours to resume."""
+def refuse_inside(source_root: Path, output: Path) -> None:
+    """Refuse an output inside the source tree, or one holding it: originals are read-only."""
     source_root, output = source_root.resolve(), output.resolve()
     if output == source_root or output.is_relative_to(source_root):
         raise OutputError(f"output {output} is inside the source tree {source_root}; choose a folder outside it")
     if source_root.is_relative_to(output):
         raise OutputError(f"output {output} contains the source tree {source_root}; choose another folder")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"output {output} is a file; choose a folder")
+
+
+def check_output(source_root: Path, output: Path, resumable: bool, overwrite: bool) -> None:
+    """Refuse an output inside the source tree, or a non-empty one that is not ours to resume."""
+    refuse_inside(source_root, output)
     if output.is_dir() and any(output.iterdir()) and not (resumable or overwrite):
         raise OutputError(f"output {output} is not empty; choose an empty folder or pass --overwrite")

@@ -6,8 +6,9 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
-from ldfa.plugin.anonymize import METHODS, AnonymizationConfig, anonymize_faces
-from ldfa.plugin.diffusion import PRESETS
+from ldfa.plugin.anonymization_config import PRESETS, AnonymizationConfig
+from ldfa.plugin.anonymize import anonymize_faces
+from ldfa.plugin.methods import METHODS
 
 DEFAULTS = AnonymizationConfig()
 

@@ -7,7 +7,7 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
 from ldfa.plugin.detect import detect_faces
-from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND, DetectorConfig
+from ldfa.plugin.detection_config import BACKEND_NAMES, DEFAULT_BACKEND, DetectorConfig
 
 DEFAULTS = DetectorConfig()
 
@@ -24,7 +24,7 @@ class DetectFaces(foo.Operator):
         inputs = types.Object()
         inputs.view_target(ctx, action_description="Detect faces in")
         choices = types.Dropdown()
-        for name in BACKENDS:
+        for name in BACKEND_NAMES:
             choices.add_choice(name, label=name)
         inputs.enum("detector", choices.values(), default=DEFAULT_BACKEND, view=choices,
                     label="Detector", description="CenterFace was the most accurate in ldfa's benchmark (README)")

@@ -7,7 +7,7 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
 from ldfa.plugin.audit import save_audit_views
-from ldfa.plugin.detectors import BACKENDS, DEFAULT_BACKEND
+from ldfa.plugin.detection_config import BACKEND_NAMES, DEFAULT_BACKEND
 from ldfa.plugin.report import anonymized_fields
 
 
@@ -71,7 +71,7 @@ class EvaluateFaceDetection(foo.Operator):
         _field_input(ctx, inputs)
         inputs.str("gt_field", default="faces", label="Ground-truth field")
         choices = types.Dropdown()
-        for name in BACKENDS:
+        for name in BACKEND_NAMES:
             choices.add_choice(name, label=name)
         inputs.enum("detector", choices.values(), default=DEFAULT_BACKEND, view=choices,
                     label="Detector")

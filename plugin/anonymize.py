@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import fiftyone as fo
@@ -24,90 +24,17 @@ from bson import ObjectId
 from fiftyone import ViewField as F
 
 from ldfa.plugin import failures
-from ldfa.plugin.diffusion import DEFAULT_MODEL, PAPER, PRESETS, FaceJob, Inpainter
+from ldfa.plugin.anonymization_config import AnonymizationConfig
+from ldfa.plugin.diffusion import FaceJob
 from ldfa.plugin.errors import ConfigError, ImageError, OutputError
 from ldfa.plugin.images import read_rgb
 from ldfa.plugin.masks import blend_weights, face_region, face_shape, paste_region
-from ldfa.plugin.methods import CLASSIC, CLASSIC_PARAMS, METHODS
+from ldfa.plugin.methods import CLASSIC, CLASSIC_PARAMS
 from ldfa.plugin.output import compose, copy_atomic, output_path, save_atomic
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import config_digest, record_run, run_config, run_key, versions
+from ldfa.plugin.runs import record_run, run_config, run_key, versions
 
 IMAGES_PER_CHUNK = 8  # images whose faces are gathered into one round of diffusion batches
-# Config fields that change no output pixel: a rerun that changes only these resumes.
-_NOT_IN_DIGEST = ("batch_size", "output_dir", "link_unchanged")
-
-
-@dataclass(frozen=True)
-class AnonymizationConfig:
-    """Every parameter of an anonymization run; ``to_dict`` is what the run record stores."""
-
-    method: str = "ldfa"
-    seed: int = 0
-    mask_grow: float = 1.0  # face box scaled around its centre before masking
-    mask_ellipse: bool = False  # the ellipse through the box's corners instead of the box
-    mask_blur_px: float = 4  # the new face fades into the original over this many px outside it
-    min_face_px: int = 0  # faces with a shorter side below this get `fallback`; 0: none do
-    fallback: str = "pixelate"  # where `method` cannot run (or below `min_face_px`)
-    blur_sigma_frac: float = 0.125  # gauss: sigma as a fraction of the face's shorter side ...
-    blur_sigma_min_px: float = 3.0  # ... and at least this (the LDFA paper's baseline)
-    pixel_blocks: int = 8  # pixelate: blocks across the face's shorter side ...
-    pixel_block_min_px: int = 8  # ... each at least this wide (the LDFA paper's baseline)
-    fill_color: tuple[int, int, int] = (0, 0, 0)  # solid
-    jpeg_quality: int = 95
-    link_unchanged: bool = False  # hard-link (not copy) images without faces
-    # ldfa (diffusion) parameters; defaults are the paper's procedure
-    model: str = DEFAULT_MODEL
-    num_inference_steps: int = 50
-    guidance_scale: float = 1.0
-    strength: float = 0.75
-    prompt: str = ""
-    negative_prompt: str = ""
-    scheduler: str | None = PAPER["scheduler"]  # a diffusers class name; None: the model's own
-    crop_size: int = 512
-    context_px: int = 32
-    batch_size: int = 4
-    device: str | None = None
-    dtype: str | None = None
-
-    @classmethod
-    def build(cls, preset: str | None = None, **params) -> "AnonymizationConfig":
-        """A validated config: ``preset`` values first, then explicit ``params`` over them."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise ConfigError(f"unknown anonymization parameter(s): {', '.join(unknown)}")
-        if preset is not None and preset not in PRESETS:
-            raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        values = {**(PRESETS[preset] if preset else {}), **params}
-        if "fill_color" in values:
-            values["fill_color"] = tuple(int(c) for c in values["fill_color"])
-        config = cls(**values)
-        for name, value in (("method", config.method), ("fallback", config.fallback)):
-            if value not in METHODS:
-                raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(METHODS)}")
-        if config.mask_grow <= 0 or config.min_face_px < 0 or not 1 <= config.jpeg_quality <= 100:
-            raise ConfigError("mask_grow must be > 0, min_face_px >= 0, jpeg_quality in 1..100")
-        if config.mask_blur_px < 0 or config.blur_sigma_min_px < 0 or config.pixel_block_min_px < 1:
-            raise ConfigError("mask_blur_px and blur_sigma_min_px must be >= 0, pixel_block_min_px >= 1")
-        if config.uses_diffusion:
-            config.inpainter.validate()
-        return config
-
-    @property
-    def uses_diffusion(self) -> bool:
-        return "ldfa" in (self.method, self.fallback)
-
-    @property
-    def inpainter(self) -> Inpainter:
-        names = {f.name for f in fields(Inpainter)}
-        return Inpainter(**{k: v for k, v in asdict(self).items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def digest(self) -> str:
-        return config_digest({k: v for k, v in asdict(self).items() if k not in _NOT_IN_DIGEST})
 
 
 @dataclass
@@ -187,9 +114,7 @@ def anonymize_faces(
     if not collection.has_field(faces_field):
         raise ConfigError(f"no field '{faces_field}': run `ldfa detect` (ldfa.detect_faces) first")
     root = source_root(collection._dataset)
-    out_dir = Path(output_dir).expanduser().resolve() if output_dir else root.parent / f"{root.name}-{out_field}"
-    if out_dir == root or root in out_dir.parents:
-        raise OutputError(f"output_dir {out_dir} is inside the source tree {root}; choose a folder outside it")
+    out_dir = _output_dir(output_dir, root, out_field)
     key = run_key("anonymize", out_field)
     previous = (run_config(collection, key) or {}).get("digest")
     if previous not in (None, config.digest()) and not overwrite:
@@ -229,11 +154,27 @@ def anonymize_faces(
 
 
 def source_root(dataset: fo.Dataset) -> Path:
-    """The deepest folder holding every image of the dataset: the tree outputs mirror."""
-    folders = {str(Path(p).resolve().parent) for p in dataset.distinct("filepath")}
+    """The deepest folder holding every image of the dataset: the tree outputs mirror. Paths
+    are taken as the dataset holds them: a symlinked image does not move the root to the
+    folder its link points into."""
+    folders = {os.path.dirname(os.path.abspath(p)) for p in dataset.distinct("filepath")}
     if not folders:
         raise ConfigError(f"dataset '{dataset.name}' has no samples")
     return Path(os.path.commonpath(sorted(folders)))
+
+
+def _output_dir(output_dir, root: Path, out_field: str) -> Path:
+    """The folder to mirror the tree into, checked: a folder (or nothing yet) outside the source
+    tree, also once symlinks are followed."""
+    out_dir = (Path(os.path.abspath(Path(output_dir).expanduser())) if output_dir
+               else root.parent / f"{root.name}-{out_field}")
+    for out, src in ((out_dir, root), (out_dir.resolve(), root.resolve())):
+        if out == src or src in out.parents:
+            raise OutputError(f"output_dir {out_dir} is inside the source tree {root}; "
+                              "choose a folder outside it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"output_dir {out_dir} is a file, not a folder; choose a folder")
+    return out_dir
 
 
 def _register_media_field(dataset: fo.Dataset, out_field: str) -> None:

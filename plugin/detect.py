@@ -8,7 +8,8 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin import failures
-from ldfa.plugin.detectors import DEFAULT_BACKEND, DetectorConfig, Face, detect
+from ldfa.plugin.detection_config import DEFAULT_BACKEND, DetectorConfig
+from ldfa.plugin.detectors import Face, detect
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.images import read_rgb
 from ldfa.plugin.people import faces_for_people, people_in

@@ -27,6 +27,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from ldfa.plugin.detection_config import DetectorConfig, resolve_device
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.images import square_crop
 from ldfa.plugin.weights import PackagedFile, packaged_file
@@ -78,15 +79,6 @@ class Face:
         """Whether the box's centre lies in ``region`` (x1, y1, x2, y2)."""
         cx, cy = (self.box[:2] + self.box[2:]) / 2
         return region[0] <= cx < region[2] and region[1] <= cy < region[3]
-
-
-def resolve_device(device: str | None) -> str:
-    """None means CUDA when present, else CPU."""
-    if device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-    return device
 
 
 class Backend:
@@ -242,7 +234,6 @@ class MtcnnBackend(Backend):
 
 
 BACKENDS = {cls.name: cls for cls in (RetinaFaceBackend, MtcnnBackend, CenterFaceBackend)}
-DEFAULT_BACKEND = "centerface"
 
 
 @functools.lru_cache(maxsize=8)
@@ -251,39 +242,6 @@ def load_backend(name: str, device: str | None = None) -> Backend:
     if name not in BACKENDS:
         raise ConfigError(f"unknown detector {name!r}; choose one of {', '.join(BACKENDS)}")
     return BACKENDS[name](resolve_device(device))
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    """Everything that decides which faces a detection run finds."""
-
-    detector: str = DEFAULT_BACKEND
-    confidence: float = 0.5  # full-frame faces scoring at least this are kept as found
-    candidate_confidence: float = 0.1  # weaker full-frame candidates, down to this, get a zoom pass
-    zoom: float = 2.0  # magnification of the zoom pass; 1 turns it off
-    zoom_confidence: float = 0.2  # faces the zoom pass finds scoring at least this are kept
-    min_face_px: int = 8  # faces with a shorter side below this are kept and marked `small`
-    max_side: int = 2048  # longer frames are downscaled to this for the full-frame pass
-    batch_size: int | None = None  # None: 8 on CUDA, 1 on CPU (batching only costs memory there)
-    device: str | None = None
-
-    def validate(self) -> "DetectorConfig":
-        if self.detector not in BACKENDS:
-            raise ConfigError(f"unknown detector {self.detector!r}; choose one of {', '.join(BACKENDS)}")
-        for name in ("confidence", "candidate_confidence", "zoom_confidence"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if not 1.0 <= self.zoom <= 8.0:
-            raise ConfigError(f"zoom must be between 1 (off) and 8, got {self.zoom}")
-        if self.min_face_px < 0 or self.max_side < 32 or (self.batch_size or 1) < 1:
-            raise ConfigError("min_face_px must be >= 0, max_side >= 32 and batch_size >= 1")
-        device = resolve_device(self.device)
-        batch_size = self.batch_size or (8 if device.startswith("cuda") else 1)
-        return replace(self, device=device, batch_size=batch_size)
-
-    @property
-    def zooms(self) -> bool:
-        return self.zoom > 1.0
 
 
 def detect(images: list[np.ndarray], config: DetectorConfig) -> list[list[Face]]:

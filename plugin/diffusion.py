@@ -13,7 +13,9 @@ folder or a single ``.safetensors`` file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,30 +23,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ldfa.plugin.detectors import resolve_device
+from ldfa.plugin.anonymization_config import DEFAULT_MODEL, PAPER
+from ldfa.plugin.detection_config import resolve_device
 from ldfa.plugin.errors import ConfigError, ModelUnavailableError
 from ldfa.plugin.images import square_crop
-
-DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-inpainting"
-
-# The published LDFA procedure (Klemp et al., 2023): AUTOMATIC1111 inpainting, "only masked"
-# with 32 px padding at 512x512, no prompt, CFG 1, 50 steps, denoising 0.75, mask blur 4, Euler.
-PAPER = {
-    "context_px": 32,
-    "crop_size": 512,
-    "prompt": "",
-    "negative_prompt": "",
-    "guidance_scale": 1.0,
-    "num_inference_steps": 50,
-    "strength": 0.75,
-    "mask_blur_px": 4,
-    "mask_grow": 1.0,
-    "mask_ellipse": False,
-    "scheduler": "EulerDiscreteScheduler",
-    "min_face_px": 0,
-}
-PRESETS = {"paper": PAPER}
-
 
 @dataclass(frozen=True)
 class FaceJob:
@@ -102,18 +84,17 @@ def load_pipeline(model: str, device: str, dtype: torch.dtype, scheduler: str | 
 
     available, why = model_available(model)
     path = Path(model).expanduser()
+    if path.suffix == ".safetensors" and not available:
+        raise ModelUnavailableError(f"diffusion model file not found: {path}")
     options = {"dtype": dtype, "safety_checker": None, "requires_safety_checker": False}
     try:
-        if path.suffix == ".safetensors":
-            if not available:
-                raise ModelUnavailableError(f"diffusion model file not found: {path}")
-            pipe = StableDiffusionInpaintPipeline.from_single_file(str(path), **options)
-        else:
-            source = str(path) if path.is_dir() else model
-            pipe = StableDiffusionInpaintPipeline.from_pretrained(
-                source, local_files_only=available, **options)
-    except ModelUnavailableError:
-        raise
+        with _quiet_hub():
+            if path.suffix == ".safetensors":
+                pipe = StableDiffusionInpaintPipeline.from_single_file(str(path), **options)
+            else:
+                source = str(path) if path.is_dir() else model
+                pipe = StableDiffusionInpaintPipeline.from_pretrained(
+                    source, local_files_only=available, **options)
     except (OSError, ValueError) as e:
         if not available:
             raise ModelUnavailableError(why) from None
@@ -126,6 +107,21 @@ def load_pipeline(model: str, device: str, dtype: torch.dtype, scheduler: str | 
         pipe.scheduler = getattr(diffusers, scheduler).from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+@contextlib.contextmanager
+def _quiet_hub():
+    """Only errors from the hub's libraries while a model loads: offline, their "Couldn't
+    connect to the Hub" warnings would bury the one line that says what to do."""
+    loggers = [logging.getLogger(name) for name in ("diffusers", "huggingface_hub", "transformers")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def square_window(paste, context_px: int, width: int, height: int) -> tuple[int, int, int]:
@@ -157,12 +153,6 @@ class Inpainter:
     batch_size: int = 4
     device: str | None = None
     dtype: str | None = None
-
-    def validate(self) -> None:
-        if self.crop_size % 8 or self.crop_size < 64:
-            raise ConfigError(f"crop_size must be a multiple of 8 and >= 64, got {self.crop_size}")
-        if not 0.0 < self.strength <= 1.0 or self.num_inference_steps < 1 or self.batch_size < 1:
-            raise ConfigError("strength must be in (0, 1], num_inference_steps and batch_size >= 1")
 
     @property
     def pipeline(self):

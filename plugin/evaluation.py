@@ -14,7 +14,8 @@ import io
 
 import fiftyone as fo
 
-from ldfa.plugin.detectors import DEFAULT_BACKEND, DetectorConfig, detect
+from ldfa.plugin.detection_config import DEFAULT_BACKEND, DetectorConfig
+from ldfa.plugin.detectors import detect
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.images import read_rgb
 from ldfa.plugin.progress import Progress, ProgressArg

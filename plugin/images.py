@@ -8,6 +8,7 @@ bad file becomes one ``ImageError`` with a reason instead of a crash.
 
 from __future__ import annotations
 
+import mimetypes
 import warnings
 from dataclasses import dataclass
 
@@ -30,25 +31,33 @@ class ImageInfo:
 
 
 def read_rgb(path: str) -> tuple[np.ndarray, ImageInfo]:
-    """Return (H x W x 3 uint8 RGB in display orientation, info); raise ImageError on bad input."""
+    """Return (H x W x 3 uint8 RGB in display orientation, info); raise ImageError on bad input.
+
+    The error says what is wrong with the file, not which file: callers record it beside the
+    path. Animated and multi-page files are refused: their other frames would be neither
+    detected nor kept, so anonymizing the first alone would drop or leak the rest."""
     try:
         with warnings.catch_warnings():
             # PIL warns on very large images; we decide by size ourselves below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
+                frames = getattr(img, "n_frames", 1)
+                if frames > 1:
+                    raise ImageError(f"{img.format} with {frames} frames: ldfa reads single "
+                                     "images; split the frames into files to anonymize them all")
                 img.load()
                 orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
                 info = ImageInfo(img.format, img.mode, img.size, orientation)
                 rgb = to_rgb(ImageOps.exif_transpose(img))
     except FileNotFoundError:
-        raise ImageError(f"file not found: {path}") from None
+        raise ImageError("file not found") from None
     except UnidentifiedImageError:
-        raise ImageError(f"not an image file PIL can read: {path}") from None
+        raise ImageError("not an image file PIL can read") from None
     except Image.DecompressionBombError as e:
-        raise ImageError(f"image too large to decode safely: {path} ({e})") from None
+        raise ImageError(f"image too large to decode safely ({e})") from None
     except (OSError, SyntaxError, ValueError) as e:
         # PIL reports truncated and corrupt data as OSError/SyntaxError/ValueError.
-        raise ImageError(f"unreadable or truncated image: {path} ({e})") from None
+        raise ImageError(f"unreadable or truncated image ({e})") from None
     return rgb, info
 
 
@@ -73,7 +82,7 @@ def display_size(path: str) -> tuple[int, int]:
             width, height = img.size
             orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"unreadable image: {path} ({e})") from None
+        raise ImageError(f"unreadable image ({e})") from None
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
@@ -87,3 +96,8 @@ def square_crop(image: np.ndarray, left: int, top: int, size: int) -> np.ndarray
     if any(p for axis in pad for p in axis):
         crop = np.pad(crop, pad, mode="reflect" if min(crop.shape[:2]) > 1 else "edge")
     return crop
+
+
+def is_image_name(name: str) -> bool:
+    """Whether the file name's extension is an image type (``.jpg``, ``.png``, ``.tif``...)."""
+    return (mimetypes.guess_type(name)[0] or "").startswith("image/")

@@ -9,13 +9,12 @@ formats; JPEG is re-encoded at ``jpeg_quality``). The EXIF block, orientation in
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ldfa.plugin.atomic import atomic_copy, atomic_write
 from ldfa.plugin.errors import ImageError, OutputError
 
 # Transposes that undo ``ImageOps.exif_transpose`` for each EXIF orientation value.
@@ -82,45 +81,26 @@ def compose(source_path: str, display_rgb: np.ndarray, display_mask: np.ndarray,
 
 
 def save_atomic(image: Image.Image, target: Path, jpeg_quality: int) -> None:
-    """Write ``image`` in its source format to ``target`` via a temporary file and a rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``image`` in its source format to ``target`` atomically (``ldfa.plugin.atomic``)."""
     options = {k: image.info[k] for k in _KEEP_INFO if k in image.info}
     fmt = image.format or "PNG"
     if fmt == "JPEG":
         options.update(quality=jpeg_quality, subsampling=0 if jpeg_quality >= 90 else 2)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(target) as f:
             image.save(f, format=fmt, **options)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
     except (OSError, ValueError) as e:
-        os.unlink(tmp)
         raise ImageError(f"could not write {target}: {e}") from None
 
 
 def copy_atomic(source: str, target: Path, link: bool = False) -> None:
     """An unchanged copy (or a hard link, when ``link`` and the filesystem allow) of ``source``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        if link:
-            os.unlink(tmp)
-            try:
-                os.link(source, tmp)
-            except OSError:
-                shutil.copyfile(source, tmp)
-        else:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        atomic_copy(source, target, link=link)
     except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise OutputError(f"could not write {target}: {e}") from None
 
 
 def output_path(filepath: str, source_root: Path, output_dir: Path) -> Path:
     """Where the anonymized copy of ``filepath`` goes: the same relative path under output_dir."""
-    return output_dir / Path(filepath).resolve().relative_to(source_root)
+    return output_dir / Path(os.path.abspath(filepath)).relative_to(source_root)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 import fiftyone as fo
 import numpy as np
 
-from ldfa.plugin.detectors import DetectorConfig, Face, detect_in_windows
+from ldfa.plugin.detection_config import DetectorConfig
+from ldfa.plugin.detectors import Face, detect_in_windows
 
 # Cityscapes (gtFine, CityPersons) and COCO names of a single person; groups have no one head.
 PEOPLE_LABELS = frozenset({"person", "rider", "pedestrian", "sitting person", "person (other)"})

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from pathlib import Path
 
+from ldfa.plugin.atomic import atomic_write
 from ldfa.plugin.evaluation import evaluate_face_detection
 from ldfa.plugin.identity import DEFAULT_EMBEDDERS, compute_identity_distance
 from ldfa.plugin.progress import ProgressArg
@@ -119,10 +119,31 @@ def _to_csv(rows: list[dict]) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    with atomic_write(path, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
+
+
+def identity_histograms(collection, rows, faces_field: str = "faces", bins: int = 30) -> dict:
+    """Per embedder: ``edges`` shared by every version, from 0 to past the same-person
+    ``threshold`` and the largest distance, and each version's face ``counts`` in them, so
+    every version shows on one scale (a version's own range would hide the others)."""
+    import numpy as np
+
+    embedders = [k[: -len("_dist")] for k in rows[0] if k.endswith("_dist")] if rows else []
+    out = {}
+    for emb in embedders:
+        values, threshold = {}, None
+        for row in rows:
+            field = "filepath" if row["field"] == ORIGINAL else row["field"]
+            values[row["method"]] = [v for v in collection.values(
+                f"{faces_field}.detections.{field}_{emb}_dist", unwind=True) if v is not None]
+            config = run_config(collection, run_key("identity", field)) or {}
+            threshold = threshold or (config.get("thresholds") or {}).get(emb)
+        top = max([1.2 * (threshold or 0)] + [max(v) for v in values.values() if v]) or 1.0
+        edges = np.linspace(0.0, top, bins + 1)
+        out[emb] = {"edges": edges, "threshold": threshold,
+                    "counts": {m: np.histogram(v, edges)[0] for m, v in values.items()}}
+    return out
 
 
 def _plot_identity(collection, rows, faces_field, path: Path) -> None:
@@ -131,18 +152,20 @@ def _plot_identity(collection, rows, faces_field, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    embedders = [k[: -len("_dist")] for k in rows[0] if k.endswith("_dist")] if rows else []
-    fig, axes = plt.subplots(1, max(len(embedders), 1), figsize=(6 * max(len(embedders), 1), 4))
+    panels = identity_histograms(collection, rows, faces_field)
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(6 * max(len(panels), 1), 4))
     axes = [axes] if not hasattr(axes, "__len__") else list(axes)
-    for ax, emb in zip(axes, embedders):
-        for row in rows:
-            field = "filepath" if row["field"] == ORIGINAL else row["field"]
-            values = [v for v in collection.values(
-                f"{faces_field}.detections.{field}_{emb}_dist", unwind=True) if v is not None]
-            if values:
-                ax.hist(values, bins=30, alpha=0.5, label=row["method"])
+    for ax, (emb, panel) in zip(axes, panels.items()):
+        edges = panel["edges"]
+        for method, counts in panel["counts"].items():
+            if counts.sum():
+                ax.stairs(counts, edges, fill=True, alpha=0.5, label=f"{method} ({counts.sum()})")
+        if panel["threshold"] is not None:
+            ax.axvline(panel["threshold"], color="black", linestyle="--",
+                       label=f"same person below {panel['threshold']:g}")
+        ax.set_xlim(0.0, edges[-1])
         ax.set_title(f"{emb} identity distance (original vs anonymized)")
-        ax.set_xlabel("distance")
+        ax.set_xlabel("distance (0: the same face)")
         ax.set_ylabel("faces")
         ax.legend()
     _save(fig, path)
@@ -171,9 +194,7 @@ def _plot_ap(rows, path: Path) -> None:
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
     fig.tight_layout()
-    fig.savefig(tmp, dpi=100)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)

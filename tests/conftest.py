@@ -22,11 +22,16 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
+def database_folder():
+    """This session's private database server's folder (tests/private_db.py)."""
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
 def fo():
-    """FiftyOne with this session's database started (once)."""
+    """FiftyOne, connected to this session's private database server."""
     import fiftyone
 
-    fiftyone.Dataset()  # starts mongod for the session; the throwaway dataset is not persistent
     return fiftyone
 
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 import ldfa
 from ldfa.cli import main as cli
-from ldfa.plugin.anonymize import AnonymizationConfig
-from ldfa.plugin.diffusion import DEFAULT_MODEL, PAPER, model_available
+from ldfa.plugin.anonymization_config import DEFAULT_MODEL, PAPER, AnonymizationConfig
+from ldfa.plugin.diffusion import model_available
 from ldfa.plugin.errors import ModelUnavailableError
 from ldfa.plugin.masks import union_mask
 

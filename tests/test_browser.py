@@ -18,7 +18,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (./dev.sh test installs them)")
+    reason="needs Debian's chromium and chromium-driver at /usr/bin: ./dev.sh test installs them "
+           "with apt-get when it runs as root or with passwordless sudo and reaches Debian's servers")
 
 
 @pytest.fixture

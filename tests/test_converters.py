@@ -92,7 +92,7 @@ def test_cityscapes_export_gives_back_the_tree_with_only_face_pixels_changed(
     ldfa.anonymize_faces(dataset, method="solid", output_dir=tmp_path / "anon", progress=False)
     out = tmp_path / "export"
     summary = export_anonymized(dataset, "anon_solid", out, progress=False)
-    assert (summary["images"], summary["skipped"]) == (6, [])
+    assert (summary["anonymized"], summary["without_faces"], summary["skipped"]) == (6, 0, [])
 
     source_files = sorted(p.relative_to(cityscapes_root) for p in cityscapes_root.rglob("*") if p.is_file())
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == source_files
@@ -104,6 +104,9 @@ def test_cityscapes_export_gives_back_the_tree_with_only_face_pixels_changed(
     result = verify_export(cityscapes_root, out, progress=False)
     assert result["ok"], result["problems"]
     assert (result["anonymized_images"], result["changed_outside_masks"]) == (6, 0.0)
+    # every check says what it measured and the rule it must meet
+    assert [c["ok"] for c in result["checks"]] == [True, True, True]
+    assert "0 %" in result["checks"][2]["rule"] and "JPEG: mean change <= 3" in result["checks"][2]["rule"]
 
     # cityscapesscripts' own tool reads the export exactly as it reads the original.
     rel = "gtFine/val/frankfurt/frankfurt_000000_000001_gtFine_polygons.json"
@@ -188,6 +191,38 @@ def test_safety_refusals(dataset, cityscapes_root, tmp_path):
             import_coco(images, ann, dataset, progress=False)
 
 
+def test_an_export_is_the_whole_tree_but_photos_never_anonymized(fo, dataset, cityscapes_root, tmp_path, capsys):
+    """Stereo right frames and an image without faces: the former are photos the dataset does
+    not hold (left out, listed), the latter is exported but not counted as anonymized."""
+    right = cityscapes_root / "rightImg8bit/val/frankfurt/frankfurt_000000_000000_rightImg8bit.png"
+    right.parent.mkdir(parents=True)
+    Image.new("RGB", (128, 64), (200, 10, 10)).save(right)
+    import_cityscapes(cityscapes_root, dataset, progress=False)
+    with_faces(dataset)
+    first = dataset.first()
+    first["faces"] = fo.Detections()  # a frame without faces
+    first.save()
+    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "anon", progress=False)
+    out = tmp_path / "export"
+    summary = export_anonymized(dataset, "anon_pixelate", out, progress=False)
+    assert (summary["anonymized"], summary["without_faces"]) == (5, 1)
+    [left_out] = summary["skipped"]
+    assert left_out["file"].startswith("rightImg8bit/") and "never anonymized" in left_out["reason"]
+    assert not (out / left_out["file"]).exists()
+    assert cli(["verify-export", str(cityscapes_root), str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "1 left out, 0 unaccounted (rule: 0 unaccounted)" in text
+    assert "(rule: lossless images: 0 %; JPEG: mean change <= 3 (re-encoding))" in text
+
+
+def test_verify_export_explains_bad_arguments_in_one_line(cityscapes_root, tmp_path, capsys):
+    assert cli(["verify-export", str(tmp_path / "nonexistent"), str(cityscapes_root)]) == 2
+    assert capsys.readouterr().err.strip() == f"ldfa: error: source {tmp_path / 'nonexistent'} is not a folder"
+    assert cli(["verify-export", str(cityscapes_root), str(cityscapes_root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not an ldfa export" in err and "\n" not in err
+
+
 def test_coco_round_trip_keeps_the_json_verbatim(fo, shared_data, tmp_path):
     source = tmp_path / "coco"
     shutil.copytree(shared_data / "coco-mini", source)
@@ -195,7 +230,8 @@ def test_coco_round_trip_keeps_the_json_verbatim(fo, shared_data, tmp_path):
     result = anonymize_dataset("coco", source, out, method="pixelate", dataset_name="coco-round-trip",
                                annotations=str(source / "test_coco.json"), progress=False)
     assert result["verified"]["ok"], result["verified"]["problems"]
-    assert (out / "test_coco.json").read_bytes() == (source / "test_coco.json").read_bytes()
+    for name in ("test_coco.json", "test_coco_wholebody.json"):  # every file of the tree comes back
+        assert (out / name).read_bytes() == (source / name).read_bytes()
     for image in source.glob("*.jpg"):
         with Image.open(image) as a, Image.open(out / image.name) as b:
             assert (a.size, a.mode) == (b.size, b.mode)
@@ -217,7 +253,7 @@ def test_ldfa_run_cityscapes_then_resume(fo, shared_data, tmp_path, capsys):
     assert first["verified"]["ok"] and first["imported"]["images"] == 1
     assert cli(args) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again["imported"]["images"] == 0 and again["detected"] is None
+    assert again["imported"]["images"] == 0 and again["detected"] == {"images": 0, "already_detected": 1}
     assert again["anonymized"]["resumed"] == 1 and again["verified"]["ok"]
     fo.load_dataset("run-cityscapes").delete()
 

@@ -9,8 +9,9 @@ def test_demo_runs_end_to_end_with_a_local_model(fo, tmp_path, tiny_model, capsy
     assert len(dataset) == 2 and dataset.count("faces.detections") == 2
     for method in ("ldfa", "gauss", "pixelate", "solid"):
         assert dataset.count(f"anon_{method}") == 2, method
-    out = capsys.readouterr().out
-    assert "skipped" not in out and f"report: {tmp_path / 'report' / 'report.md'}" in out
+    printed = capsys.readouterr()
+    out = printed.out  # the result; progress and messages went to stderr
+    assert "skipped" not in printed.err and f"report: {tmp_path / 'report' / 'report.md'}" in out
     report = (tmp_path / "report" / "report.md").read_text()
     for row in ("| original |", "| anon_ldfa |", "| anon_solid |"):
         assert row in report
@@ -27,7 +28,7 @@ def test_demo_without_the_model_says_so_in_one_line_and_runs_the_classic_methods
     fo, tmp_path, capsys
 ):
     assert cli(["demo", "--no-app", "--output", str(tmp_path), "--model", str(tmp_path / "none")]) == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if "ldfa method skipped" in line]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "ldfa method skipped" in line]
     assert len(lines) == 1 and "none" in lines[0]
     dataset = fo.load_dataset("ldfa-demo")
     assert not dataset.has_field("anon_ldfa") and dataset.count("anon_pixelate") == 2

@@ -99,6 +99,16 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
     for name in ("report.md", "report.csv", "identity_distance.png", "ap_by_size.png"):
         assert (tmp_path / name).stat().st_size > 100
     assert "| gauss |" in (tmp_path / "report.md").read_text()
+    # the histograms share bins from 0 past the same-person threshold: every version shows
+    from ldfa.plugin.report import identity_histograms
+
+    for emb, panel in identity_histograms(anonymized, printed["rows"]).items():
+        assert panel["edges"][0] == 0.0 and panel["edges"][-1] > panel["threshold"]
+        for method, counts in panel["counts"].items():
+            field = "filepath" if method == "original" else f"anon_{method}"
+            measured = [v for v in anonymized.values(f"faces.detections.{field}_{emb}_dist",
+                                                     unwind=True) if v is not None]
+            assert counts.sum() == len(measured), (emb, method)
     # the evaluation leaves the review queues behind as saved views
     assert {"ldfa-riskiest-anon_gauss", "ldfa-lost-anon_solid", "ldfa-small-faces"} <= set(
         printed["saved_views"]) and anonymized.has_saved_view("ldfa-lost-anon_solid")
