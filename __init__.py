@@ -15,6 +15,7 @@ _SDK = {
     "reanonymize_faces": "ldfa.plugin.anonymize",
     "LdfaError": "ldfa.plugin.errors",
     "compute_identity_distance": "ldfa.plugin.identity",
+    "compute_residual_similarity": "ldfa.plugin.residual",
     "evaluate_face_detection": "ldfa.plugin.evaluation",
     "comparison_table": "ldfa.plugin.report",
     "write_report": "ldfa.plugin.report",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-BUCKETS = ("<16", "16-32", ">32")  # the face box's shorter side, in pixels
+from ldfa.plugin.face_sizes import BUCKETS, bucket
 
 
 def load(folder: Path, name: str):
@@ -37,11 +37,6 @@ def load(folder: Path, name: str):
     return dataset
 
 
-def bucket(box, width: int, height: int) -> str:
-    side = min(box[2] * width, box[3] * height)
-    return BUCKETS[0] if side < 16 else BUCKETS[1] if side <= 32 else BUCKETS[2]
-
-
 def found(truth, preds) -> bool:
     """Whether a prediction overlaps the relative box ``truth`` with IoU >= 0.3 or covers 70 %."""
     for p in preds:
@@ -61,7 +56,8 @@ def score(dataset, pred_field: str) -> dict:
         preds = [d.bounding_box for d in (pred.detections if pred else [])]
         boxes += len(preds)
         for face in truth.detections:
-            key = "difficult" if face.difficult else bucket(face.bounding_box, w, h)
+            x, y, bw, bh = face.bounding_box
+            key = "difficult" if face.difficult else bucket(min(bw * w, bh * h))
             counts[key][0] += found(face.bounding_box, preds)
             counts[key][1] += 1
     hits = sum(counts[k][0] for k in BUCKETS)

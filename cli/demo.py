@@ -46,12 +46,12 @@ def run(args) -> int:
         print(summary)
 
     from ldfa.plugin.audit import audit_spaces, open_audit
-    from ldfa.plugin.report import comparison_table, to_markdown, write_report
+    from ldfa.plugin.report import comparison_table, size_table, to_markdown, write_report
 
     rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
     paths = write_report(dataset, output / "report", rows=rows)
     audit = open_audit(dataset)  # saved review views + the grouped side-by-side dataset
-    emit(None, False, f"{to_markdown(rows, dataset.name)}\n"
+    emit(None, False, f"{to_markdown(rows, dataset.name, size_table(dataset, rows))}\n"
          f"report: {paths['markdown']} (CSV and plots beside it); saved views: "
          f"{', '.join(dataset.list_saved_views())}; side-by-side dataset: '{audit.name}'")
 

@@ -9,7 +9,8 @@ from ldfa.plugin.detection_config import BACKEND_NAMES, DEFAULT_BACKEND
 def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure identity change and detection utility of a field",
                        description="Per-face identity distance (FaceNet, dlib), re-identification "
-                       "rate and COCO face-detection mAP by size for one anonymized field.")
+                       "rate, residual similarity (by face size) and COCO face-detection mAP by "
+                       "size for one anonymized field.")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--field", required=True, help="anonymized path field (e.g. anon_ldfa)")
     p.add_argument("--faces-field", default="faces", help="Detections field with the original faces")
@@ -30,11 +31,14 @@ def run(args) -> int:
     from ldfa.plugin.evaluation import evaluate_face_detection
     from ldfa.plugin.identity import compute_identity_distance
     from ldfa.plugin.image_folders import open_dataset
+    from ldfa.plugin.residual import compute_residual_similarity
 
     dataset = open_dataset(args.dataset)
     identity = compute_identity_distance(
         dataset, args.field, faces_field=args.faces_field, embedders=args.embedders,
         facenet_weights=args.facenet_weights, progress=not args.json)
+    residual = compute_residual_similarity(dataset, args.field, faces_field=args.faces_field,
+                                           progress=not args.json)
     detection = evaluate_face_detection(
         dataset, args.field, gt_field=args.gt_field or args.faces_field, detector=args.detector,
         progress=not args.json)
@@ -42,13 +46,17 @@ def run(args) -> int:
     lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
              f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
              f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})"]
+    lines.append(f"residual similarity (1: the original pixels are still there): mean "
+                 f"{_f(residual['mean'])}, by face size " + ", ".join(
+                     f"{size} px {_f(r['mean'])} ({r['faces']})" for size, r in residual["by_size"].items()))
     for name, s in identity.items():
-        lines.append(f"{name} ({s['metric']}, threshold {s['threshold']}): mean distance "
-                     f"{_f(s['mean'])}, median {_f(s['p50'])}, re-identified {_f(s['reid_rate'])}, "
-                     f"within threshold {_f(s['within_threshold'])}, no usable crop "
-                     f"{s['no_usable_crop']}/{s['faces']}")
+        lines.append(f"{name} ({s['metric']}, threshold {s['threshold']}, judges faces from "
+                     f"{s['min_face_px']} px): mean distance {_f(s['mean'])}, median {_f(s['p50'])}, "
+                     f"re-identified {_f(s['reid_rate'])}, within threshold "
+                     f"{_f(s['within_threshold'])}; {s['measured']} measured, {s['no_usable_crop']} "
+                     f"with no face left, {s['not_measurable']} too small to judge, of {s['faces']}")
     lines.append("saved views for review in the App: " + ", ".join(views))
-    emit({"dataset": dataset.name, "field": args.field, "identity": identity,
+    emit({"dataset": dataset.name, "field": args.field, "identity": identity, "residual": residual,
           "detection": detection, "saved_views": views}, args.json, "\n".join(lines))
     return 0
 

@@ -9,9 +9,10 @@ from ldfa.plugin.detection_config import BACKEND_NAMES
 def add_parser(sub):
     p = sub.add_parser("report", help="compare all anonymized fields (Markdown, CSV, PNG)",
                        description="One row per anonymized field plus the untouched originals: "
-                       "faces, mAP (all/small/medium/large), AP50, identity distance, "
-                       "re-identification rate and share within threshold per embedder; refreshes the "
-                       "saved review views (riskiest, lost, small faces, failed).")
+                       "faces, mAP (all/small/medium/large), AP50, residual similarity, identity "
+                       "distance, re-identification rate and share within threshold per embedder, "
+                       "then the same by face size; refreshes the saved review views (riskiest, "
+                       "lost, small faces, uncertain faces, failed).")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--output", required=True, metavar="DIR", help="folder for report.md/.csv/.png")
     p.add_argument("--faces-field", default="faces", help="Detections field with the original faces")
@@ -28,7 +29,7 @@ def add_parser(sub):
 def run(args) -> int:
     from ldfa.plugin.audit import save_audit_views
     from ldfa.plugin.image_folders import open_dataset
-    from ldfa.plugin.report import comparison_table, to_markdown, write_report
+    from ldfa.plugin.report import comparison_table, size_table, to_markdown, write_report
 
     dataset = open_dataset(args.dataset)
     rows = comparison_table(dataset, faces_field=args.faces_field, gt_field=args.gt_field,
@@ -36,8 +37,10 @@ def run(args) -> int:
                             recompute=args.recompute, progress=not args.json)
     paths = write_report(dataset, args.output, rows=rows, faces_field=args.faces_field)
     views = save_audit_views(dataset, faces_field=args.faces_field)
-    text = "\n".join([to_markdown(rows, dataset.name), "wrote " + ", ".join(str(p) for p in paths.values()),
+    by_size = size_table(dataset, rows)
+    text = "\n".join([to_markdown(rows, dataset.name, by_size),
+                      "wrote " + ", ".join(str(p) for p in paths.values()),
                       "saved views for review in the App: " + ", ".join(views)])
-    emit({"dataset": dataset.name, "rows": rows, "saved_views": views,
+    emit({"dataset": dataset.name, "rows": rows, "rows_by_size": by_size, "saved_views": views,
           "files": {k: str(v) for k, v in paths.items()}}, args.json, text)
     return 0

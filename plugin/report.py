@@ -1,7 +1,10 @@
 """The comparison report: one row per anonymized field plus the untouched originals.
 
-Columns follow the LDFA paper's table (detection mAP overall and by face size, AP50) and add
-identity distance, re-identification rate and share within threshold per embedder. Written as
+Columns follow the LDFA paper's table (detection mAP overall and by COCO face area, AP50) and
+add what is left of the original pixels (residual similarity) and, per embedder, identity
+distance, re-identification rate and share within threshold over the faces it can judge, with
+the count it cannot. A second table gives the residual and identity figures by face size
+(shorter side), where small street faces show what the overall figures hide. Written as
 Markdown and CSV with PNG plots (identity-distance histograms per method, AP by face size).
 Missing measurements are computed; ``recompute=True`` redoes them.
 """
@@ -14,8 +17,10 @@ from pathlib import Path
 
 from ldfa.plugin.atomic import atomic_write
 from ldfa.plugin.evaluation import evaluate_face_detection
+from ldfa.plugin.face_sizes import BUCKETS
 from ldfa.plugin.identity import DEFAULT_EMBEDDERS, compute_identity_distance
 from ldfa.plugin.progress import ProgressArg
+from ldfa.plugin.residual import compute_residual_similarity
 from ldfa.plugin.runs import run_config, run_key, run_results
 
 ORIGINAL = "original"
@@ -53,6 +58,10 @@ def comparison_table(
             compute_identity_distance(collection, name, faces_field=faces_field,
                                       embedders=embedders, progress=progress)
             ident = run_results(collection, run_key("identity", name))
+        residual = run_results(collection, run_key("residual", name))
+        if recompute or residual is None:
+            residual = compute_residual_similarity(collection, name, faces_field=faces_field,
+                                                   progress=progress)
         pred = f"{field or ORIGINAL}_det"
         det = run_results(collection, run_key("detection", pred))
         if recompute or det is None:
@@ -63,27 +72,54 @@ def comparison_table(
         row = {"method": methods.get(field, ORIGINAL), "field": field or ORIGINAL,
                "faces": det["faces"]}
         row.update({c: det[c] for c in ("mAP", "mAP_s", "mAP_m", "mAP_l", "AP50")})
+        row["residual"] = residual["mean"]
         for emb in embedders:
             stats = ident["embedders"][emb]
             row[f"{emb}_dist"] = stats["mean"]
             row[f"{emb}_no_crop"] = stats["no_usable_crop"]
+            row[f"{emb}_too_small"] = stats.get("not_measurable", 0)
             row[f"{emb}_reid"] = stats["reid_rate"]
             row[f"{emb}_within"] = stats["within_threshold"]
         rows.append(row)
     return rows
 
 
+def size_table(collection, rows: list[dict]) -> list[dict]:
+    """The residual and identity figures of ``rows``' versions by face size bucket (shorter
+    side ``<16``, ``16-32``, ``>32`` px), from their recorded runs."""
+    out = []
+    for row in rows:
+        name = "filepath" if row["field"] == ORIGINAL else row["field"]
+        residual = (run_results(collection, run_key("residual", name)) or {}).get("by_size", {})
+        ident = (run_results(collection, run_key("identity", name)) or {}).get("embedders", {})
+        for size in BUCKETS:
+            cell = {"method": row["method"], "field": row["field"], "size": size,
+                    "faces": residual.get(size, {}).get("faces"),
+                    "residual": residual.get(size, {}).get("mean")}
+            for emb, stats in ident.items():
+                by = stats.get("by_size", {}).get(size, {})
+                cell[f"{emb}_judged"] = by.get("measured", 0) + by.get("no_usable_crop", 0)
+                cell[f"{emb}_reid"] = by.get("reid_rate")
+                cell[f"{emb}_within"] = by.get("within_threshold")
+            out.append(cell)
+    return out
+
+
 def write_report(collection, output_dir: str | os.PathLike, rows: list[dict] | None = None,
                  faces_field: str = "faces", **table_args) -> dict[str, Path]:
-    """Write report.md, report.csv and the PNG plots into ``output_dir``; return their paths."""
+    """Write report.md, report.csv, report_by_size.csv and the PNG plots into ``output_dir``;
+    return their paths."""
     rows = rows if rows is not None else comparison_table(collection, faces_field=faces_field,
                                                           **table_args)
+    by_size = size_table(collection, rows)
     out = Path(output_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "report.md", "csv": out / "report.csv",
+             "by_size_csv": out / "report_by_size.csv",
              "identity_png": out / "identity_distance.png", "ap_png": out / "ap_by_size.png"}
-    _atomic_text(paths["markdown"], to_markdown(rows, collection._dataset.name))
+    _atomic_text(paths["markdown"], to_markdown(rows, collection._dataset.name, by_size))
     _atomic_text(paths["csv"], _to_csv(rows))
+    _atomic_text(paths["by_size_csv"], _to_csv(by_size))
     _plot_identity(collection, rows, faces_field, paths["identity_png"])
     _plot_ap(rows, paths["ap_png"])
     return paths
@@ -95,16 +131,26 @@ def _cell(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def to_markdown(rows: list[dict], title: str) -> str:
-    columns = list(rows[0]) if rows else []
+def to_markdown(rows: list[dict], title: str, by_size: list[dict] | None = None) -> str:
     lines = [f"# ldfa report: {title}", "",
-             "mAP columns: COCOeval on faces detected in each version vs the reference faces; "
-             "`*_dist`: mean identity distance (FaceNet cosine, dlib Euclidean) over faces with "
-             "a usable crop; `*_no_crop`: faces without one (identity undefined); `*_reid`: "
-             "re-identification rate; `*_within`: share within the same-person threshold.", "",
-             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(r[c]) for c in columns) + " |" for r in rows]
+             "mAP columns: COCOeval of a face detector on each version against the reference faces "
+             "(`mAP_s/m/l`: COCO areas < 32², 32²-96², > 96² px); `residual`: mean correlation of a "
+             "face box's grey pixels with the original's (1: still there, 0: nothing left); "
+             "`*_dist`: mean identity distance (FaceNet cosine, dlib Euclidean) over measured "
+             "faces; `*_no_crop`: faces with no face left to measure (identity undefined); "
+             "`*_too_small`: faces below the size the embedder can judge, left out of the rates; "
+             "`*_reid`: re-identification rate and `*_within`: share within the same-person "
+             "threshold, both over the faces the embedder can judge.", "", *_table(rows)]
+    if by_size:
+        lines += ["", "## By face size (shorter side, px)", "",
+                  "`*_judged`: faces the embedder can judge in that size.", "", *_table(by_size)]
     return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[dict]) -> list[str]:
+    columns = list(rows[0]) if rows else []
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),
+            *("| " + " | ".join(_cell(r[c]) for c in columns) + " |" for r in rows)]
 
 
 def _to_csv(rows: list[dict]) -> str:

@@ -166,11 +166,25 @@ def test_paper_preset_is_the_published_procedure_and_explicit_params_win(tiny_mo
     assert json.dumps(paper.to_dict())  # serialisable as the run record
 
 
-def test_every_face_of_a_street_frame_is_diffused_however_small(dataset, shared_data, tiny_model, tmp_path):
+def test_every_face_of_a_street_frame_is_diffused_however_small(
+    dataset, shared_data, tiny_model, tmp_path, monkeypatch
+):
     """pedestron_2.png: a 2048x1024 Cityscapes frame whose 8 labelled faces are 5-15 px. The
     paper diffuses every face, the smallest included; so does ldfa, each face box replaced
-    whole (through the tiny pipeline: its "faces" are noise)."""
+    whole (through the tiny pipeline: its "faces" are noise), each cut as a square with
+    context inside the frame, so nothing is stretched on the model's square canvas."""
     import fiftyone as fo
+
+    from ldfa.plugin import diffusion
+
+    crops = []
+    real_crop = diffusion.square_crop
+
+    def recorded(image, left, top, size):
+        crops.append((left, top, size))
+        return real_crop(image, left, top, size)
+
+    monkeypatch.setattr(diffusion, "square_crop", recorded)
 
     street = shared_data / "street-faces"
     coco = json.loads((street / "faces_coco.json").read_text())
@@ -193,6 +207,9 @@ def test_every_face_of_a_street_frame_is_diffused_however_small(dataset, shared_
         assert (out[mask] != source[mask]).any(axis=-1).mean() > 0.9, box
     changed = union_mask(w, h, boxes, fade_px=4)
     assert (out[~changed] == source[~changed]).all()
+    assert len(crops) == 8
+    for left, top, size in crops:  # the face plus 8 px of context on each side, in the frame
+        assert 0 <= left <= w - size and 0 <= top <= h - size and size >= 16 + 5
 
 
 def test_faces_that_do_not_fit_in_memory_are_retried_alone_then_fall_back_saying_why(

