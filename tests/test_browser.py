@@ -46,9 +46,12 @@ def test_app_shows_the_audit_filters_on_click_and_compares_versions_side_by_side
                 "distance", "anon_pixelate", "anon_solid", "0.483")), "the comparison table")
             driver.save_screenshot(str(ARTIFACTS / "audit.png"))
 
-            # a row click: the grid switches to that version, filtered to its risky faces
-            [row] = [td for td in driver.find_elements("css selector", f"{AUDIT_PANEL} td")
-                     if td.text == "anon_solid"]
+            # the second table: the same versions by face size
+            assert all(w in text_of(driver, AUDIT_PANEL) for w in ("face px", "<16", "16-32"))
+            # a row click (the comparison table comes first): the grid switches to that
+            # version, filtered to its risky faces
+            row = next(td for td in driver.find_elements("css selector", f"{AUDIT_PANEL} td")
+                       if td.text == "anon_solid")
             click(driver, row)
             wait_for(driver, lambda d: d.find_element("css selector", "[data-cy=selector-slice]")
                      .get_attribute("value") == "anon_solid" and "FilterLabels" in d.find_element(
