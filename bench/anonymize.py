@@ -6,7 +6,7 @@ LDFA runs the full-size Stable Diffusion 1.5 inpainting architecture (UNet with 
 and 768-wide cross-attention, the 4-level VAE, a CLIP ViT-L/14 text encoder) built from configs
 with random weights: the same compute as the real model, nothing downloaded. The pipeline is
 saved as a local model folder and loaded through ldfa's own loader, so both modes run exactly
-``ldfa.plugin.diffusion.Inpainter``, on the same faces (CenterFace detections on a group photo),
+``ldfa.plugin.anonymization.diffusion.Inpainter``, on the same faces (CenterFace detections on a group photo),
 at the same crop size and steps:
   (a) paper: one face per pipeline call (batch size 1), as the published procedure does;
   (b) batched: all faces in one call (batch size = --batch-size, default all faces).
@@ -43,8 +43,7 @@ def build_full_size(folder: Path) -> Path:
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from tiny_pipeline import assemble  # same pipeline assembly as the tests' tiny model
+    from ldfa.testing.tiny_pipeline import assemble  # the tests' tiny model's assembly
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(  # the remaining defaults are SD 1.x's
@@ -69,12 +68,13 @@ def load_faces(count: int) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]
     """The ``count`` largest faces CenterFace finds on the group photo (or the sample photos)."""
     from PIL import Image
 
-    from ldfa.plugin.detectors import DetectorConfig, detect
+    from ldfa.plugin.detection.config import DetectorConfig
+    from ldfa.plugin.detection.passes import detect
 
     if PHOTO.is_file():
         image = np.asarray(Image.open(PHOTO).convert("RGB"))
     else:  # a fresh clone without ../shared: the two packaged photos side by side
-        from ldfa.plugin.sample_photos import write_sample_photos
+        from ldfa.plugin.io.sample_photos import write_sample_photos
 
         photos = [Image.open(p).convert("RGB").resize((512, 512))
                   for p in write_sample_photos(tempfile.mkdtemp())]
@@ -87,8 +87,8 @@ def load_faces(count: int) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]
 
 def face_jobs(image: np.ndarray, regions) -> list:
     """Each face as the engine paints it: its box and default 4-px blend ring, its own seed."""
-    from ldfa.plugin.diffusion import FaceJob
-    from ldfa.plugin.masks import face_shape, paste_region
+    from ldfa.plugin.anonymization.diffusion import FaceJob
+    from ldfa.plugin.anonymization.masks import face_shape, paste_region
 
     height, width = image.shape[:2]
     pastes = [paste_region(region, 4, width, height) for region in regions]
@@ -116,8 +116,8 @@ def measure(mode: str, args) -> dict:
     """One mode, in this process: load, warm up on one face, time all faces."""
     import torch
 
-    from ldfa.plugin.anonymization_config import PAPER
-    from ldfa.plugin.diffusion import Inpainter
+    from ldfa.plugin.anonymization.config import PAPER
+    from ldfa.plugin.anonymization.diffusion import Inpainter
 
     image, regions = load_faces(args.faces)
     jobs = face_jobs(image, regions)
@@ -149,7 +149,7 @@ def measure(mode: str, args) -> dict:
 
 
 def classic_faces_per_s(image: np.ndarray, regions, repeats: int = 20) -> dict[str, float]:
-    from ldfa.plugin.methods import CLASSIC
+    from ldfa.plugin.anonymization.methods import CLASSIC
 
     rates = {}
     sides = [min(x2 - x1, y2 - y1) for x1, y1, x2, y2 in regions]
@@ -164,7 +164,8 @@ def classic_faces_per_s(image: np.ndarray, regions, repeats: int = 20) -> dict[s
 
 
 def report(a: dict, b: dict, a_faces: list, b_faces: list, args) -> None:
-    print(f"faces: {a['faces']} (shorter side {a['face_px']} px) from {PHOTO.name if PHOTO.is_file() else 'sample photos'}; "
+    source = PHOTO.name if PHOTO.is_file() else "sample photos"
+    print(f"faces: {a['faces']} (shorter side {a['face_px']} px) from {source}; "
           f"crops {args.crop_size}x{args.crop_size}, num_inference_steps {args.steps} at strength 0.75 "
           f"(= {a['totals']['unet'][1] // a['faces']} UNet calls per face), guidance 1, fp32, "
           f"{a['threads']} torch threads")

@@ -77,15 +77,14 @@ def street_frames() -> list[Path]:
 
 def measure(backend: str, zoom: float) -> dict:
     """One row: recall on both label sets and detection speed, in this process."""
-    from private_db import use_private_database
+    from ldfa.testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-detection")
-    import dlib_faces
-    import street_faces
-
-    from ldfa.plugin.detect import detect_faces
-    from ldfa.plugin.detectors import DetectorConfig, detect
-    from ldfa.plugin.images import read_rgb
+    from ldfa.plugin.detection.config import DetectorConfig
+    from ldfa.plugin.detection.detect import detect_faces
+    from ldfa.plugin.detection.passes import detect
+    from ldfa.plugin.io.images import read_rgb
+    from ldfa.testing import dlib_faces, street_faces
 
     options = {"detector": backend, "zoom": zoom}
     street = street_faces.load(STREET, f"street-{uuid.uuid4().hex[:6]}")
@@ -130,11 +129,12 @@ def deface_row(venv: Path) -> dict:
 
 def score_deface(result: dict) -> dict:
     """deface's street-faces boxes scored with the same rule as ldfa's."""
-    from private_db import use_private_database
+    from ldfa.testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-detection")
     import fiftyone as fo
-    import street_faces
+
+    from ldfa.testing import street_faces
 
     street = street_faces.load(STREET, f"street-{uuid.uuid4().hex[:6]}")
     for sample in street.iter_samples(autosave=True):
@@ -148,8 +148,7 @@ def score_deface(result: dict) -> dict:
 
 
 def run_child(args: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent / "tests")])}
-    out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
     if out.returncode:
         sys.exit(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])

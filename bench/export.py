@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from private_db import use_private_database  # noqa: E402
+from ldfa.testing.private_db import use_private_database
 
 WORK = use_private_database("ldfa-bench-export")  # before fiftyone is imported
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,15 +24,16 @@ def photos(folder: Path) -> list[Path]:
     crowd = [SHARED / "crowds" / "test.jpg", SHARED / "crowds" / "multiface.jpg"]
     if all(p.exists() for p in crowd):
         return crowd
-    from ldfa.plugin.sample_photos import write_sample_photos
+    from ldfa.plugin.io.sample_photos import write_sample_photos
 
     return write_sample_photos(folder)
 
 
 def embed_speed(paths: list[Path], faces_wanted: int) -> None:
-    from ldfa.plugin.detectors import DetectorConfig, detect
-    from ldfa.plugin.embedders import FaceBox, load_embedder
-    from ldfa.plugin.images import read_rgb
+    from ldfa.plugin.detection.config import DetectorConfig
+    from ldfa.plugin.detection.passes import detect
+    from ldfa.plugin.io.images import read_rgb
+    from ldfa.plugin.metrics.embedders import FaceBox, load_embedder
 
     images = [read_rgb(p)[0] for p in paths]
     jobs = [(img, [FaceBox(f.box) for f in faces]) for img, faces in
@@ -54,10 +54,10 @@ def embed_speed(paths: list[Path], faces_wanted: int) -> None:
 def view_speed(paths: list[Path], faces_wanted: int, work: Path) -> None:
     import fiftyone as fo
 
-    from ldfa.plugin.anonymize import anonymize_faces
-    from ldfa.plugin.detect import detect_faces
-    from ldfa.plugin.evaluation import evaluate_face_detection
-    from ldfa.plugin.identity import compute_identity_distance
+    from ldfa.plugin.anonymization.anonymize import anonymize_faces
+    from ldfa.plugin.detection.detect import detect_faces
+    from ldfa.plugin.metrics.evaluation import evaluate_face_detection
+    from ldfa.plugin.metrics.identity import compute_identity_distance
 
     src = work / "images"
     src.mkdir()
@@ -98,8 +98,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from private_db import use_private_database
+    from ldfa.testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-metrics")  # before fiftyone is imported
     main()

@@ -29,15 +29,13 @@ def main() -> None:
     args = parser.parse_args()
     if not STREET.is_dir():
         sys.exit(f"needs the shared test photos at {STREET}")
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from private_db import use_private_database
+    from ldfa.testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-street-report")
-    import street_faces
-
-    from ldfa.plugin.anonymize import anonymize_faces
-    from ldfa.plugin.detect import detect_faces
-    from ldfa.plugin.report import comparison_table, size_table, to_markdown
+    from ldfa.plugin.anonymization.anonymize import anonymize_faces
+    from ldfa.plugin.detection.detect import detect_faces
+    from ldfa.plugin.metrics.report import comparison_table, size_table, to_markdown
+    from ldfa.testing import street_faces
 
     dataset = street_faces.load(STREET, f"street-report-{uuid.uuid4().hex[:6]}")
     print(detect_faces(dataset, progress=False), file=sys.stderr)

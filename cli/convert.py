@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from ldfa.cli.anonymize import add_anonymization_options, anonymization_params
+from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
-from ldfa.plugin.anonymization_config import DEFAULT_MODEL
-from ldfa.plugin.detection_config import BACKEND_NAMES
-from ldfa.plugin.methods import METHODS
+from ldfa.converters import FORMATS
+from ldfa.plugin.detection.config import DetectorConfig
 
-FORMATS = ("cityscapes", "coco")
+# Detection options `ldfa run` leaves to their defaults: their names are the anonymization's
+# (--min-face-px, --batch-size), and one --device serves both stages.
+_RUN_SKIPS_DETECTION = ("min_face_px", "batch_size", "device")
 
 
 def add_parser(sub):
@@ -48,15 +51,12 @@ def add_parser(sub):
     p.add_argument("format", choices=FORMATS, help="the source's format")
     p.add_argument("source", help="Cityscapes root, or the COCO images folder")
     p.add_argument("--output", required=True, help="the export: an empty folder outside the source tree")
-    p.add_argument("--method", default="ldfa", choices=METHODS,
-                   help="ldfa (latent diffusion, default), gauss, pixelate or solid")
     p.add_argument("--annotations", help="COCO: the instances (or person_keypoints) JSON")
     p.add_argument("--dataset", help="dataset name (default: ldfa-<format>-<folder>)")
-    p.add_argument("--detector", choices=BACKEND_NAMES, help="face detector (default: centerface)")
     p.add_argument("--no-people", action="store_true",
                    help="do not use the source's person annotations to find faces the detector missed")
-    p.add_argument("--model", help=f"ldfa: diffusion model, hub id, folder or .safetensors (default {DEFAULT_MODEL})")
-    p.add_argument("--steps", type=int, dest="num_inference_steps", help="ldfa: denoising steps (50)")
+    add_options(p, DetectorConfig, skip=_RUN_SKIPS_DETECTION, group="detection")
+    add_anonymization_options(p)
     p.add_argument("--overwrite", action="store_true",
                    help="detect, anonymize and export again when settings changed (or the output is not empty)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -64,8 +64,8 @@ def add_parser(sub):
 
 
 def run_import(args) -> int:
-    from ldfa.converters.pipeline import import_dataset, source_tree
-    from ldfa.plugin.image_folders import open_dataset
+    from ldfa.converters.formats import import_dataset, source_tree
+    from ldfa.plugin.io.folders import open_dataset
 
     source_tree(args.format, args.source, args.annotations)  # check before making a dataset
     dataset = open_dataset(args.dataset, create=True)
@@ -77,7 +77,7 @@ def run_import(args) -> int:
 def run_export(args) -> int:
     from ldfa.converters.export import export_anonymized, source_of
     from ldfa.plugin.errors import ConfigError
-    from ldfa.plugin.image_folders import open_dataset
+    from ldfa.plugin.io.folders import open_dataset
 
     dataset = open_dataset(args.dataset)
     if args.format and source_of(dataset)["format"] != args.format:
@@ -98,13 +98,16 @@ def run_verify(args) -> int:
 
 
 def run_pipeline(args) -> int:
-    from ldfa.converters.pipeline import anonymize_dataset
+    from ldfa.plugin.pipeline import anonymize_dataset
 
-    params = {k: getattr(args, k) for k in ("model", "num_inference_steps") if getattr(args, k) is not None}
-    result = anonymize_dataset(args.format, args.source, args.output, method=args.method,
-                               dataset_name=args.dataset, annotations=args.annotations,
-                               detector=args.detector, use_people=not args.no_people,
-                               overwrite=args.overwrite, progress=not args.json, **params)
+    params = anonymization_params(args)
+    detection = given(args, DetectorConfig, skip=_RUN_SKIPS_DETECTION)
+    if "device" in params:
+        detection["device"] = params["device"]
+    result = anonymize_dataset(args.format, args.source, args.output, dataset_name=args.dataset,
+                               annotations=args.annotations, detection=detection,
+                               use_people=not args.no_people, overwrite=args.overwrite,
+                               progress=not args.json, **params)
     detected, anonymized = result["detected"], result["anonymized"]
     text = "\n".join([
         f"dataset '{result['dataset']}': {result['imported'].get('images', 0)} images imported",

@@ -29,9 +29,9 @@ def add_parser(sub):
 def run(args) -> int:
     import fiftyone as fo
 
-    from ldfa.plugin.detect import detect_faces
-    from ldfa.plugin.image_folders import add_image_folder
-    from ldfa.plugin.sample_photos import write_sample_photos
+    from ldfa.plugin.detection.detect import detect_faces
+    from ldfa.plugin.io.folders import add_image_folder
+    from ldfa.plugin.io.sample_photos import write_sample_photos
 
     output = Path(args.output).resolve()
     photos = write_sample_photos(output / "photos")
@@ -45,8 +45,9 @@ def run(args) -> int:
     for summary in anonymize(dataset, output, args.model):
         print(summary)
 
-    from ldfa.plugin.audit import audit_spaces, open_audit
-    from ldfa.plugin.report import comparison_table, size_table, to_markdown, write_report
+    from ldfa.operators.layout import audit_spaces
+    from ldfa.plugin.audit.dataset import open_audit
+    from ldfa.plugin.metrics.report import comparison_table, size_table, to_markdown, write_report
 
     rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
     paths = write_report(dataset, output / "report", rows=rows)
@@ -84,10 +85,10 @@ def ensure_plugin() -> None:
 def anonymize(dataset, output: Path, model: str | None):
     """LDFA when its model can be had without a download, else the classic methods (said in
     one line); each method writes its own field and folder."""
-    from ldfa.plugin.anonymization_config import AnonymizationConfig
-    from ldfa.plugin.anonymize import anonymize_faces
-    from ldfa.plugin.methods import METHODS
-    from ldfa.plugin.diffusion import model_available
+    from ldfa.plugin.anonymization.anonymize import anonymize_faces
+    from ldfa.plugin.anonymization.config import AnonymizationConfig
+    from ldfa.plugin.anonymization.diffusion import model_available
+    from ldfa.plugin.anonymization.methods import METHODS
 
     model = model or AnonymizationConfig().model
     available, why = model_available(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ldfa.cli.output import emit
-from ldfa.plugin.detection_config import BACKEND_NAMES, DEFAULT_BACKEND
+from ldfa.plugin.detection.config import BACKEND_NAMES, DEFAULT_BACKEND
 
 
 def add_parser(sub):
@@ -13,8 +13,9 @@ def add_parser(sub):
                        "size for one anonymized field.")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--field", required=True, help="anonymized path field (e.g. anon_ldfa)")
-    p.add_argument("--faces-field", default="faces", help="Detections field with the original faces")
-    p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: --faces-field)")
+    p.add_argument("--faces-field", help="Detections field with the original faces (default: the "
+                   "one the field's anonymization used)")
+    p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: the faces)")
     p.add_argument("--detector", choices=list(BACKEND_NAMES), default=DEFAULT_BACKEND,
                    help="detector run on the anonymized images")
     p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"],
@@ -27,11 +28,11 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ldfa.plugin.audit import save_audit_views
-    from ldfa.plugin.evaluation import evaluate_face_detection
-    from ldfa.plugin.identity import compute_identity_distance
-    from ldfa.plugin.image_folders import open_dataset
-    from ldfa.plugin.residual import compute_residual_similarity
+    from ldfa.plugin.audit.views import save_audit_views
+    from ldfa.plugin.io.folders import open_dataset
+    from ldfa.plugin.metrics.evaluation import evaluate_face_detection
+    from ldfa.plugin.metrics.identity import compute_identity_distance
+    from ldfa.plugin.metrics.residual import compute_residual_similarity
 
     dataset = open_dataset(args.dataset)
     identity = compute_identity_distance(

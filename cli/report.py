@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ldfa.cli.output import emit
-from ldfa.plugin.detection_config import BACKEND_NAMES
+from ldfa.plugin.detection.config import BACKEND_NAMES
 
 
 def add_parser(sub):
@@ -15,7 +15,8 @@ def add_parser(sub):
                        "lost, small faces, uncertain faces, failed).")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--output", required=True, metavar="DIR", help="folder for report.md/.csv/.png")
-    p.add_argument("--faces-field", default="faces", help="Detections field with the original faces")
+    p.add_argument("--faces-field", help="Detections field with the original faces (default: the "
+                   "one the anonymizations used)")
     p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: --faces-field)")
     p.add_argument("--fields", nargs="+", help="anonymized fields (default: all of the dataset)")
     p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"],
@@ -27,9 +28,9 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ldfa.plugin.audit import save_audit_views
-    from ldfa.plugin.image_folders import open_dataset
-    from ldfa.plugin.report import comparison_table, size_table, to_markdown, write_report
+    from ldfa.plugin.audit.views import save_audit_views
+    from ldfa.plugin.io.folders import open_dataset
+    from ldfa.plugin.metrics.report import comparison_table, size_table, to_markdown, write_report
 
     dataset = open_dataset(args.dataset)
     rows = comparison_table(dataset, faces_field=args.faces_field, gt_field=args.gt_field,

@@ -15,6 +15,7 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.io.boxes import from_pixels
 from ldfa.plugin.progress import Progress, ProgressArg
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
@@ -90,6 +91,6 @@ def _polylines(doc: dict) -> fo.Polylines:
 def _persons(doc: dict) -> fo.Detections:
     w, h = float(doc["imgWidth"]), float(doc["imgHeight"])
     return fo.Detections(detections=[
-        fo.Detection(label=obj["label"], bounding_box=[x / w, y / h, bw / w, bh / h])
-        for obj in doc["objects"] for x, y, bw, bh in [obj["bbox"]]
+        fo.Detection(label=obj["label"], bounding_box=from_pixels(*obj["bbox"], w, h))
+        for obj in doc["objects"]
     ])

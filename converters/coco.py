@@ -14,8 +14,9 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.converters.safety import contained
+from ldfa.plugin.detection.people import PEOPLE_LABELS
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.people import PEOPLE_LABELS
+from ldfa.plugin.io.boxes import from_pixels
 from ldfa.plugin.progress import Progress, ProgressArg
 
 
@@ -69,9 +70,8 @@ def import_coco(images_dir: str | Path, annotations: str | Path, dataset: fo.Dat
 
 def _detection(ann: dict, categories: dict, w: float, h: float) -> fo.Detection:
     """One COCO annotation as a relative box; keypoints (person) as relative [x, y, v] triples."""
-    x, y, bw, bh = ann["bbox"]
     det = fo.Detection(label=categories.get(ann["category_id"], str(ann["category_id"])),
-                       bounding_box=[x / w, y / h, bw / w, bh / h],
+                       bounding_box=from_pixels(*ann["bbox"], w, h),
                        iscrowd=ann.get("iscrowd", 0), coco_id=ann["id"])
     points = ann.get("keypoints")
     if points:

@@ -19,9 +19,11 @@ from PIL import Image
 from ldfa.converters import manifest, tree
 from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.output import copy_atomic
+from ldfa.plugin.io.boxes import to_pixels
+from ldfa.plugin.io.output import copy_atomic
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import run_config, run_key
+from ldfa.plugin.runs import run_config
+from ldfa.plugin.schema import ANONYMIZE, run_key
 
 
 def source_of(dataset: fo.Dataset) -> dict:
@@ -63,7 +65,7 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
     """
     output = Path(output).expanduser().resolve()
-    run = run_config(dataset, run_key("anonymize", field))
+    run = run_config(dataset, run_key(ANONYMIZE, field))
     if run is None:
         raise ConfigError(f"field '{field}' holds no ldfa anonymization; run `ldfa anonymize` first")
     claim = prepare(dataset, field, output, overwrite)
@@ -131,9 +133,9 @@ def _write_faces_coco(dataset: fo.Dataset, faces_field: str, path: Path) -> None
             w, h = img.size
         images.append({"id": coco_id, "file_name": file_name, "width": w, "height": h})
         for det in (faces.detections if faces else []):
-            x, y, bw, bh = det.bounding_box
+            box = to_pixels(det.bounding_box, w, h)
             annotations.append({"id": len(annotations) + 1, "image_id": coco_id, "category_id": 1,
-                                "bbox": [x * w, y * h, bw * w, bh * h], "area": bw * w * bh * h,
-                                "iscrowd": 0, "score": det.confidence})
+                                "bbox": box, "area": box[2] * box[3], "iscrowd": 0,
+                                "score": det.confidence})
     manifest.write_json(path, {"images": images, "annotations": annotations,
                                "categories": [{"id": 1, "name": "face"}]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ldfa.plugin.atomic import atomic_write
+from ldfa.plugin.io.atomic import atomic_write
 
 
 def manifest_path(output: Path) -> Path:
@@ -27,7 +27,7 @@ def write(output: Path, manifest: dict) -> Path:
 
 
 def write_json(path: Path, doc: dict) -> Path:
-    """Write ``doc`` as JSON atomically (``ldfa.plugin.atomic``)."""
+    """Write ``doc`` as JSON atomically (``ldfa.plugin.io.atomic``)."""
     with atomic_write(path, "w") as f:
         json.dump(doc, f, indent=1)
     return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ldfa.plugin.images import is_image_name
+from ldfa.plugin.io.images import is_image_name
 
 
 def files_of(root: Path):

@@ -16,11 +16,11 @@ import numpy as np
 from PIL import Image
 
 from ldfa.converters import manifest, tree
+from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.masks import union_mask
-from ldfa.plugin.output import to_stored_orientation
+from ldfa.plugin.io.atomic import sha256_of
+from ldfa.plugin.io.output import to_stored_orientation
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.weights import sha256_of
 
 LOSSLESS = {"PNG", "BMP", "TIFF", "PPM"}
 # Re-encoding a JPEG at quality 95 moves pixels by about one grey level; more means real edits.

@@ -6,11 +6,10 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
-from ldfa.plugin.anonymization_config import PRESETS, AnonymizationConfig
-from ldfa.plugin.anonymize import anonymize_faces
-from ldfa.plugin.methods import METHODS
-
-DEFAULTS = AnonymizationConfig()
+from ldfa.operators.forms import add_inputs, dropdown, given
+from ldfa.plugin.anonymization.anonymize import anonymize_faces
+from ldfa.plugin.anonymization.config import PRESETS, AnonymizationConfig, DiffusionConfig
+from ldfa.plugin.schema import FACES, anonymized_field
 
 
 class AnonymizeFaces(foo.Operator):
@@ -25,30 +24,17 @@ class AnonymizeFaces(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.view_target(ctx, action_description="Anonymize")
-        methods = types.Dropdown()
-        for name in METHODS:
-            methods.add_choice(name, label=name)
-        inputs.enum("method", methods.values(), default="ldfa", view=methods, label="Method",
-                    description="ldfa: latent-diffusion faces; gauss / pixelate / solid: baselines")
-        inputs.str("faces_field", default="faces", label="Faces field")
-        method = ctx.params.get("method", "ldfa")
-        inputs.str("out_field", default=f"anon_{method}", label="Output field",
+        method = ctx.params.get("method") or AnonymizationConfig().method
+        add_inputs(inputs, AnonymizationConfig)
+        inputs.str("faces_field", default=FACES, label="Faces field")
+        inputs.str("field", default=anonymized_field(method), label="Output field",
                    description="String field for the new paths; registered as an App media field")
         inputs.str("output_dir", required=True, label="Output folder",
                    description="Mirrors the source tree; must be outside it")
-        inputs.int("seed", default=DEFAULTS.seed, label="Seed")
-        inputs.int("min_face_px", default=DEFAULTS.min_face_px, min=0,
-                   label="Minimum face size (px)", description="Smaller faces get the fallback method")
-        if method == "ldfa":
-            presets = types.Dropdown()
-            for name in PRESETS:
-                presets.add_choice(name, label=name)
-            inputs.enum("preset", presets.values(), view=presets, label="Preset",
+        if AnonymizationConfig(method=method).uses_diffusion:
+            inputs.enum("preset", list(PRESETS), view=dropdown(PRESETS), label="Preset",
                         description="paper: the published LDFA procedure")
-            inputs.str("model", default=DEFAULTS.model, label="Model",
-                       description="Hub id, local folder or .safetensors file")
-            inputs.int("num_inference_steps", default=DEFAULTS.num_inference_steps, min=1, label="Steps")
-            inputs.int("batch_size", default=DEFAULTS.batch_size, min=1, label="Faces per batch")
+            add_inputs(inputs, DiffusionConfig)
         inputs.bool("overwrite", default=False, label="Overwrite results of another config")
         return types.Property(inputs, view=types.View(label="Anonymize faces"))
 
@@ -56,18 +42,12 @@ class AnonymizeFaces(foo.Operator):
         return resolve_delegation(ctx)
 
     def execute(self, ctx):
-        p = dict(ctx.params)
-        for name in ("view_target", "delegate"):
-            p.pop(name, None)
-        params = {k: v for k, v in p.items()
-                  if k not in ("method", "faces_field", "out_field", "output_dir", "overwrite", "preset")
-                  and v is not None}
+        p = ctx.params
         summary = anonymize_faces(
-            ctx.target_view(), method=p.get("method", "ldfa"),
-            faces_field=p.get("faces_field", "faces"), out_field=p.get("out_field"),
+            ctx.target_view(), faces_field=p.get("faces_field", FACES), field=p.get("field"),
             output_dir=p["output_dir"], overwrite=p.get("overwrite", False),
-            preset=p.get("preset"), progress=progress_reporter(ctx), **params,
-        )
+            preset=p.get("preset"), progress=progress_reporter(ctx),
+            **given(p, AnonymizationConfig, DiffusionConfig))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         return summary.to_dict()
@@ -79,9 +59,10 @@ class AnonymizeFaces(foo.Operator):
         outputs.int("failed", label="Failed images")
         return types.Property(outputs, view=types.View(label="Anonymization"))
 
-    def __call__(self, sample_collection, output_dir, method="ldfa", faces_field="faces",
-                 out_field=None, overwrite=False, preset=None, delegate=False, **params):
-        """SDK-style call: ``foo.get_operator("@ldfa/anonymization/anonymize_faces")(view, dir, ...)``."""
-        params = dict(params, output_dir=str(output_dir), method=method, faces_field=faces_field,
-                      out_field=out_field or f"anon_{method}", overwrite=overwrite, preset=preset)
+    def __call__(self, sample_collection, output_dir, faces_field=FACES, field=None,
+                 overwrite=False, preset=None, delegate=False, **params):
+        """SDK-style call: ``foo.get_operator("@ldfa/anonymization/anonymize_faces")(view, dir, ...)``;
+        ``params`` are any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``."""
+        params = dict(params, output_dir=str(output_dir), faces_field=faces_field, field=field,
+                      overwrite=overwrite, preset=preset)
         return call_operator(self, sample_collection, params, delegate)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.plugin.audit import open_audit, preferred_field, source_dataset
-from ldfa.plugin.report import anonymized_fields
-from ldfa.plugin.review import REVIEW_TAGS, redo_faces, tag_faces
+from ldfa.operators.layout import preferred_field
+from ldfa.plugin.audit.dataset import open_audit, source_dataset
+from ldfa.plugin.audit.review import REVIEW_TAGS, redo_faces, tag_faces
+from ldfa.plugin.runs import anonymized_fields
 
 
 class OpenAudit(foo.Operator):
@@ -36,15 +37,13 @@ class TagFaces(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.enum("tag", list(REVIEW_TAGS), default="needs_review", label="Tag")
-        inputs.str("faces_field", default="faces", label="Faces field")
         return types.Property(inputs)
 
     def execute(self, ctx):
         ids = [label["label_id"] for label in ctx.selected_labels or []]
         if not ids:
             return {"tagged": 0}
-        tagged = tag_faces(ctx.dataset, ids, ctx.params.get("tag", "needs_review"),
-                           ctx.params.get("faces_field", "faces"))
+        tagged = tag_faces(ctx.dataset, ids, ctx.params.get("tag", "needs_review"))
         ctx.ops.reload_dataset()
         return {"tagged": tagged}
 
@@ -61,7 +60,7 @@ class ReanonymizeSelected(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         fields = list(anonymized_fields(source_dataset(ctx.dataset)))
-        inputs.enum("out_field", fields, default=preferred_field(fields, ctx.group_slice),
+        inputs.enum("field", fields, default=preferred_field(fields, ctx.group_slice),
                     required=True, label="Anonymized field")
         return types.Property(inputs)
 
@@ -69,6 +68,6 @@ class ReanonymizeSelected(foo.Operator):
         ids = [label["label_id"] for label in ctx.selected_labels or []]
         if not ids:
             return {"faces": 0}
-        summary = redo_faces(ctx.dataset, ctx.params["out_field"], ids)
+        summary = redo_faces(ctx.dataset, ctx.params["field"], ids)
         ctx.ops.reload_dataset()
         return {"faces": len(ids), "written": summary.written}

@@ -6,10 +6,9 @@ import fiftyone as fo
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from ldfa.converters import FORMATS
 from ldfa.operators.common import heavy_config, progress_reporter
-from ldfa.plugin.report import anonymized_fields
-
-FORMATS = ("cityscapes", "coco")
+from ldfa.operators.forms import version_input
 
 
 def _folder(inputs, name, label, description, choose_dir=True):
@@ -40,7 +39,7 @@ class ImportDataset(foo.Operator):
         formats = types.RadioGroup()
         for name in FORMATS:
             formats.add_choice(name, label=name)
-        inputs.enum("format", formats.values(), default="cityscapes", view=formats, label="Format")
+        inputs.enum("format", list(FORMATS), default="cityscapes", view=formats, label="Format")
         _folder(inputs, "source", "Source folder", "Cityscapes root, or the COCO images folder")
         if ctx.params.get("format") == "coco":
             _folder(inputs, "annotations", "Annotations", "The COCO instances JSON", choose_dir=False)
@@ -51,7 +50,7 @@ class ImportDataset(foo.Operator):
         return ctx.params.get("delegate")  # None: the App's choice, delegated by default
 
     def execute(self, ctx):
-        from ldfa.converters.pipeline import import_dataset
+        from ldfa.converters.formats import import_dataset
 
         name = ctx.params["dataset_name"]
         dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
@@ -78,12 +77,7 @@ class ExportAnonymizedDataset(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        choices = types.Dropdown()
-        fields = anonymized_fields(ctx.dataset)
-        for field, method in fields.items():
-            choices.add_choice(field, label=f"{field} ({method})")
-        inputs.enum("field", choices.values(), required=True, view=choices,
-                    default=next(iter(fields), None), label="Anonymized field")
+        version_input(ctx, inputs)
         _folder(inputs, "output", "Output folder", "An empty folder outside the source tree")
         inputs.bool("link", default=False, label="Hard-link unchanged files")
         inputs.bool("overwrite", default=False, label="Replace a non-empty output folder")

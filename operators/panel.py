@@ -10,18 +10,25 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.plugin.audit import (FACE_SIZES, PANEL_NAME, lost_faces, preferred_field, risky_faces,
-                               riskiest_faces, source_dataset, threshold)
-from ldfa.plugin.report import ORIGINAL, anonymized_fields, size_table
-from ldfa.plugin.runs import run_key, run_results
+from ldfa.operators.layout import AUDIT_PANEL, preferred_field
+from ldfa.plugin.audit.dataset import source_dataset
+from ldfa.plugin.audit.views import (
+    FACE_SIZES,
+    detection_eval_key,
+    embedder_of,
+    lost_faces,
+    riskiest_faces,
+    risky_faces,
+    threshold,
+)
+from ldfa.plugin.metrics.report import size_table
+from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_results
+from ldfa.plugin.schema import DETECTION_EVAL, IDENTITY, ORIGINAL, RESIDUAL, identity_distance, run_key
 
-EMBEDDER = "facenet"
-FACES_FIELD = "faces"
 # table column -> heading; arrows say which way is better
-COLUMNS = {"field": "version", "faces": "faces", "residual": "residual ↓",
-           f"{EMBEDDER}_dist": "distance ↑", f"{EMBEDDER}_within": "same person ↓",
-           f"{EMBEDDER}_reid": "re-id ↓", "mAP": "mAP ↑", "mAP_s": "AP S", "mAP_m": "AP M",
-           "mAP_l": "AP L"}
+COLUMNS = {"field": "version", "faces": "faces", "residual": "residual ↓", "embedder": "model",
+           "dist": "distance ↑", "within": "same person ↓", "reid": "re-id ↓", "mAP": "mAP ↑",
+           "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L"}
 # the same figures by face size (shorter side): small street faces are where methods differ
 SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces",
                       "residual": "residual ↓", "facenet_judged": "FaceNet judges",
@@ -31,19 +38,19 @@ SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
 
 
 def table_rows(dataset) -> list[dict]:
-    """The report's comparison rows from recorded runs only; a missing measure stays None."""
-    methods = anonymized_fields(dataset)
+    """The report's comparison rows from recorded runs only; a missing measure stays None. The
+    identity columns are those of the embedder each version's identity run measured with."""
+    methods = {ORIGINAL: ORIGINAL, **anonymized_fields(dataset)}
     rows = []
-    for field in [None, *methods]:
-        det = run_results(dataset, run_key("detection", f"{field or ORIGINAL}_det")) or {}
-        ident = run_results(dataset, run_key("identity", field or "filepath")) or {}
-        stats = (ident.get("embedders") or {}).get(EMBEDDER) or {}
-        residual = run_results(dataset, run_key("residual", field or "filepath")) or {}
-        row = {"method": methods.get(field, ORIGINAL), "field": field or ORIGINAL,
-               "faces": det.get("faces"), "residual": residual.get("mean"),
-               f"{EMBEDDER}_dist": stats.get("mean"),
-               f"{EMBEDDER}_within": stats.get("within_threshold"),
-               f"{EMBEDDER}_reid": stats.get("reid_rate")}
+    for field, method in methods.items():
+        det = run_results(dataset, run_key(DETECTION_EVAL, field)) or {}
+        ident = run_results(dataset, run_key(IDENTITY, field)) or {}
+        embedder = embedder_of(dataset, field)
+        stats = (ident.get("embedders") or {}).get(embedder) or {}
+        residual = run_results(dataset, run_key(RESIDUAL, field)) or {}
+        row = {"method": method, "field": field, "faces": det.get("faces"),
+               "residual": residual.get("mean"), "embedder": embedder, "dist": stats.get("mean"),
+               "within": stats.get("within_threshold"), "reid": stats.get("reid_rate")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
         rows.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
     return rows
@@ -54,7 +61,7 @@ class AnonymizationAudit(foo.Panel):
 
     @property
     def config(self):
-        return foo.PanelConfig(name=PANEL_NAME, label="Anonymization audit", icon="face",
+        return foo.PanelConfig(name=AUDIT_PANEL, label="Anonymization audit", icon="face",
                                help_markdown="Identity distance: larger is safer. AP: higher "
                                              "means detectors still find the faces.")
 
@@ -66,13 +73,14 @@ class AnonymizationAudit(foo.Panel):
         ctx.panel.state.by_size = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
                                    for r in size_table(dataset, rows)]
         ctx.panel.state.fields = fields
+        ctx.panel.state.faces_field = faces_field = faces_field_of(dataset)
         ctx.panel.state.message = _message(fields, rows)
         ctx.panel.data.ap_plot = [
             {"type": "bar", "name": size, "x": [r["field"] for r in rows],
              "y": [r[column] for r in rows]} for size, column in SIZE_COLUMNS.items()]
         boxes = []
         for field in fields:
-            key = f"{FACES_FIELD}.detections.{field}_{EMBEDDER}_dist"
+            key = f"{faces_field}.detections.{identity_distance(field, embedder_of(dataset, field))}"
             if dataset.has_field(key):
                 boxes.append({"type": "box", "name": field, "boxpoints": "all",
                               "y": [v for v in dataset.values(key, unwind=True) if v is not None]})
@@ -92,8 +100,11 @@ class AnonymizationAudit(foo.Panel):
         if field not in (ctx.panel.state.fields or []):
             self._show(ctx, ORIGINAL, ctx.dataset.view())
             return
-        limit = threshold(source_dataset(ctx.dataset), field, EMBEDDER)
-        self._show(ctx, field, risky_faces(ctx.dataset, field, FACES_FIELD, EMBEDDER, limit))
+        source = source_dataset(ctx.dataset)
+        embedder = embedder_of(source, field)
+        limit = threshold(source, field, embedder)
+        self._show(ctx, field, risky_faces(ctx.dataset, field, ctx.panel.state.faces_field,
+                                           embedder, limit))
 
     def on_row_click(self, ctx):
         row = _row(ctx)
@@ -104,7 +115,7 @@ class AnonymizationAudit(foo.Panel):
         """Patches of the row's faces, riskiest (smallest identity distance) first."""
         row = _row(ctx)
         if row is not None and row["field"] in (ctx.panel.state.fields or []):
-            ctx.ops.set_view(view=riskiest_faces(ctx.dataset, row["field"], FACES_FIELD, EMBEDDER))
+            self._show_riskiest(ctx, row["field"])
 
     def on_dist_click(self, ctx):
         self.show_risky(ctx, ctx.params.get("trace") or ctx.params.get("x"))
@@ -113,12 +124,19 @@ class AnonymizationAudit(foo.Panel):
         """Faces of the clicked size that the detector misses on the clicked version."""
         field, size = ctx.params.get("x"), ctx.params.get("trace")
         if field in [r["field"] for r in ctx.panel.state.table or []] and size in FACE_SIZES:
-            self._show(ctx, field, lost_faces(ctx.dataset, field, FACES_FIELD, size))
+            key = detection_eval_key(source_dataset(ctx.dataset), field)
+            self._show(ctx, field, lost_faces(ctx.dataset, field, ctx.panel.state.faces_field,
+                                              size, key))
 
     def on_riskiest(self, ctx):
         field = preferred_field(ctx.panel.state.fields or [])
         if field:
-            ctx.ops.set_view(view=riskiest_faces(ctx.dataset, field, FACES_FIELD, EMBEDDER))
+            self._show_riskiest(ctx, field)
+
+    def _show_riskiest(self, ctx, field: str) -> None:
+        """Patches of ``field``'s faces, riskiest (smallest identity distance) first."""
+        embedder = embedder_of(source_dataset(ctx.dataset), field)
+        ctx.ops.set_view(view=riskiest_faces(ctx.dataset, field, ctx.panel.state.faces_field, embedder))
 
     def on_reset(self, ctx):
         self._show(ctx, ORIGINAL, ctx.dataset.view())
@@ -142,7 +160,7 @@ class AnonymizationAudit(foo.Panel):
                     variant="contained")
         buttons.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
         panel.plot("dist_plot", on_click=self.on_dist_click, config={"displaylogo": False},
-                   layout={"title": {"text": "Identity distance per face (FaceNet)"},
+                   layout={"title": {"text": "Identity distance per face"},
                            "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
         panel.plot("ap_plot", on_click=self.on_ap_click, config={"displaylogo": False},
                    layout={"title": {"text": "Face detection AP by face size"},
@@ -161,9 +179,9 @@ def _message(fields: list[str], rows: list[dict]) -> str:
     if not fields:
         return ("No anonymized version yet: run *Anonymize faces*, then *Compute identity "
                 "distance* and *Evaluate face detection* (or `ldfa report`).")
-    if all(r["mAP"] is None and r[f"{EMBEDDER}_dist"] is None for r in rows):
+    if all(r["mAP"] is None and r["dist"] is None for r in rows):
         return "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
-    return ("**distance**: mean FaceNet identity distance, original face to anonymized face "
+    return ("**distance**: mean identity distance (of the model named), original face to anonymized face "
             "(larger is safer). **same person**: share still within the same-person threshold "
             "(aim for 0). **re-id**: share whose nearest original is their own (aim for chance). "
             "**mAP, AP S/M/L**: COCO AP of a face detector on each version, overall and for small "

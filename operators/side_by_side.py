@@ -18,14 +18,16 @@ from urllib.parse import quote
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.panel import EMBEDDER, FACES_FIELD
-from ldfa.plugin.audit import preferred_field, source_dataset, threshold
+from ldfa.operators.layout import SIDE_BY_SIDE_PANEL, preferred_field
+from ldfa.plugin.audit.dataset import source_dataset
+from ldfa.plugin.audit.review import REVIEW_TAGS, redo_faces, tag_faces
+from ldfa.plugin.audit.views import embedder_of, threshold
 from ldfa.plugin.errors import ImageError
-from ldfa.plugin.images import display_size
-from ldfa.plugin.report import ORIGINAL, anonymized_fields
-from ldfa.plugin.review import REVIEW_TAGS, redo_faces, tag_faces
+from ldfa.plugin.io.boxes import to_corners
+from ldfa.plugin.io.images import display_size
+from ldfa.plugin.runs import anonymized_fields, faces_field_of
+from ldfa.plugin.schema import FACE_FACTS, ORIGINAL, identity_distance
 
-PANEL_NAME = "side_by_side"
 COLUMNS = 2
 ROW_HEIGHT_PX = 420
 COLORS = {ORIGINAL: "#00bcd4", "risky": "#f44336", "safe": "#4caf50", "unmeasured": "#9e9e9e",
@@ -60,8 +62,8 @@ def face_hover(face, number: int, field: str) -> str:
     lines = [f"face {number} · {field}"]
     if field != ORIGINAL:
         for key in sorted(face.field_names):
-            if key.startswith(f"{field}_") and key.endswith(("_dist", "_reason", "_method",
-                                                           "_seed", "_attempt", "_skipped")):
+            if key.startswith(f"{field}_") and key.endswith(("_dist", "_reason", "_residual",
+                                                           *(f"_{f}" for f in FACE_FACTS))):
                 value = face[key]
                 if value is not None:
                     shown = f"{value:.3f}" if isinstance(value, float) else value
@@ -71,9 +73,10 @@ def face_hover(face, number: int, field: str) -> str:
     return "<br>".join(lines)
 
 
-def figure(sample, fields: list[str], thresholds: dict[str, float], selected: set[str],
-           faces_field: str = FACES_FIELD) -> tuple[list[dict], dict]:
-    """Plotly (traces, layout) of ``sample``'s original and each version in ``fields``."""
+def figure(sample, fields: list[str], measures: dict[str, tuple[str, float]], selected: set[str],
+           faces_field: str) -> tuple[list[dict], dict]:
+    """Plotly (traces, layout) of ``sample``'s original and each version in ``fields``;
+    ``measures`` gives each version's embedder and same-person threshold."""
     versions = [(ORIGINAL, sample.filepath)] + [(f, sample[f]) for f in fields if sample[f]]
     width, height = display_size(sample.filepath)
     faces = sample[faces_field].detections if sample[faces_field] else []
@@ -94,14 +97,13 @@ def figure(sample, fields: list[str], thresholds: dict[str, float], selected: se
         images.append({"source": media_url(path), "xref": x, "yref": y, "x": 0, "y": 0,
                        "sizex": width, "sizey": height, "sizing": "stretch", "layer": "below",
                        "xanchor": "left", "yanchor": "top"})
-        limit = thresholds.get(field, 0.0)
+        embedder, limit = measures.get(field, ("facenet", 0.0))
         titles.append({"text": field, "xref": "paper", "yref": "paper", "showarrow": False,
                        "x": sum(x_domain) / 2, "y": y_domain[1] + 0.01, "yanchor": "bottom",
                        "font": {"size": 14}})
         for number, face in enumerate(faces, start=1):
-            bx, by, bw, bh = face.bounding_box
-            x1, y1, x2, y2 = bx * width, by * height, (bx + bw) * width, (by + bh) * height
-            dist = None if field == ORIGINAL else _attr(face, f"{field}_{EMBEDDER}_dist")
+            x1, y1, x2, y2 = to_corners(face.bounding_box, width, height)
+            dist = None if field == ORIGINAL else _attr(face, identity_distance(field, embedder))
             color = face_color(face.id in selected, field, dist, limit)
             label = str(number) if field == ORIGINAL else (
                 "n/a" if dist is None else f"{dist:.2f}")
@@ -127,7 +129,7 @@ class SideBySide(foo.Panel):
 
     @property
     def config(self):
-        return foo.PanelConfig(name=PANEL_NAME, label="Side by side", icon="compare",
+        return foo.PanelConfig(name=SIDE_BY_SIDE_PANEL, label="Side by side", icon="compare",
                                surfaces="modal",
                                help_markdown="The original and each anonymized version, zoomed "
                                              "together. Red: still within the same-person "
@@ -164,12 +166,14 @@ class SideBySide(foo.Panel):
             ctx.panel.state.message = "Open a sample to compare its versions."
             return
         fields = list(anonymized_fields(source))
-        thresholds = {f: threshold(source, f, EMBEDDER) for f in fields}
-        ctx.panel.state.face_ids = [f.id for f in (sample[FACES_FIELD].detections
-                                                   if sample[FACES_FIELD] else [])]
+        measures = {f: (embedder_of(source, f), threshold(source, f, embedder_of(source, f)))
+                    for f in fields}
+        faces_field = ctx.panel.state.faces_field = faces_field_of(source)
+        ctx.panel.state.face_ids = [f.id for f in (sample[faces_field].detections
+                                                   if sample[faces_field] else [])]
         _, selected = self._faces_of_sample(ctx)
         try:
-            traces, layout = figure(sample, fields, thresholds, set(selected))
+            traces, layout = figure(sample, fields, measures, set(selected), faces_field)
         except ImageError as e:
             ctx.panel.state.layout = None
             ctx.panel.state.message = f"Cannot show this sample: {e}"
@@ -180,11 +184,11 @@ class SideBySide(foo.Panel):
         ctx.panel.state.layout = layout
         ctx.panel.data.figure = traces
         faces = len(ctx.panel.state.face_ids)
-        limits = ", ".join(sorted({f"{v:.2f}" for v in thresholds.values()}))
+        limits = ", ".join(sorted({f"{e} {t:.2f}" for e, t in measures.values()}))
         ctx.panel.state.message = (
             f"**{os.path.basename(sample.filepath)}**: {faces} face(s), {len(fields)} anonymized "
             f"version(s), {len(selected)} selected (the buttons act on the selected faces, or on "
-            f"all faces of this image when none is). Numbers: FaceNet identity distance to the "
+            f"all faces of this image when none is). Numbers: identity distance to the "
             f"original face; red: below the same-person threshold ({limits}), still "
             "recognisable; green: beyond it; grey: no distance (no usable face crop, or not "
             "measured). Drag to zoom all versions together; double-click to reset.")
@@ -201,14 +205,14 @@ class SideBySide(foo.Panel):
         labels = [label for label in ctx.selected_labels or [] if label["label_id"] != face_id]
         if len(labels) == len(ctx.selected_labels or []):
             labels.append({"label_id": face_id, "sample_id": ctx.current_sample,
-                           "field": FACES_FIELD})
+                           "field": ctx.panel.state.faces_field})
         ctx.ops.set_selected_labels(labels)
 
     def on_field_change(self, ctx):
         ctx.panel.state.field = ctx.params.get("value")
 
     def _tag(self, ctx, tag: str):
-        tagged = tag_faces(ctx.dataset, self._targets(ctx), tag, FACES_FIELD)
+        tagged = tag_faces(ctx.dataset, self._targets(ctx), tag, ctx.panel.state.faces_field)
         ctx.ops.notify(f"{tagged} face(s) tagged {tag}")
         self._refresh(ctx)
 
@@ -222,7 +226,7 @@ class SideBySide(foo.Panel):
         field, faces = ctx.panel.state.field, self._targets(ctx)
         if not field or not faces:
             return
-        summary = redo_faces(ctx.dataset, field, faces, FACES_FIELD)
+        summary = redo_faces(ctx.dataset, field, faces)
         ctx.ops.notify(f"{summary.written} image(s) rewritten: {len(faces)} face(s) redone in {field}")
         self._refresh(ctx)
         ctx.ops.reload_samples()

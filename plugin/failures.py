@@ -9,13 +9,7 @@ from __future__ import annotations
 
 import fiftyone as fo
 
-
-def error_field(field: str) -> str:
-    return f"{field}_error"
-
-
-def failed_tag(field: str) -> str:
-    return f"{field}_failed"
+from ldfa.plugin.schema import error_field, failed_tag
 
 
 def record(collection: fo.core.collections.SampleCollection, field: str,

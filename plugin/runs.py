@@ -2,21 +2,18 @@
 
 A run's config is one serialisable dict: its digest names outputs and decides whether a rerun
 may resume. The record lives in FiftyOne's run API, so ``dataset.list_runs()`` and
-``dataset.get_run_info(key)`` show what produced each field, with the versions involved.
+``dataset.get_run_info(key)`` show what produced each field, with the versions involved. What a
+run chose is read back from here (``anonymized_fields``, ``faces_field_of``), never guessed.
 """
 
 from __future__ import annotations
 
-import re
 from importlib import metadata
 from typing import Any
 
 import fiftyone as fo
 
-
-def run_key(kind: str, field: str) -> str:
-    """FiftyOne run keys must be identifiers: ``ldfa_<kind>_<field>``."""
-    return re.sub(r"\W", "_", f"ldfa_{kind}_{field}")
+from ldfa.plugin.schema import ANONYMIZE, FACES, run_key
 
 
 def versions(*dists: str) -> dict[str, str]:
@@ -58,3 +55,25 @@ def run_results(collection: fo.core.collections.SampleCollection, key: str) -> d
         return None
     results = dataset.load_run_results(key, cache=False)
     return None if results is None else results.serialize()
+
+
+def faces_field_of(collection, field: str | None = None) -> str:
+    """The faces field the anonymization run of version ``field`` used (without ``field``: the
+    first anonymization run's); ``faces`` when none ran."""
+    for version in [field] if field else anonymized_fields(collection):
+        faces = (run_config(collection, run_key(ANONYMIZE, version)) or {}).get("faces_field")
+        if faces:
+            return faces
+    return FACES
+
+
+def anonymized_fields(collection) -> dict[str, str]:
+    """The anonymized versions of the dataset and their methods, from its anonymization runs."""
+    found = {}
+    prefix = run_key(ANONYMIZE, "")
+    for key in collection._dataset.list_runs():
+        if key.startswith(prefix):
+            config = run_config(collection, key)
+            if config and config.get("field"):
+                found[config["field"]] = config.get("method", "?")
+    return dict(sorted(found.items()))

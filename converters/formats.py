@@ -1,0 +1,44 @@
+"""The two source formats ldfa reads and writes back: which folder a source is, how to import it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import fiftyone as fo
+
+from ldfa.converters import FORMATS
+from ldfa.converters.cityscapes import import_cityscapes
+from ldfa.converters.coco import import_coco
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.progress import ProgressArg
+
+
+def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotations: str | None = None,
+                   images: str | None = None, progress: ProgressArg = True) -> dict:
+    """Import a Cityscapes root, or a COCO folder (``images`` dir + ``annotations`` JSON)."""
+    if fmt == "cityscapes":
+        return import_cityscapes(source, dataset, progress=progress)
+    if fmt == "coco":
+        if not annotations:
+            raise ConfigError("COCO needs --annotations FILE (the instances JSON)")
+        return import_coco(images or source, annotations, dataset, progress=progress)
+    raise ConfigError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+
+
+def source_tree(fmt: str, source, annotations=None, images=None) -> Path:
+    """The folder an import of these arguments reads and an export mirrors, checked to exist:
+    the Cityscapes root, or the folder holding both the COCO images and their JSON."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+    folder = Path(images or source).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder")
+    if fmt == "cityscapes":
+        return folder
+    if not annotations:
+        raise ConfigError("COCO needs --annotations FILE (the instances JSON)")
+    json_file = Path(annotations).expanduser().resolve()
+    if not json_file.is_file():
+        raise ConfigError(f"{json_file} is not a file")
+    return Path(os.path.commonpath([folder, json_file.parent]))

@@ -1,0 +1,146 @@
+"""Every parameter of an anonymization run: the config, its diffusion part, the paper's preset.
+
+Free of torch, diffusers and FiftyOne, so the command line and the App's forms read defaults,
+choices and presets without loading a model; the engine is ``anonymize.py`` and the diffusion
+side ``diffusion.py``. Each field is declared once (``ldfa.plugin.options``): the CLI's
+options, the App's form fields and the checks all come from these declarations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from ldfa.plugin.anonymization.methods import METHODS
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.options import check, option
+
+DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-inpainting"
+DTYPES = ("float16", "float32", "bfloat16")
+
+# The published LDFA procedure (Klemp et al., 2023): AUTOMATIC1111 inpainting, "only masked"
+# with 32 px padding at 512x512, no prompt, CFG 1, 50 steps, denoising 0.75, mask blur 4, Euler.
+PAPER = {
+    "context_px": 32,
+    "crop_size": 512,
+    "prompt": "",
+    "negative_prompt": "",
+    "guidance_scale": 1.0,
+    "num_inference_steps": 50,
+    "strength": 0.75,
+    "mask_blur_px": 4,
+    "mask_grow": 1.0,
+    "mask_ellipse": False,
+    "scheduler": "EulerDiscreteScheduler",
+    "min_face_px": 0,
+}
+PRESETS = {"paper": PAPER}
+# Fields that change no output pixel: a rerun that changes only these resumes.
+_NOT_IN_DIGEST = ("batch_size", "link_unchanged")
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """The ``ldfa`` method's diffusion settings; the defaults are the paper's procedure."""
+
+    model: str = option(DEFAULT_MODEL, "diffusion model: hub id, local diffusers folder or a "
+                        "single .safetensors file")
+    num_inference_steps: int = option(PAPER["num_inference_steps"], "denoising steps", low=1,
+                                      cli="--steps")
+    strength: float = option(PAPER["strength"], "how much noise the face crop starts from "
+                             "(1: all noise)", low=0.01, high=1.0)
+    guidance_scale: float = option(PAPER["guidance_scale"], "classifier-free guidance; 1 means "
+                                   "no unconditional pass", low=0.0)
+    prompt: str = option(PAPER["prompt"], "text prompt (the paper's: none)")
+    negative_prompt: str = option(PAPER["negative_prompt"], "negative prompt, used only with "
+                                  "guidance above 1")
+    scheduler: str | None = option(PAPER["scheduler"], "a diffusers scheduler class name "
+                                   "(Euler: the sampler the paper ran); empty: the model's own")
+    crop_size: int = option(PAPER["crop_size"], "the square canvas each face crop is resized to "
+                            "(a multiple of 8)", low=64)
+    context_px: int = option(PAPER["context_px"], "pixels of surroundings around each face (and "
+                             "its blend ring) in its crop", low=0)
+    batch_size: int = option(4, "face crops per diffusion call, across faces and images", low=1)
+    device: str | None = option(None, "cuda or cpu (default: cuda when present)", ui=False)
+    dtype: str | None = option(None, "float16, float32 or bfloat16 (default: float16 on CUDA, "
+                               "float32 on CPU)", choices=DTYPES, ui=False)
+
+
+@dataclass(frozen=True)
+class AnonymizationConfig:
+    """Every parameter of an anonymization run; ``to_dict`` is what the run record stores."""
+
+    method: str = option("ldfa", "ldfa (latent diffusion), gauss, pixelate or solid",
+                         choices=METHODS)
+    seed: int = option(0, "run seed; each face's seed is a hash of it, the image and the face")
+    mask_grow: float = option(1.0, "face boxes are scaled by this around their centre before "
+                              "masking", low=0.1)
+    mask_ellipse: bool = option(False, "the ellipse through each box's corners instead of the "
+                                "box (it holds the whole box)", cli="--ellipse")
+    mask_blur_px: float = option(PAPER["mask_blur_px"], "the new face fades into the original "
+                                 "over this many pixels outside it", low=0)
+    min_face_px: int = option(0, "faces with a shorter side below this get the fallback "
+                              "(0: every face gets the method, as the paper does)", low=0)
+    fallback: str = option("pixelate", "method where the method cannot run (a face diffusion "
+                           "runs out of memory on) or below min_face_px", choices=METHODS)
+    blur_sigma_frac: float = option(0.125, "gauss: sigma as a fraction of the face's shorter "
+                                    "side", low=0)
+    blur_sigma_min_px: float = option(3.0, "gauss: sigma at least this many pixels (the LDFA "
+                                      "paper's baseline)", low=0)
+    pixel_blocks: int = option(8, "pixelate: blocks across the face's shorter side", low=1)
+    pixel_block_min_px: int = option(8, "pixelate: each block at least this many pixels wide "
+                                     "(the LDFA paper's baseline)", low=1)
+    fill_color: tuple[int, int, int] = option((0, 0, 0), "solid: the fill colour (R G B)",
+                                              ui=False)
+    jpeg_quality: int = option(95, "quality of re-encoded JPEGs", low=1, high=100)
+    link_unchanged: bool = option(False, "hard-link (not copy) images without faces into the "
+                                  "output folder")
+    diffusion: DiffusionConfig = dataclasses.field(default_factory=DiffusionConfig)
+
+    @classmethod
+    def build(cls, preset: str | None = None, **params) -> "AnonymizationConfig":
+        """A validated config: ``preset`` values first, then explicit ``params`` over them.
+
+        ``params`` are any field of this config or of its ``DiffusionConfig``, by name (a
+        recorded run's nested ``diffusion`` dict is read too)."""
+        if preset is not None and preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        values = {**(PRESETS[preset] if preset else {}), **params}
+        values.update(values.pop("diffusion", None) or {})
+        own = {f.name for f in dataclasses.fields(cls)} - {"diffusion"}
+        nested = {f.name for f in dataclasses.fields(DiffusionConfig)}
+        unknown = sorted(set(values) - own - nested)
+        if unknown:
+            raise ConfigError(f"unknown anonymization parameter(s): {', '.join(unknown)}")
+        if "fill_color" in values:
+            values["fill_color"] = tuple(int(c) for c in values["fill_color"])
+        config = cls(**{k: v for k, v in values.items() if k in own},
+                     diffusion=DiffusionConfig(**{k: v for k, v in values.items() if k in nested}))
+        check(config)
+        check(config.diffusion)
+        if config.diffusion.crop_size % 8:
+            raise ConfigError(f"crop_size must be a multiple of 8, got {config.diffusion.crop_size}")
+        return config
+
+    @property
+    def uses_diffusion(self) -> bool:
+        return "ldfa" in (self.method, self.fallback)
+
+    @property
+    def inpainter(self):
+        """The diffusion side of this config (loads torch and diffusers when first asked)."""
+        from ldfa.plugin.anonymization.diffusion import Inpainter
+
+        return Inpainter(self.diffusion)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def digest(self) -> str:
+        """Short hash of every field that changes output pixels: a rerun resumes only when equal."""
+        kept = {k: v for k, v in asdict(self).items() if k not in _NOT_IN_DIGEST}
+        kept["diffusion"] = {k: v for k, v in kept["diffusion"].items() if k not in _NOT_IN_DIGEST}
+        text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]

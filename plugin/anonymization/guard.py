@@ -1,0 +1,82 @@
+"""Identity guard: re-anonymize faces that still look like the same person.
+
+After anonymization, every face (or the given ``face_ids``) whose identity distance is still
+below the embedder's same-person threshold is re-anonymized with a new seed
+(``reanonymize_faces``, attempt + 1), up to ``max_tries`` times. Faces still within it are
+tagged ``needs_review`` on their detection so the App can filter them. Faces without a usable
+anonymized crop or too small to judge (identity undefined) are not re-done. Distances come from
+the field's identity run (measured first when there is none), so the guard judges with the
+same models and thresholds as the report.
+"""
+
+from __future__ import annotations
+
+from ldfa.plugin.anonymization.redo import reanonymize_faces
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.metrics.identity import IdentityConfig, compute_identity_distance, remeasure_faces
+from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.runs import faces_field_of
+from ldfa.plugin.schema import identity_distance
+
+REVIEW_TAG = "needs_review"
+
+
+def guard_identity(
+    collection,
+    field: str,
+    embedder: str = "facenet",
+    threshold: float | None = None,
+    max_tries: int = 3,
+    face_ids: list[str] | None = None,
+    progress: ProgressArg = True,
+) -> dict:
+    """Re-anonymize faces within ``threshold`` of their original, up to ``max_tries`` times.
+
+    The faces are those the anonymization run of ``field`` replaced (its recorded faces field).
+    Returns counts: ``checked``, ``redone`` (re-anonymizations), ``passed`` and ``needs_review``
+    (the face ids left within the threshold).
+    """
+    if max_tries < 0:
+        raise ConfigError("max_tries must be >= 0")
+    faces_field = faces_field_of(collection, field)
+    config = IdentityConfig.recorded(collection, field)
+    if config is None or embedder not in config.embedders:
+        compute_identity_distance(collection, field, faces_field=faces_field, progress=False,
+                                  embedders=[*(config.embedders if config else ()), embedder])
+        config = IdentityConfig.recorded(collection, field)
+    threshold = config.thresholds[embedder] if threshold is None else threshold
+    wanted = set(face_ids) if face_ids is not None else set(
+        collection.values(f"{faces_field}.detections.id", unwind=True))
+    checked, redone = len(wanted), 0
+    close = _within(collection, faces_field, identity_distance(field, embedder), threshold, wanted)
+    with Progress(max_tries, "Identity guard", progress) as bar:
+        for _ in range(max_tries):
+            if not close:
+                break
+            reanonymize_faces(collection, field, sorted(close), progress=False)
+            remeasure_faces(collection, field, close)
+            redone += len(close)
+            close = _within(collection, faces_field, identity_distance(field, embedder),
+                            threshold, close)
+            bar.update()
+    _tag(collection, faces_field, close)
+    return {"checked": checked, "redone": redone,
+            "threshold": threshold, "embedder": embedder, "needs_review": sorted(close)}
+
+
+def _within(collection, faces_field, distance: str, threshold, face_ids) -> set[str]:
+    """Those of ``face_ids`` whose recorded distance is still below ``threshold``."""
+    faces = collection.select_labels(ids=list(face_ids), fields=faces_field)
+    ids, dists = faces.values([f"{faces_field}.detections.id",
+                               f"{faces_field}.detections.{distance}"], unwind=True)
+    return {i for i, d in zip(ids, dists) if d is not None and d < threshold}
+
+
+def _tag(collection, faces_field, face_ids: set[str]) -> None:
+    """Tag ``face_ids`` ``needs_review`` and untag faces of the collection that passed."""
+    for sample in collection.iter_samples(autosave=True, progress=False):
+        if not sample[faces_field]:
+            continue
+        for face in sample[faces_field].detections:
+            tags = [t for t in (face.tags or []) if t != REVIEW_TAG]
+            face.tags = tags + [REVIEW_TAG] if face.id in face_ids else tags

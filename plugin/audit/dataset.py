@@ -1,0 +1,66 @@
+"""The side-by-side audit dataset: every version of each image in one group.
+
+The audit dataset is grouped: slice ``original`` plus one slice per anonymized field, every slice
+pointing at the existing files (nothing is copied) and carrying the same face boxes, so the App's
+group view shows the original and each anonymized version together at full resolution. Runs
+stay on the source dataset; the audit dataset names it (``source_dataset``).
+"""
+
+from __future__ import annotations
+
+import fiftyone as fo
+
+from ldfa.plugin.audit.views import save_audit_views
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.runs import anonymized_fields, faces_field_of
+from ldfa.plugin.schema import ORIGINAL
+
+SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
+
+
+def audit_name(dataset: fo.Dataset) -> str:
+    return f"{dataset.name}-audit"
+
+
+def build_audit_dataset(dataset: fo.Dataset, faces_field: str | None = None,
+                        fields: list[str] | None = None, name: str | None = None) -> fo.Dataset:
+    """(Re)build the grouped audit dataset of ``dataset``; returns it (persistent).
+
+    Rebuilt from scratch each call so it always mirrors the current anonymized files and faces.
+    Samples whose anonymized path is missing simply lack that slice. ``faces_field`` defaults to
+    the one the anonymization runs recorded.
+    """
+    faces_field = faces_field or faces_field_of(dataset)
+    fields = fields or list(anonymized_fields(dataset))
+    if not fields:
+        raise ConfigError(f"dataset '{dataset.name}' has no anonymized field: run anonymize_faces first")
+    name = name or audit_name(dataset)
+    if fo.dataset_exists(name):
+        fo.delete_dataset(name)
+    audit = fo.Dataset(name, persistent=True)
+    audit.add_group_field("group", default=ORIGINAL)
+    audit.info[SOURCE_KEY] = dataset.name
+    samples = []
+    for sample in dataset.select_fields([faces_field, *fields]).iter_samples():
+        group = fo.Group()
+        faces = sample[faces_field]
+        for slice_name, path in [(ORIGINAL, sample.filepath), *((f, sample[f]) for f in fields)]:
+            if path:
+                samples.append(fo.Sample(filepath=path, group=group.element(slice_name),
+                                         source_id=sample.id, **{faces_field: faces}))
+    audit.add_samples(samples, progress=False)
+    audit.select_group_slices().compute_metadata(progress=False)  # sizes in the App's sidebar
+    audit.save()
+    return audit
+
+
+def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
+    """The dataset whose runs describe ``dataset``: itself, or the one an audit dataset mirrors."""
+    name = dataset.info.get(SOURCE_KEY)
+    return fo.load_dataset(name) if name else dataset
+
+
+def open_audit(dataset: fo.Dataset, faces_field: str | None = None) -> fo.Dataset:
+    """Refresh saved views and the grouped audit dataset; returns the dataset to launch the App on."""
+    save_audit_views(dataset, faces_field=faces_field)
+    return build_audit_dataset(dataset, faces_field=faces_field)

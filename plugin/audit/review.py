@@ -1,0 +1,74 @@
+"""The reviewer's verdicts: tag faces, redo faces, and keep the audit dataset in step.
+
+A face has one review verdict at a time (``approved`` or ``needs_review``, label tags). The
+grouped audit dataset holds copies of the source's faces with the same label ids, so every
+change is written to the source dataset and mirrored onto every slice of its audit dataset.
+"""
+
+from __future__ import annotations
+
+import fiftyone as fo
+from fiftyone import ViewField as F
+
+from ldfa.plugin.anonymization.redo import reanonymize_faces
+from ldfa.plugin.audit.dataset import audit_name, source_dataset
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.metrics.identity import remeasure_faces
+from ldfa.plugin.runs import faces_field_of
+
+REVIEW_TAGS = ("approved", "needs_review")
+
+
+def tag_faces(dataset: fo.Dataset, face_ids: list[str], tag: str,
+              faces_field: str | None = None) -> int:
+    """Give ``face_ids`` the verdict ``tag`` (replacing the other one); returns faces tagged.
+
+    ``dataset`` may be the source dataset or its audit dataset; ``faces_field`` defaults to the
+    one its anonymization runs used.
+    """
+    if tag not in REVIEW_TAGS:
+        raise ConfigError(f"unknown review tag '{tag}'; choose one of {list(REVIEW_TAGS)}")
+    source = source_dataset(dataset)
+    faces_field = faces_field or faces_field_of(source)
+    counts = []
+    for view in _views_of(source):
+        faces = view.select_labels(ids=list(face_ids), fields=faces_field)
+        faces.untag_labels([t for t in REVIEW_TAGS if t != tag], label_fields=[faces_field])
+        faces.tag_labels(tag, label_fields=[faces_field])
+        counts.append(faces.count(f"{faces_field}.detections"))
+    return counts[0]  # the source's faces; the audit holds copies
+
+
+def redo_faces(dataset: fo.Dataset, field: str, face_ids: list[str]):
+    """Re-anonymize ``face_ids`` in ``field`` with a new seed, in place, and re-measure them.
+
+    The anonymized file is replaced (same path); identity distances of the samples involved are
+    measured again with the embedders of the field's identity run, so the App shows the new
+    face's distance; the audit dataset's copies of the faces are refreshed. Returns the
+    ``AnonymizationSummary``.
+    """
+    source = source_dataset(dataset)
+    faces_field = faces_field_of(source, field)
+    summary = reanonymize_faces(source, field, list(face_ids), progress=False)
+    remeasure_faces(source, field, face_ids)
+    _mirror_faces(source, face_ids, faces_field)
+    return summary
+
+
+def _views_of(source: fo.Dataset) -> list:
+    """The source dataset first and, when it exists, every slice of its audit dataset."""
+    views = [source.view()]
+    if fo.dataset_exists(audit_name(source)):
+        views.append(fo.load_dataset(audit_name(source)).select_group_slices())
+    return views
+
+
+def _mirror_faces(source: fo.Dataset, face_ids, faces_field: str) -> None:
+    """Copy the current faces of the samples holding ``face_ids`` onto their audit samples."""
+    if not fo.dataset_exists(audit_name(source)):
+        return
+    holding = source.match_labels(ids=list(face_ids), fields=faces_field)
+    faces = dict(zip(*holding.values(["id", faces_field])))
+    audit = fo.load_dataset(audit_name(source)).select_group_slices()
+    for copy in audit.match(F("source_id").is_in(list(faces))).iter_samples(autosave=True):
+        copy[faces_field] = faces[copy.source_id]

@@ -1,0 +1,181 @@
+"""``detect_faces``: find faces in every image of a FiftyOne collection and store them as labels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import fiftyone as fo
+import numpy as np
+
+from ldfa.plugin import failures
+from ldfa.plugin.detection.backends import Face
+from ldfa.plugin.detection.config import DetectorConfig
+from ldfa.plugin.detection.passes import detect
+from ldfa.plugin.detection.people import faces_for_people, people_in
+from ldfa.plugin.errors import ConfigError, ImageError
+from ldfa.plugin.io.boxes import from_corners
+from ldfa.plugin.io.images import read_rgb
+from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.runs import record_run, versions
+from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, run_key
+
+
+@dataclass
+class DetectionSummary:
+    """What a detection run did; ``per_image`` lists every image with its face count or error."""
+
+    label_field: str
+    detector: str
+    images: int = 0
+    faces: int = 0
+    failed: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)  # faces each way of finding added
+    small: int = 0  # faces below min_face_px: kept, marked `small`, anonymized like the rest
+    per_image: list[dict] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[dict]:
+        return [p for p in self.per_image if p["error"] is not None]
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "failures": self.failures}
+
+    def __str__(self) -> str:
+        sources = ", ".join(f"{n} {s}" for s, n in self.by_source.items()) or "none"
+        lines = [f"{self.images} images, {self.faces} faces ({sources}; {self.small} small), "
+                 f"{self.failed} failed (field '{self.label_field}', detector {self.detector})"]
+        lines += [f"  failed: {f['filepath']}: {f['error']}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def detect_faces(
+    collection: fo.core.collections.SampleCollection,
+    label_field: str = FACES,
+    people_field: str | list[str] | None = None,
+    progress: ProgressArg = True,
+    **params,
+) -> DetectionSummary:
+    """Detect faces in every sample of ``collection`` and write them to ``label_field``.
+
+    Recall first: a missed face is a leak. Faces the full-frame pass scores ``confidence`` or
+    more are kept; weaker candidates down to ``candidate_confidence`` get a second look at
+    ``zoom`` x magnification, where faces scoring ``zoom_confidence`` or more are kept. With
+    ``people_field``, every annotated person whose head region has no face yet gets a closer
+    look, then a face box from its face keypoints (see ``ldfa.plugin.detection.people``).
+
+    Each face becomes an ``fo.Detection`` labelled ``face`` with its ``confidence`` (the score
+    of the pass that found it; None for keypoint boxes), ``source`` (how it was found: the
+    detector's name, ``zoom``, ``second_look`` or ``keypoints``),
+    ``small`` (shorter side below ``min_face_px``: kept and anonymized all the same), a relative
+    box in the orientation the App shows, and ``landmarks`` (5 relative points) when the
+    detector gives them. A rerun replaces ``label_field`` on these samples only. Unreadable
+    images do not stop the run: they get ``<label_field>_error`` and the tag
+    ``<label_field>_failed``.
+
+    Args:
+        collection: a dataset or view of images
+        label_field: the ``fo.Detections`` field to write
+        people_field: field(s) with the dataset's people: ``fo.Polylines`` (Cityscapes gtFine
+            polygons) or ``fo.Detections`` (CityPersons boxes, COCO persons with ``keypoints``)
+        progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+        **params: any field of :class:`DetectorConfig` (``detector``, ``confidence``,
+            ``candidate_confidence``, ``zoom``, ``zoom_confidence``, ``min_face_px``,
+            ``max_side``, ``batch_size``, ``device``); its help says what each does
+    """
+    config = DetectorConfig.build(**params)
+    people_fields = _people_fields(collection, people_field)
+    _ensure_detections_field(collection, label_field)
+    summary = DetectionSummary(label_field, config.detector)
+    ids, paths = collection.values(["id", "filepath"])
+    with Progress(len(ids), "Detecting faces", progress) as bar:
+        step = config.batch_size
+        for start in range(0, len(ids), step):
+            chunk_ids = ids[start : start + step]
+            people = (collection.select(chunk_ids, ordered=True).values(people_fields)
+                      if people_fields else [])
+            chunk = list(zip(chunk_ids, paths[start : start + step], zip(*people) if people
+                             else [()] * len(chunk_ids)))
+            labels, reasons = _detect_chunk(chunk, config, summary)
+            collection.set_values(label_field, labels, key_field="id")
+            failures.record(collection, label_field, reasons)
+            bar.update(len(chunk))
+    record_run(
+        collection,
+        run_key(DETECT, label_field),
+        {"method": "ldfa.detect_faces", "label_field": label_field, **asdict(config),
+         "people_fields": people_fields, "versions": versions("facenet-pytorch", "onnxruntime", "torch")},
+        {"images": summary.images, "faces": summary.faces, "failed": summary.failed,
+         "by_source": summary.by_source, "small": summary.small, "failures": summary.failures},
+    )
+    return summary
+
+
+def _people_fields(collection, people_field) -> list[str]:
+    """The people fields asked for, checked: each must hold Detections or Polylines."""
+    fields = [people_field] if isinstance(people_field, str) else list(people_field or [])
+    for name in fields:
+        kind = collection.get_field(name) if collection.has_field(name) else None
+        if getattr(kind, "document_type", None) not in (fo.Detections, fo.Polylines):
+            raise ConfigError(f"people field '{name}' must be a Detections or Polylines field "
+                              "of the dataset (e.g. gt_fine, persons, ground_truth)")
+    return fields
+
+
+def _ensure_detections_field(collection, label_field: str) -> None:
+    """Declare ``label_field`` up front so a first batch of failures still has a typed field."""
+    if not collection.has_field(label_field):
+        collection._dataset.add_sample_field(
+            label_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections
+        )
+    elif collection.get_field(label_field).document_type is not fo.Detections:
+        raise ConfigError(
+            f"field '{label_field}' exists and does not hold fo.Detections; choose another label_field"
+        )
+
+
+def _detect_chunk(chunk, config, summary):
+    """Detect one batch of (id, path, people labels); returns (labels by id, failure reasons by
+    id) and updates ``summary``."""
+    images, readable = [], []
+    labels: dict[str, fo.Detections | None] = {}
+    reasons: dict[str, str | None] = {}
+    for sample_id, path, people in chunk:
+        try:
+            images.append(read_rgb(path)[0])
+            readable.append((sample_id, path, people))
+        except ImageError as e:
+            labels[sample_id], reasons[sample_id] = None, str(e)
+            summary.per_image.append({"filepath": path, "faces": 0, "error": str(e)})
+    found = detect(images, config)
+    persons = [[p for label in people for p in people_in(label, img.shape[1], img.shape[0])]
+               for (_, _, people), img in zip(readable, images)]
+    if any(persons):
+        found = [f + more for f, more in zip(found, faces_for_people(images, found, persons, config))]
+    for (sample_id, path, _), img, faces in zip(readable, images, found):
+        height, width = img.shape[:2]
+        labels[sample_id] = fo.Detections(
+            detections=[to_detection(f, width, height, config.min_face_px) for f in faces])
+        reasons[sample_id] = None
+        for face in faces:
+            summary.by_source[face.source] = summary.by_source.get(face.source, 0) + 1
+            summary.small += face.size < config.min_face_px
+        summary.per_image.append({"filepath": path, "faces": len(faces), "error": None})
+        summary.faces += len(faces)
+    summary.images += len(chunk)
+    summary.failed += len(chunk) - len(readable)
+    return labels, reasons
+
+
+def to_detection(face: Face, width: int, height: int, min_face_px: int = 0) -> fo.Detection:
+    """A FiftyOne face detection with a relative [x, y, w, h] box, relative landmarks, how it
+    was found and whether it is below ``min_face_px``."""
+    det = fo.Detection(
+        label=FACE_LABEL,
+        bounding_box=from_corners(face.box, width, height),
+        confidence=None if face.score is None else float(face.score),
+        source=face.source,
+        small=face.size < min_face_px,
+    )
+    if face.landmarks is not None:
+        det["landmarks"] = (np.asarray(face.landmarks) / [width, height]).round(6).tolist()
+    return det

@@ -1,0 +1,106 @@
+"""Writing anonymized images: same format, size, mode and orientation as the source, atomically.
+
+The new pixels are computed in display orientation and 8-bit RGB (``images.read_rgb``). Here
+they go back into the *original* file's pixel array, in its stored orientation and mode, through
+the face mask only, so every other stored value is the source's own (bit for bit in lossless
+formats; JPEG is re-encoded at ``jpeg_quality``). The EXIF block, orientation included, is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ldfa.plugin.errors import ImageError, OutputError
+from ldfa.plugin.io.atomic import atomic_copy, atomic_write
+
+# Transposes that undo ``ImageOps.exif_transpose`` for each EXIF orientation value.
+_UNDO_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+_KEEP_INFO = ("icc_profile", "dpi", "transparency", "exif")
+
+
+def to_stored_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Map a display-orientation array back to how the file stores its pixels."""
+    if orientation not in _UNDO_ORIENTATION:
+        return array
+    if array.dtype == bool:
+        img = Image.fromarray(array.astype(np.uint8) * 255)
+        return np.asarray(img.transpose(_UNDO_ORIENTATION[orientation])) > 0
+    return np.asarray(Image.fromarray(array).transpose(_UNDO_ORIENTATION[orientation]))
+
+
+def _in_mode(rgb: np.ndarray, original: Image.Image) -> np.ndarray:
+    """``rgb`` converted to the original's mode, as the array PIL stores for that mode."""
+    mode = original.mode
+    new = Image.fromarray(rgb)
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        gray = np.asarray(new.convert("L"), dtype=np.uint32) * 257  # 8-bit -> full 16-bit range
+        top = np.asarray(original).max(initial=0)
+        if mode == "I" and top <= 255:  # an 8-bit-range "I" image stays in its range
+            gray //= 257
+        return gray.astype(np.asarray(original).dtype)
+    if mode == "P":
+        return np.asarray(new.quantize(palette=original, dither=Image.Dither.NONE))
+    if mode in ("RGBA", "LA"):
+        with_alpha = new.convert(mode[0] if mode == "LA" else "RGB")
+        with_alpha.putalpha(original.getchannel("A"))
+        return np.asarray(with_alpha)
+    return np.asarray(new.convert(mode))
+
+
+def compose(source_path: str, display_rgb: np.ndarray, display_mask: np.ndarray,
+            orientation: int) -> Image.Image:
+    """The source image with the masked pixels replaced by ``display_rgb``'s, in its own mode."""
+    with Image.open(source_path) as original:
+        original.load()
+        stored_rgb = to_stored_orientation(display_rgb, orientation)
+        mask = to_stored_orientation(display_mask, orientation)
+        source = np.asarray(original)
+        new = _in_mode(stored_rgb, original)
+        where = mask if source.ndim == 2 else mask[..., None]
+        merged = np.where(where, new, source).astype(source.dtype)
+        result = Image.fromarray(merged)
+        if result.mode != original.mode:  # e.g. "P" and "CMYK" are not inferred from the array
+            result = Image.fromarray(merged, original.mode)
+        if original.mode == "P":
+            result.putpalette(original.getpalette())
+        result.info = {k: original.info[k] for k in _KEEP_INFO if k in original.info}
+        result.format = original.format
+    return result
+
+
+def save_atomic(image: Image.Image, target: Path, jpeg_quality: int) -> None:
+    """Write ``image`` in its source format to ``target`` atomically (``ldfa.plugin.io.atomic``)."""
+    options = {k: image.info[k] for k in _KEEP_INFO if k in image.info}
+    fmt = image.format or "PNG"
+    if fmt == "JPEG":
+        options.update(quality=jpeg_quality, subsampling=0 if jpeg_quality >= 90 else 2)
+    try:
+        with atomic_write(target) as f:
+            image.save(f, format=fmt, **options)
+    except (OSError, ValueError) as e:
+        raise ImageError(f"could not write {target}: {e}") from None
+
+
+def copy_atomic(source: str, target: Path, link: bool = False) -> None:
+    """An unchanged copy (or a hard link, when ``link`` and the filesystem allow) of ``source``."""
+    try:
+        atomic_copy(source, target, link=link)
+    except OSError as e:
+        raise OutputError(f"could not write {target}: {e}") from None
+
+
+def output_path(filepath: str, source_root: Path, output_dir: Path) -> Path:
+    """Where the anonymized copy of ``filepath`` goes: the same relative path under output_dir."""
+    return output_dir / Path(os.path.abspath(filepath)).relative_to(source_root)

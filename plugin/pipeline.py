@@ -1,0 +1,88 @@
+"""``anonymize_dataset`` (`ldfa run`): import, detect, anonymize, export and verify in one
+resumable command: the engine's stages end to end, with the source format's round trip
+(``ldfa.converters``) at both ends."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import fiftyone as fo
+
+from ldfa.converters.export import export_anonymized, prepare
+from ldfa.converters.formats import import_dataset, source_tree
+from ldfa.converters.safety import refuse_inside
+from ldfa.converters.verify import verify_export
+from ldfa.plugin.anonymization.anonymize import anonymize_faces, source_root
+from ldfa.plugin.anonymization.config import AnonymizationConfig
+from ldfa.plugin.detection.config import DetectorConfig
+from ldfa.plugin.detection.detect import detect_faces
+from ldfa.plugin.errors import OutputError
+from ldfa.plugin.progress import ProgressArg
+from ldfa.plugin.runs import run_config
+from ldfa.plugin.schema import DETECT, FACES, anonymized_field, run_key
+
+# What decides the faces found; a rerun that asks for other values detects again.
+_DETECTION_KEYS = ("detector", "confidence", "candidate_confidence", "zoom", "zoom_confidence",
+                   "min_face_px", "max_side", "people_fields")
+
+
+def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",
+                      dataset_name: str | None = None, annotations: str | None = None,
+                      images: str | None = None, detection: dict | None = None,
+                      use_people: bool = True, overwrite: bool = False,
+                      progress: ProgressArg = True, **params) -> dict:
+    """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
+
+    ``detection`` holds :class:`DetectorConfig` fields by name (default: its defaults);
+    ``params`` any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``. Every option
+    is checked before any work, the output's place first. With ``use_people`` (the
+    default), face detection also looks at the head of every person the source's annotations
+    mark (Cityscapes polygons and CityPersons boxes, COCO persons with keypoints), so a face the
+    detector alone misses is found all the same. A rerun that asks for other detection settings
+    than the dataset was detected with is refused unless ``overwrite``, which detects, anonymizes
+    and exports again."""
+    output = Path(output).expanduser().resolve()
+    root = source_tree(fmt, source, annotations, images)
+    refuse_inside(root, output)
+    config = AnonymizationConfig.build(method=method, **params)
+    detection = DetectorConfig.build(**(detection or {}))
+    name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
+    dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
+    imported = import_dataset(fmt, source, dataset, annotations, images, progress)
+    people = dataset.info["ldfa_source"].get("people_fields") if use_people else []
+    redo = _detection_changed(dataset, detection, people or [], overwrite)
+    todo = dataset if redo else dataset.exists(FACES, False)
+    if len(todo):
+        detected = detect_faces(todo, people_field=people, progress=progress,
+                                **asdict(detection)).to_dict()
+        detected.pop("per_image")
+    else:
+        detected = {"images": 0, "already_detected": len(dataset)}
+    field = anonymized_field(method)
+    prepare(dataset, field, output, overwrite or redo)  # refuse unsafe outputs before writing any image
+    if redo and dataset.has_field(field):  # new faces: every image anonymized again
+        dataset.exists(field).set_field(field, None).save()
+    anonymized = anonymize_faces(
+        dataset, field=field, progress=progress, overwrite=overwrite or redo,
+        output_dir=output / source_root(dataset).relative_to(root), **config.to_dict())
+    exported = export_anonymized(dataset, field, output, progress=progress)
+    verified = verify_export(root, output, progress=progress)
+    return {"dataset": name, "imported": imported, "detected": detected,
+            "anonymized": anonymized.to_dict(), "exported": exported, "verified": verified}
+
+
+def _detection_changed(dataset, detection: DetectorConfig, people: list, overwrite: bool) -> bool:
+    """Whether the dataset's faces were found with other settings than these, refusing a silent
+    mix of old faces and new settings unless ``overwrite``."""
+    previous = run_config(dataset, run_key(DETECT, FACES))
+    if previous is None:
+        return False
+    wanted = {**asdict(detection), "people_fields": people}
+    changed = {k: (previous.get(k), wanted[k]) for k in _DETECTION_KEYS
+               if previous.get(k, wanted[k]) != wanted[k]}
+    if changed and not overwrite:
+        said = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
+        raise OutputError(f"dataset '{dataset.name}' was detected with other settings ({said}); "
+                          "pass --overwrite to detect, anonymize and export again with the new ones")
+    return bool(changed)

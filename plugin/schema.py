@@ -1,0 +1,88 @@
+"""Every name ldfa writes into a FiftyOne dataset, in one place.
+
+A dataset holds *versions* of each image: the original (``ORIGINAL``, its media in
+``filepath``) and one anonymized version per string field of new paths (``anon_<method>`` by
+default). Every name derived from a version (per-face facts, distances, predictions, eval keys,
+run keys, saved views) is made here from the version's name, so a name is spelled once and the
+App, the CLI and the engine can never disagree about it. Run records hold what each run chose
+(its faces field, embedders, prediction field); readers take those from the records.
+"""
+
+from __future__ import annotations
+
+import re
+
+FACES = "faces"  # the default Detections field of the faces
+FACE_LABEL = "face"
+ORIGINAL = "original"  # the untouched version, wherever versions are named
+ORIGINAL_MEDIA = "filepath"  # ... and where its images are
+
+# run kinds: one FiftyOne run per kind and field (see ``run_key``)
+DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL = (
+    "detect", "anonymize", "identity", "residual", "detection")
+FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anonymized version
+SMALL_FACES_VIEW, UNCERTAIN_FACES_VIEW, FAILED_VIEW = (
+    "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed")
+
+
+def run_key(kind: str, field: str) -> str:
+    """FiftyOne run keys must be identifiers: ``ldfa_<kind>_<field>``."""
+    return re.sub(r"\W", "_", f"ldfa_{kind}_{field}")
+
+
+def media_field(version: str) -> str:
+    """The field holding a version's image paths."""
+    return ORIGINAL_MEDIA if version == ORIGINAL else version
+
+
+def anonymized_field(method: str) -> str:
+    """The default field of a method's anonymized paths."""
+    return f"anon_{method}"
+
+
+def face_fact(field: str, name: str) -> str:
+    """A per-face fact of an anonymized version (``FACE_FACTS``), e.g. ``anon_ldfa_seed``."""
+    return f"{field}_{name}"
+
+
+def error_field(field: str) -> str:
+    """The sample field holding why writing ``field`` failed for that sample."""
+    return f"{field}_error"
+
+
+def failed_tag(field: str) -> str:
+    """The sample tag of samples whose ``field`` failed."""
+    return f"{field}_failed"
+
+
+def identity_distance(version: str, embedder: str) -> str:
+    """A face's identity distance to its original in ``version`` (on the face detection)."""
+    return f"{version}_{embedder}_dist"
+
+
+def identity_reason(version: str, embedder: str) -> str:
+    """Why a face has no identity distance in ``version``."""
+    return f"{version}_{embedder}_reason"
+
+
+def residual(version: str) -> str:
+    """A face's residual similarity in ``version`` (on the face detection)."""
+    return f"{version}_residual"
+
+
+def predictions(version: str) -> str:
+    """The default field of a face detector's boxes on ``version``'s images."""
+    return f"{version}_det"
+
+
+def eval_key(pred_field: str) -> str:
+    """FiftyOne's evaluation key of ``pred_field`` (per-face ``tp``/``fp``/``fn``)."""
+    return f"eval_{pred_field}"
+
+
+def riskiest_view(version: str) -> str:
+    return f"ldfa-riskiest-{version}"
+
+
+def lost_view(version: str) -> str:
+    return f"ldfa-lost-{version}"

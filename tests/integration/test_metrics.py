@@ -1,0 +1,177 @@
+"""Identity distance, detection utility, the report and the guard on real photos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import fiftyone as fo_module
+import pytest
+
+from ldfa.plugin.metrics.evaluation import coco_scores
+
+pytestmark = pytest.mark.slow  # one fixture measures 3 methods with every model: ~40 s
+
+CROWD_PHOTOS = ("crowds/test.jpg", "face-boxes/dlib_faces/2008_002470.jpg",
+                "face-boxes/dlib_faces/Tom_Cruise_avp_2014_4.jpg")
+
+
+def _box(x, y, w, h, score=None):
+    return fo_module.Detection(label="face", bounding_box=[x, y, w, h], confidence=score)
+
+
+def test_coco_scores_are_one_for_perfect_boxes_zero_for_none_and_split_by_size(dataset):
+    dataset.add_sample(fo_module.Sample(
+        filepath="/nonexistent/a.jpg",
+        gt=fo_module.Detections(detections=[_box(0.1, 0.1, 0.02, 0.02), _box(0.5, 0.5, 0.3, 0.3)]),
+        perfect=fo_module.Detections(detections=[_box(0.1, 0.1, 0.02, 0.02, 0.9),
+                                                 _box(0.5, 0.5, 0.3, 0.3, 0.8)]),
+        only_large=fo_module.Detections(detections=[_box(0.5, 0.5, 0.3, 0.3, 0.8)]),
+        empty=fo_module.Detections()))
+    sizes = {dataset.first().id: (1000, 1000)}  # faces of 20² (small) and 300² px (large)
+    perfect = coco_scores(dataset, "gt", "perfect", sizes)
+    assert perfect["mAP"] == pytest.approx(1.0) and perfect["mAP_s"] == pytest.approx(1.0)
+    assert perfect["mAP_m"] is None  # no medium face: undefined, not zero
+    only_large = coco_scores(dataset, "gt", "only_large", sizes)
+    assert only_large["mAP_s"] == 0.0 and only_large["mAP_l"] == pytest.approx(1.0)
+    assert coco_scores(dataset, "gt", "empty", sizes)["mAP"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def anonymized(fo, shared_data, tmp_path_factory):
+    """Real photos with detected faces and gauss / pixelate / solid versions."""
+    from ldfa.plugin.anonymization.anonymize import anonymize_faces
+    from ldfa.plugin.detection.detect import detect_faces
+
+    src = tmp_path_factory.mktemp("photos")
+    for rel in CROWD_PHOTOS:
+        shutil.copy(shared_data / rel, src / rel.split("/")[-1])
+    ds = fo.Dataset()
+    ds.add_images_dir(str(src))
+    detect_faces(ds, progress=False)
+    for method in ("gauss", "pixelate", "solid"):
+        anonymize_faces(ds, method=method, output_dir=tmp_path_factory.mktemp(method), progress=False)
+    return ds
+
+
+@pytest.fixture(scope="module")
+def table(anonymized):
+    from ldfa.plugin.metrics.report import comparison_table
+
+    return {row["field"]: row for row in comparison_table(anonymized, progress=False)}
+
+
+def test_report_rows_for_every_method_and_the_original(anonymized, table):
+    assert set(table) == {"original", "anon_gauss", "anon_pixelate", "anon_solid"}
+    faces = len(anonymized.values("faces.detections", unwind=True))
+    original = table["original"]
+    assert original["faces"] == faces
+    for emb in ("facenet", "dlib"):
+        assert original[f"{emb}_dist"] < 1e-4  # an untouched face is itself
+        assert original[f"{emb}_reid"] == 1.0 and original[f"{emb}_within"] == 1.0
+        # identity undefined: no face left to measure, or a face too small for the embedder
+        solid = table["anon_solid"]
+        assert solid[f"{emb}_no_crop"] + solid[f"{emb}_too_small"] == faces
+        assert solid[f"{emb}_no_crop"] > 0 and solid[f"{emb}_dist"] is None
+        assert solid[f"{emb}_reid"] == 0.0 and solid[f"{emb}_within"] == 0.0
+        for field in ("anon_gauss", "anon_pixelate"):
+            assert table[field][f"{emb}_dist"] > 10 * original[f"{emb}_dist"] + 0.1
+    # the reference row: a plain full-frame detector against the faces ldfa's zoom pass found
+    assert original["mAP"] > 0.7 and table["anon_solid"]["mAP"] < original["mAP"]
+    # what is left of the original pixels: all of it, nothing, and something in between
+    assert original["residual"] == pytest.approx(1.0) and table["anon_solid"]["residual"] == 0.0
+    assert 0.3 < table["anon_gauss"]["residual"] < 0.95
+
+
+def test_per_face_and_per_sample_distances_are_stored_and_reasons_recorded(anonymized, table):
+    dists = anonymized.values("faces.detections.anon_gauss_facenet_dist", unwind=True)
+    assert dists and all(d is None or 0.0 <= d <= 2.0 for d in dists)
+    reasons = anonymized.values("faces.detections.anon_solid_dlib_reason", unwind=True)
+    assert "face area is a uniform fill (no face left)" in reasons
+    assert all(r == "face area is a uniform fill (no face left)" or
+               r.startswith("identity not measurable at this size") for r in reasons)
+    sample = anonymized.match({"faces.detections": {"$ne": []}}).first()
+    measured = [d.anon_gauss_dlib_dist for d in sample.faces.detections if d.anon_gauss_dlib_dist is not None]
+    assert sample.anon_gauss_dlib_dist_min == pytest.approx(min(measured))
+    assert anonymized.has_evaluation("eval_anon_gauss_det")  # TP/FP/FN browsable in the App
+
+
+def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
+    from ldfa.cli import main
+
+    anonymized.persistent = True  # the CLI opens the dataset by name
+    try:
+        assert main(["report", "--dataset", anonymized.name, "--output", str(tmp_path), "--json"]) == 0
+    finally:
+        anonymized.persistent = False
+    printed = json.loads(capsys.readouterr().out)
+    assert {r["field"] for r in printed["rows"]} == set(table)
+    for name in ("report.md", "report.csv", "report_by_size.csv", "identity_distance.png",
+                 "ap_by_size.png"):
+        assert (tmp_path / name).stat().st_size > 100
+    assert "| gauss |" in (tmp_path / "report.md").read_text()
+    # by face size: each version once per bucket, faces adding up to the version's faces
+    sizes = printed["rows_by_size"]
+    assert [r["size"] for r in sizes[:3]] == ["<16", "16-32", ">32"] and len(sizes) == 3 * len(table)
+    for field, row in table.items():
+        assert sum(r["faces"] for r in sizes if r["field"] == field) == row["faces"]
+    # the histograms share bins from 0 past the same-person threshold: every version shows
+    from ldfa.plugin.metrics.report import identity_histograms
+
+    for emb, panel in identity_histograms(anonymized, printed["rows"]).items():
+        assert panel["edges"][0] == 0.0 and panel["edges"][-1] > panel["threshold"]
+        for method, counts in panel["counts"].items():
+            field = "original" if method == "original" else f"anon_{method}"
+            measured = [v for v in anonymized.values(f"faces.detections.{field}_{emb}_dist",
+                                                     unwind=True) if v is not None]
+            assert counts.sum() == len(measured), (emb, method)
+    # the evaluation leaves the review queues behind as saved views
+    assert {"ldfa-riskiest-anon_gauss", "ldfa-lost-anon_solid", "ldfa-small-faces"} <= set(
+        printed["saved_views"]) and anonymized.has_saved_view("ldfa-lost-anon_solid")
+
+
+def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymized, table):
+    from ldfa.plugin.anonymization.guard import REVIEW_TAG, guard_identity
+
+    faces = anonymized.values("faces.detections.id", unwind=True)
+    one = faces[:1]
+    before = anonymized.values("faces.detections.anon_pixelate_attempt", unwind=True)
+    # threshold 3 > any cosine distance: the face stays "within" through every try
+    result = guard_identity(anonymized, "anon_pixelate", threshold=3.0, max_tries=1,
+                            face_ids=one, progress=False)
+    assert result["redone"] == 1 and result["needs_review"] == one
+    after = anonymized.values("faces.detections.anon_pixelate_attempt", unwind=True)
+    assert sum(a or 0 for a in after) == sum(b or 0 for b in before) + 1
+    tagged = anonymized.filter_labels("faces", fo_module.ViewField("tags").contains(REVIEW_TAG))
+    assert tagged.values("faces.detections.id", unwind=True) == one
+    cleared = guard_identity(anonymized, "anon_pixelate", threshold=0.0, face_ids=one, progress=False)
+    assert cleared["redone"] == 0 and cleared["needs_review"] == []
+
+
+def test_operators_and_evaluate_cli_run_on_the_anonymized_field(anonymized, table, capsys):
+    import fiftyone.operators as foo
+
+    from ldfa.cli import main
+
+    uris = [op.uri for op in foo.list_operators()]
+    for name in ("compute_identity_distance", "evaluate_face_detection", "guard_identity"):
+        assert f"@ldfa/anonymization/{name}" in uris
+    result = foo.get_operator("@ldfa/anonymization/compute_identity_distance")(
+        anonymized.view(), field="anon_gauss", embedders=["dlib"])
+    assert result.error is None, result.error
+    assert result.result["embedders"]["dlib"]["mean"] == pytest.approx(table["anon_gauss"]["dlib_dist"])
+    result = foo.get_operator("@ldfa/anonymization/evaluate_face_detection")(
+        anonymized.view(), field="anon_solid")
+    assert result.error is None, result.error
+    assert result.result["mAP"] == pytest.approx(table["anon_solid"]["mAP"])
+
+    anonymized.persistent = True
+    try:
+        assert main(["evaluate", "--dataset", anonymized.name, "--field", "anon_gauss",
+                     "--embedders", "dlib", "--json"]) == 0
+    finally:
+        anonymized.persistent = False
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["identity"]["dlib"]["reid_rate"] == pytest.approx(table["anon_gauss"]["dlib_reid"])
+    assert printed["detection"]["faces"] == table["original"]["faces"]
+    assert "ldfa-riskiest-anon_gauss" in printed["saved_views"]
