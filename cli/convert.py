@@ -7,6 +7,7 @@ from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.converters import FORMATS
 from ldfa.plugin.detection.config import DetectorConfig
+from ldfa.plugin.engines.config import EngineConfig
 
 # Detection options `ldfa run` leaves to their defaults: their names are the anonymization's
 # (--min-face-px, --batch-size), and one --device serves both stages.
@@ -57,6 +58,7 @@ def add_parser(sub):
                    help="do not use the source's person annotations to find faces the detector missed")
     add_options(p, DetectorConfig, skip=_RUN_SKIPS_DETECTION, group="detection")
     add_anonymization_options(p)
+    add_options(p, EngineConfig, group="engine")
     p.add_argument("--overwrite", action="store_true",
                    help="detect, anonymize and export again when settings changed (or the output is not empty)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -107,7 +109,7 @@ def run_pipeline(args) -> int:
     result = anonymize_dataset(args.format, args.source, args.output, dataset_name=args.dataset,
                                annotations=args.annotations, detection=detection,
                                use_people=not args.no_people, overwrite=args.overwrite,
-                               progress=not args.json, **params)
+                               progress=not args.json, engine=given(args, EngineConfig), **params)
     detected, anonymized = result["detected"], result["anonymized"]
     text = "\n".join([
         f"dataset '{result['dataset']}': {result['imported'].get('images', 0)} images imported",

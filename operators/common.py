@@ -1,8 +1,16 @@
-"""Small pieces every ldfa operator shares: delegation choice, progress, the SDK-style call."""
+"""Small pieces every ldfa operator shares: delegation choice, progress, the engine, the
+SDK-style call."""
 
 from __future__ import annotations
 
+import os
+
+import fiftyone as fo
 import fiftyone.operators as foo
+
+from ldfa.plugin.engines.config import RAY_ADDRESS_ENV, EngineConfig
+
+PLUGIN = "@ldfa/anonymization"
 
 # Views larger than this run delegated unless the caller says otherwise.
 DELEGATE_ABOVE_SAMPLES = 25
@@ -30,6 +38,16 @@ def progress_reporter(ctx):
         ctx.set_progress(progress=fraction, label=label)
 
     return report
+
+
+def engine_of(ctx) -> EngineConfig:
+    """Ray when a Ray address is configured, else this process: the plugin setting
+    ``ray_address`` (the dataset's App config, then FiftyOne's ``app_config.json``), else
+    ``$LDFA_RAY_ADDRESS``. A delegated operation then fans its images out over the cluster."""
+    settings = {**(fo.app_config.plugins.get(PLUGIN) or {}),
+                **((ctx.dataset.app_config.plugins or {}).get(PLUGIN) or {})}
+    address = settings.get("ray_address") or os.environ.get(RAY_ADDRESS_ENV)
+    return EngineConfig("ray", address) if address else EngineConfig()
 
 
 def call_operator(operator: foo.Operator, sample_collection, params: dict, delegate: bool):

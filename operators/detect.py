@@ -6,7 +6,7 @@ import fiftyone as fo
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
+from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import add_inputs, given
 from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
@@ -41,7 +41,8 @@ class DetectFaces(foo.Operator):
         p = ctx.params
         summary = detect_faces(ctx.target_view(), label_field=p.get("label_field", FACES),
                                people_field=p.get("people_field") or None,
-                               progress=progress_reporter(ctx), **given(p, DetectorConfig))
+                               progress=progress_reporter(ctx), engine=engine_of(ctx),
+                               **given(p, DetectorConfig))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         result = summary.to_dict()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ldfa.operators.common import call_operator, heavy_config, progress_reporter, resolve_delegation
+from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import dropdown, version_input
 from ldfa.plugin.audit.views import save_audit_views
 from ldfa.plugin.detection.config import BACKEND_NAMES, DEFAULT_BACKEND
 from ldfa.plugin.metrics.embedders import EMBEDDERS
-from ldfa.plugin.metrics.identity import DEFAULT_EMBEDDERS
+from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 
 
 class ComputeIdentityDistance(foo.Operator):
@@ -42,7 +42,7 @@ class ComputeIdentityDistance(foo.Operator):
         p = ctx.params
         stats = compute_identity_distance(ctx.target_view(), p["field"],
                                           embedders=p.get("embedders") or DEFAULT_EMBEDDERS,
-                                          progress=progress_reporter(ctx))
+                                          progress=progress_reporter(ctx), engine=engine_of(ctx))
         save_audit_views(ctx.dataset)
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
@@ -113,7 +113,8 @@ class GuardIdentity(foo.Operator):
         p = ctx.params
         selected = [label["label_id"] for label in (ctx.selected_labels or [])] or p.get("face_ids")
         result = guard_identity(ctx.target_view(), p["field"], max_tries=p.get("max_tries", 3),
-                                face_ids=selected, progress=progress_reporter(ctx))
+                                face_ids=selected, progress=progress_reporter(ctx),
+                                engine=engine_of(ctx))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         return result

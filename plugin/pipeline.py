@@ -17,6 +17,7 @@ from ldfa.plugin.anonymization.anonymize import anonymize_faces, source_root
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
+from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import OutputError
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
@@ -31,11 +32,13 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
                       dataset_name: str | None = None, annotations: str | None = None,
                       images: str | None = None, detection: dict | None = None,
                       use_people: bool = True, overwrite: bool = False,
-                      progress: ProgressArg = True, **params) -> dict:
+                      progress: ProgressArg = True, engine: str | dict | EngineConfig = "local",
+                      **params) -> dict:
     """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
 
     ``detection`` holds :class:`DetectorConfig` fields by name (default: its defaults);
-    ``params`` any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``. Every option
+    ``params`` any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``; detection
+    and anonymization run on ``engine`` (import, export and verification here). Every option
     is checked before any work, the output's place first. With ``use_people`` (the
     default), face detection also looks at the head of every person the source's annotations
     mark (Cityscapes polygons and CityPersons boxes, COCO persons with keypoints), so a face the
@@ -47,6 +50,7 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
     refuse_inside(root, output)
     config = AnonymizationConfig.build(method=method, **params)
     detection = DetectorConfig.build(**(detection or {}))
+    engine = EngineConfig.of(engine)
     name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
     dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
     imported = import_dataset(fmt, source, dataset, annotations, images, progress)
@@ -54,7 +58,7 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
     redo = _detection_changed(dataset, detection, people or [], overwrite)
     todo = dataset if redo else dataset.exists(FACES, False)
     if len(todo):
-        detected = detect_faces(todo, people_field=people, progress=progress,
+        detected = detect_faces(todo, people_field=people, progress=progress, engine=engine,
                                 **asdict(detection)).to_dict()
         detected.pop("per_image")
     else:
@@ -65,7 +69,8 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
         dataset.exists(field).set_field(field, None).save()
     anonymized = anonymize_faces(
         dataset, field=field, progress=progress, overwrite=overwrite or redo,
-        output_dir=output / source_root(dataset).relative_to(root), **config.to_dict())
+        output_dir=output / source_root(dataset).relative_to(root), engine=engine,
+        **config.to_dict())
     exported = export_anonymized(dataset, field, output, progress=progress)
     verified = verify_export(root, output, progress=progress)
     return {"dataset": name, "imported": imported, "detected": detected,

@@ -4,5 +4,7 @@
 - ``tiny_pipeline``: a tiny random-weight inpainting model (``python -m ldfa.testing.tiny_pipeline DIR``);
 - ``app_browser``: the App in headless Chromium (``python -m ldfa.testing.app_browser docs/``);
 - ``street_faces`` and ``dlib_faces``: the labelled face sets of ``../shared/data`` as datasets;
-- ``photos``: the face boxes of the photos that ship inside packages.
+- ``photos``: the face boxes of the photos that ship inside packages;
+- ``identities``: the photos of ``../shared/data`` grouped by person, for identity pairs;
+- ``sd15``: the full-size SD-1.5 inpainting architecture with random weights (the benchmarks).
 """

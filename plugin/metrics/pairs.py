@@ -1,4 +1,4 @@
-"""A sample's original and one of its versions, read as every metric compares them."""
+"""An original and one of its versions, read as every metric compares them."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import numpy as np
 
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.images import read_rgb
-from ldfa.plugin.schema import ORIGINAL
 
 
-def read_pair(sample, field: str) -> tuple[np.ndarray, np.ndarray | None, str | None]:
-    """(original pixels, ``field``'s pixels or None, why there are none): a version that is
-    missing, unreadable or of another size cannot be compared face by face. ``ORIGINAL`` is
-    the original itself."""
-    original, _ = read_rgb(sample.filepath)
-    if field == ORIGINAL:
-        return original, original, None
+def read_pair(original: str, version: str | None, same: bool = False
+              ) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """(original pixels, the version's pixels or None, why there are none): a version that is
+    missing, unreadable or of another size cannot be compared face by face. ``same``: the
+    version is the original itself."""
+    pixels, _ = read_rgb(original)
+    if same:
+        return pixels, pixels, None
     try:
-        version = read_rgb(sample[field])[0]
+        other = read_rgb(version)[0]
     except (ImageError, TypeError, ValueError) as e:
-        return original, None, f"no anonymized image ({e})"
-    if version.shape != original.shape:
-        return original, None, "anonymized image has another size"
-    return original, version, None
+        return pixels, None, f"no anonymized image ({e})"
+    if other.shape != pixels.shape:
+        return pixels, None, "anonymized image has another size"
+    return pixels, other, None

@@ -33,7 +33,7 @@ from ldfa.plugin.metrics.face_sizes import BUCKETS, bucket
 from ldfa.plugin.metrics.pairs import read_pair
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of, record_run, versions
-from ldfa.plugin.schema import RESIDUAL, media_field, residual, run_key
+from ldfa.plugin.schema import ORIGINAL, RESIDUAL, media_field, residual, run_key
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's "L" mode
 
@@ -94,7 +94,7 @@ def _measure(sample, field, faces_field) -> list[tuple[str, float | None]]:
     faces = sample[faces_field].detections if sample[faces_field] else []
     if not faces:
         return []
-    original, anon, reason = read_pair(sample, field)
+    original, anon, reason = read_pair(sample.filepath, sample[media_field(field)], field == ORIGINAL)
     height, width = original.shape[:2]
     grey_original = original @ LUMA
     grey_anon = None if reason else anon @ LUMA

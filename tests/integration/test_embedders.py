@@ -69,7 +69,7 @@ def test_untouched_face_is_at_distance_zero_and_a_solid_fill_has_none(embedders,
 
 def test_identity_crops_use_the_detections_landmarks(fo, sample_photos):
     from ldfa.plugin.detection.detect import to_detection
-    from ldfa.plugin.metrics.identity import boxes_of
+    from ldfa.plugin.metrics.identity_core import boxes_of
 
     image, _ = read_rgb(sample_photos[0])
     face = detect([image], DetectorConfig())[0][0]

@@ -9,6 +9,7 @@ from ldfa.cli import build_parser
 from ldfa.cli import main as cli
 from ldfa.plugin.anonymization.config import AnonymizationConfig, DiffusionConfig
 from ldfa.plugin.detection.config import DetectorConfig
+from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.options import options
 
 
@@ -43,8 +44,9 @@ def flags_of(command: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("command, configs", [
-    ("detect", [DetectorConfig]),
-    ("anonymize", [AnonymizationConfig, DiffusionConfig]),
+    ("detect", [DetectorConfig, EngineConfig]),
+    ("anonymize", [AnonymizationConfig, DiffusionConfig, EngineConfig]),
+    ("run", [AnonymizationConfig, DiffusionConfig, EngineConfig]),
 ])
 def test_every_config_field_is_an_option_of_its_command(command, configs):
     """A field declared once in its config reaches the command line with no other edit."""

@@ -70,3 +70,17 @@ def test_the_apps_form_takes_what_was_filled_in():
                  "field": "anon_x", "view_target": "CURRENT_VIEW"}
     assert form_given(submitted, AnonymizationConfig, DiffusionConfig) == {
         "method": "pixelate", "pixel_blocks": 4, "prompt": ""}  # an empty model: the default
+
+
+def test_an_engine_is_a_name_a_dict_or_a_config_and_bad_ones_are_refused():
+    from ldfa.plugin.engines.config import EngineConfig
+
+    args = parse("anonymize", "--dataset", "d", "--engine", "ray", "--workers", "4")
+    assert EngineConfig.of(given(args, EngineConfig)) == EngineConfig("ray", workers=4)
+    assert EngineConfig.of(None) == EngineConfig.of("local") == EngineConfig()
+    with pytest.raises(ConfigError, match="unknown engine 'spark'"):
+        EngineConfig.of("spark")
+    with pytest.raises(ConfigError, match="workers must be >= 1"):
+        EngineConfig.of({"engine": "ray", "workers": 0})
+    with pytest.raises(ConfigError, match="unknown engine parameter"):
+        EngineConfig.of({"engine": "ray", "nodes": 2})

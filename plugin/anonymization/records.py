@@ -1,0 +1,56 @@
+"""Between FiftyOne and the anonymization core: tasks read from samples, results written back.
+
+Only the driver uses this module (``anonymize_faces``, ``reanonymize_faces``); the core
+(``faces.py``) and the engines never open the database.
+"""
+
+from __future__ import annotations
+
+import fiftyone as fo
+
+from ldfa.plugin import failures
+from ldfa.plugin.anonymization.faces import AnonymizationSummary, FaceTask, ImageResult
+from ldfa.plugin.schema import FACE_FACTS, face_fact
+
+# Per-face facts on each face detection, `<field>_<name>`, and their types.
+_FACT_TYPES = {"seed": fo.IntField, "method": fo.StringField, "skipped": fo.StringField,
+               "attempt": fo.IntField}  # of each of schema.FACE_FACTS
+
+
+def declare_face_facts(dataset: fo.Dataset, faces_field: str, field: str) -> None:
+    """Declare the per-face facts in the schema, so the App can filter faces by them."""
+    for name in FACE_FACTS:
+        path = f"{faces_field}.detections.{face_fact(field, name)}"
+        if not dataset.has_field(path):
+            dataset.add_sample_field(path, _FACT_TYPES[name])
+
+
+def face_tasks(detections, attempts, bump: frozenset[str] = frozenset()) -> tuple[FaceTask, ...]:
+    """The faces of one sample as tasks: ``detections`` (an ``fo.Detections`` or None) with
+    their recorded ``attempts`` (one per detection, None for none yet); faces in ``bump``
+    (label ids) get one attempt more, so a new seed."""
+    faces = detections.detections if detections else []
+    return tuple(FaceTask(d.id, tuple(d.bounding_box), (a or 0) + (d.id in bump))
+                 for d, a in zip(faces, attempts or [None] * len(faces)))
+
+
+def write_results(collection, faces_field: str, field: str, results: list[ImageResult],
+                  summary: AnonymizationSummary, set_paths: bool = True) -> None:
+    """Write a batch of results back: each face's facts, then (``set_paths``) each image's new
+    path, so a path is only ever set once its file and facts are complete; failures recorded."""
+    facts = {name: {} for name in FACE_FACTS}
+    for result in results:
+        summary.count(result)
+        for face_id, values in result.facts.items():
+            for name in FACE_FACTS:
+                facts[name][face_id] = values[name]
+    batch = collection._dataset.select([r.sample_id for r in results])
+    for name, values in facts.items():
+        if values:
+            # set_label_values: a document save would drop the None of `skipped`
+            batch.set_label_values(f"{faces_field}.detections.{face_fact(field, name)}", values)
+    if set_paths:
+        paths = {r.sample_id: r.target for r in results if r.error is None}
+        if paths:
+            collection._dataset.set_values(field, paths, key_field="id")
+    failures.record(collection, field, {r.sample_id: r.error for r in results})

@@ -1,0 +1,177 @@
+"""The Ray engine: on one Ray node and on a simulated two-node cluster, the same labels, files
+and per-face facts as the local engine; a worker killed mid-batch loses nothing; a stopped driver
+resumes; a bad image is a recorded failure."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ldfa
+from ldfa.testing.photos import ASTRONAUT_FACE, HOPPER_FACE, face_labels
+
+pytestmark = pytest.mark.slow  # a Ray cluster starts for each topology
+FAST = {"crop_size": 64, "num_inference_steps": 2, "context_px": 8}  # the tiny model, quickly
+FACTS = ("seed", "method", "skipped", "attempt")
+
+
+@pytest.fixture(scope="module", params=["one node", "two nodes"])
+def cluster(request):
+    """Ray with 2 CPUs: one node, or two nodes of one CPU each (so two workers must run on
+    different nodes); the Ray engine joins whichever is running."""
+    import ray
+
+    if request.param == "one node":
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        yield request.param
+        ray.shutdown()
+        return
+    from ray.cluster_utils import Cluster
+
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    nodes.add_node(num_cpus=1)
+    ray.init(address=nodes.address, log_to_driver=False)
+    yield request.param
+    ray.shutdown()
+    nodes.shutdown()
+
+
+@pytest.fixture
+def photos(dataset, sample_photos, tmp_path):
+    """Eight images with faces: the two packaged photos as they are, mirrored, enlarged and
+    both, each with its face box."""
+    import fiftyone as fo
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path, box in zip(sample_photos, (ASTRONAUT_FACE, HOPPER_FACE)):
+        image = Image.open(path).convert("RGB")
+        x, y, w, h = box
+        for name, variant, face in (
+                ("as_is", image, box), ("mirrored", image.transpose(Image.FLIP_LEFT_RIGHT), (1 - x - w, y, w, h)),
+                ("large", image.resize((image.width * 2, image.height * 2)), box),
+                ("large_mirrored", image.transpose(Image.FLIP_LEFT_RIGHT).resize(
+                    (image.width * 2, image.height * 2)), (1 - x - w, y, w, h))):
+            target = folder / f"{path.stem}_{name}.png"
+            variant.save(target)
+            dataset.add_sample(fo.Sample(filepath=str(target), faces=face_labels(face)))
+    return dataset
+
+
+def digests(dataset, field) -> list[str]:
+    return [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in dataset.values(field)]
+
+
+def facts(dataset, field) -> list:
+    return [dataset.values(f"faces.detections.{field}_{name}", unwind=True) for name in FACTS]
+
+
+def labels(dataset, field) -> list:
+    return [(d.bounding_box, d.confidence, d.source, d.small, d["landmarks"])
+            for d in dataset.values(f"{field}.detections", unwind=True)]
+
+
+def test_ray_gives_the_local_engines_labels_files_and_facts(cluster, photos, tiny_model, tmp_path):
+    ldfa.detect_faces(photos, label_field="found_here", progress=False)
+    found = ldfa.detect_faces(photos, label_field="found_on_ray", progress=False,
+                              engine={"engine": "ray", "workers": 2})
+    assert found.failed == 0 and labels(photos, "found_on_ray") == labels(photos, "found_here")
+    assert photos.get_run_info("ldfa_detect_found_on_ray").config.engine["engine"] == "ray"
+
+    for method, params in (("gauss", {}), ("ldfa", {"model": tiny_model, **FAST})):
+        ldfa.anonymize_faces(photos, method=method, field=f"{method}_here", progress=False,
+                             output_dir=tmp_path / f"{method}_here", **params)
+        summary = ldfa.anonymize_faces(photos, method=method, field=f"{method}_ray", progress=False,
+                                       output_dir=tmp_path / f"{method}_ray", engine="ray", **params)
+        assert (summary.written, summary.failed, summary.faces) == (8, 0, 8), method
+        assert digests(photos, f"{method}_ray") == digests(photos, f"{method}_here"), method
+        assert facts(photos, f"{method}_ray") == facts(photos, f"{method}_here"), method
+
+    here = ldfa.compute_identity_distance(photos, "gauss_here", embedders=["dlib"], progress=False)
+    on_ray = ldfa.compute_identity_distance(photos, "gauss_ray", embedders=["dlib"], progress=False,
+                                            engine="ray")
+    assert on_ray["dlib"]["mean"] == pytest.approx(here["dlib"]["mean"], abs=1e-9)
+    assert photos.values("faces.detections.gauss_ray_dlib_dist", unwind=True) == pytest.approx(
+        photos.values("faces.detections.gauss_here_dlib_dist", unwind=True), abs=1e-9)
+
+
+@pytest.fixture
+def many_images(dataset, tmp_path):
+    """32 textured 768-px images with a face box each: four batches of work, a few seconds each."""
+    import fiftyone as fo
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "many").mkdir()
+    for n in range(32):
+        path = tmp_path / "many" / f"frame_{n:02d}.png"
+        Image.fromarray(rng.integers(0, 256, (768, 768, 3), dtype=np.uint8)).save(path)
+        box = (*rng.uniform(0.1, 0.6, 2), 0.2, 0.25)
+        dataset.add_sample(fo.Sample(filepath=str(path), faces=face_labels(box)))
+    return dataset
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_writes_nothing_twice(cluster, many_images, tmp_path):
+    import psutil
+
+    killed = []
+
+    def kill_every_worker(fraction, label):
+        """At the first result, kill every worker process: those mid-batch lose their batch."""
+        if killed:
+            return
+        for process in psutil.process_iter(["cmdline"]):
+            if "MapWorker" in " ".join(process.info["cmdline"] or []):
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+
+    ldfa.anonymize_faces(many_images, method="pixelate", field="here", progress=False,
+                         output_dir=tmp_path / "here")
+    summary = ldfa.anonymize_faces(many_images, method="pixelate", field="ray", progress=kill_every_worker,
+                                   output_dir=tmp_path / "ray", engine={"engine": "ray", "workers": 2})
+    assert killed, "no worker process was found to kill"
+    assert (summary.images, summary.written, summary.failed, summary.faces) == (32, 32, 0, 32)
+    assert digests(many_images, "ray") == digests(many_images, "here")
+    assert facts(many_images, "ray") == facts(many_images, "here")
+    leftovers = [p for p in (tmp_path / "ray").rglob("*") if p.name.startswith(".")]
+    assert leftovers == [], "a killed worker left a temporary file behind"
+
+
+def test_a_missing_model_on_the_workers_is_the_same_one_line_error(cluster, photos, tmp_path):
+    with pytest.raises(ldfa.LdfaError, match="diffusion model folder not found: /nowhere"):
+        ldfa.anonymize_faces(photos, method="ldfa", model="/nowhere/model", progress=False,
+                             output_dir=tmp_path / "out", engine="ray")
+    assert not np.any([p.is_file() for p in (tmp_path / "out").rglob("*")])
+
+
+def test_on_ray_a_stopped_run_resumes_a_bad_image_is_a_failure_and_the_guard_runs(cluster, photos, tmp_path):
+    import fiftyone as fo
+
+    broken = tmp_path / "photos" / "broken.png"
+    broken.write_bytes(b"not a PNG")
+    photos.add_sample(fo.Sample(filepath=str(broken), faces=face_labels(HOPPER_FACE)))
+    view = photos.sort_by("filepath")  # the broken image among the first batch of work
+    here = ldfa.anonymize_faces(view, method="gauss", field="here", progress=False,
+                                output_dir=tmp_path / "here", identity_guard=1)
+
+    def stop_the_driver(fraction, label):
+        if fraction > 0:
+            raise KeyboardInterrupt  # as Ctrl-C on the driver, once its first results are in
+
+    with pytest.raises(KeyboardInterrupt):
+        ldfa.anonymize_faces(view, method="gauss", field="ray", progress=stop_the_driver,
+                             output_dir=tmp_path / "ray", engine="ray", identity_guard=1)
+    stopped_after = len(view.exists("ray"))
+    assert stopped_after < 8, "the driver was stopped after the whole run"
+    summary = ldfa.anonymize_faces(view, method="gauss", field="ray", progress=False,
+                                   output_dir=tmp_path / "ray", engine="ray", identity_guard=1)
+    assert (summary.resumed, summary.written + summary.resumed, summary.failed) == (stopped_after, 8, 1)
+    assert summary.failures[0]["filepath"] == str(broken)
+    assert digests(view.exists("ray"), "ray") == digests(view.exists("here"), "here")
+    assert facts(view, "ray") == facts(view, "here")
+    assert summary.identity_guard == here.identity_guard and here.identity_guard["checked"] == 8
+    assert [p for p in (tmp_path / "ray").rglob("*") if p.name.startswith(".")] == []
