@@ -97,6 +97,7 @@ class ImagePlan:
     target: Path
     faces: list[FacePlan]
     redo: set[int] | None = None  # face indices to recompute; None: all
+    original: np.ndarray | None = None  # the source image, when ``pixels`` are a previous version
 
 
 def plan_faces(sample, pixels, config, faces_field, field, bump=frozenset()) -> list[FacePlan]:
@@ -131,8 +132,8 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
             if face.method is not None and (item.redo is None or face.index in item.redo)]
     new = {(id(item), face.index): None for item, face in todo}
     diffused = [(item, face) for item, face in todo if face.method == "ldfa"]
-    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.sample.id))
-            for item, face in diffused]
+    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.sample.id),
+                    item.original) for item, face in diffused]
     for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):
         if isinstance(pixels, str):  # diffusion could not run on this face
             face.method, face.skipped = config.fallback, f"{pixels}: {config.fallback} instead"

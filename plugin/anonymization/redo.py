@@ -31,7 +31,8 @@ def reanonymize_faces(
     """Give the faces ``face_ids`` a new seed (attempt + 1) and redo only them, in place.
 
     Starts from each sample's anonymized image, so every other face stays as it was, and uses
-    the config recorded for ``field``. The identity guard and the App's review build on it.
+    the config recorded for ``field``; conditions (controlled LDFA, push-away) still come from
+    the original image. The identity guard and the App's review build on it.
     """
     run = run_config(collection, run_key(ANONYMIZE, field))
     if run is None:
@@ -50,12 +51,13 @@ def reanonymize_faces(
             summary.images += 1
             try:
                 pixels, info = read_rgb(sample[field])
+                original = read_rgb(sample.filepath)[0] if config.uses_diffusion else None
             except (ImageError, TypeError) as e:
                 summary.failures.append({"filepath": sample.filepath, "error": str(e)})
                 continue
             plan = plan_faces(sample, pixels, config, faces_field, field, bump=wanted)
             redo = {f.index for f in plan if f.detection.id in wanted}
-            item = ImagePlan(sample, pixels, info.orientation, Path(sample[field]), plan, redo)
+            item = ImagePlan(sample, pixels, info.orientation, Path(sample[field]), plan, redo, original)
             [(new, mask)] = render([item], config, inpainter)
             write_image(item, new, mask, config, faces_field, field)
             sample.save()
