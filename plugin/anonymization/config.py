@@ -53,6 +53,8 @@ PAPER = {
 # no real weights could be run where ldfa was built.
 CAMOUFLAGE = {**PAPER, "control": "face_mesh", "push_away": True, "guidance_scale": 5.0}
 PRESETS = {"paper": PAPER, "camouflage": CAMOUFLAGE}
+PRESETS_HELP = ("paper: the published LDFA procedure; camouflage: the paper's, with face-mesh "
+                "ControlNet and identity push-away")
 # Fields that change no output pixel: a rerun that changes only these resumes.
 _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
 # Diffusion fields added with controlled LDFA: left out of the digest at these values, so plain
@@ -132,9 +134,10 @@ def _items(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
-def _joined(value):
-    """A list option given as a list or tuple (SDK: ``control=["face_mesh"]``) as its CLI text."""
-    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+def _joined(value) -> str:
+    """A list option, given as a list (SDK: ``control=["face_mesh"]``) or as text, in one
+    spelling: its items joined by commas."""
+    return ",".join(_items(",".join(map(str, value)) if isinstance(value, (list, tuple)) else value))
 
 
 @dataclass(frozen=True)
