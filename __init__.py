@@ -16,6 +16,7 @@ _SDK = {
     "LdfaError": "ldfa.plugin.errors",
     "compute_identity_distance": "ldfa.plugin.metrics.identity",
     "compute_residual_similarity": "ldfa.plugin.metrics.residual",
+    "compute_attribute_differences": "ldfa.plugin.metrics.attributes",
     "evaluate_face_detection": "ldfa.plugin.metrics.evaluation",
     "comparison_table": "ldfa.plugin.metrics.report",
     "write_report": "ldfa.plugin.metrics.report",

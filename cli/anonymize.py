@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
-from ldfa.plugin.anonymization.config import PRESETS, AnonymizationConfig, DiffusionConfig
+from ldfa.plugin.anonymization.config import PRESETS, PRESETS_HELP, AnonymizationConfig, DiffusionConfig
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.schema import FACES
 
@@ -18,7 +18,7 @@ def add_parser(sub):
     p.add_argument("--field", help="string field for the new paths (default: anon_<method>)")
     p.add_argument("--output-dir", help="folder mirroring the source tree (default: <source>-<field>)")
     p.add_argument("--faces-field", default=FACES, help=f"Detections field with the faces (default: {FACES})")
-    p.add_argument("--preset", choices=list(PRESETS), help="paper: the published LDFA procedure")
+    p.add_argument("--preset", choices=list(PRESETS), help=PRESETS_HELP)
     add_anonymization_options(p)
     add_options(p, EngineConfig, group="engine")
     p.add_argument("--identity-guard", type=int, default=0, metavar="N",

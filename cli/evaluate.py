@@ -1,4 +1,4 @@
-"""``ldfa evaluate``: identity distance and detection utility of one anonymized field."""
+"""``ldfa evaluate``: identity distance, attributes kept and detection utility of one anonymized field."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from ldfa.plugin.engines.config import EngineConfig
 def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure identity change and detection utility of a field",
                        description="Per-face identity distance (FaceNet, dlib), re-identification "
-                       "rate, residual similarity (by face size) and COCO face-detection mAP by "
-                       "size for one anonymized field.")
+                       "rate, residual similarity (by face size), attribute differences (head pose, eye "
+                       "and mouth openness, landmark NME from MediaPipe's face mesh) and COCO "
+                       "face-detection mAP by size for one anonymized field.")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--field", required=True, help="anonymized path field (e.g. anon_ldfa)")
     p.add_argument("--faces-field", help="Detections field with the original faces (default: the "
@@ -33,6 +34,7 @@ def add_parser(sub):
 def run(args) -> int:
     from ldfa.plugin.audit.views import save_audit_views
     from ldfa.plugin.io.folders import open_dataset
+    from ldfa.plugin.metrics.attributes import compute_attribute_differences
     from ldfa.plugin.metrics.evaluation import evaluate_face_detection
     from ldfa.plugin.metrics.identity import compute_identity_distance
     from ldfa.plugin.metrics.residual import compute_residual_similarity
@@ -44,6 +46,8 @@ def run(args) -> int:
         engine=given(args, EngineConfig))
     residual = compute_residual_similarity(dataset, args.field, faces_field=args.faces_field,
                                            progress=not args.json)
+    attributes = compute_attribute_differences(dataset, args.field, faces_field=args.faces_field,
+                                               progress=not args.json)
     detection = evaluate_face_detection(
         dataset, args.field, gt_field=args.gt_field or args.faces_field, detector=args.detector,
         progress=not args.json)
@@ -60,9 +64,15 @@ def run(args) -> int:
                      f"re-identified {_f(s['reid_rate'])}, within threshold "
                      f"{_f(s['within_threshold'])}; {s['measured']} measured, {s['no_usable_crop']} "
                      f"with no face left, {s['not_measurable']} too small to judge, of {s['faces']}")
+    a = attributes
+    lines.append(f"attributes kept (face mesh, faces from {a['min_face_px']} px): head pose "
+                 f"{_f(a['pose_diff_deg'])} deg mean absolute difference, eye openness "
+                 f"{_f(a['eye_diff'])}, mouth openness {_f(a['mouth_diff'])}, landmark NME "
+                 f"{_f(a['landmark_nme'])}; {a['measured']} measured, {a['no_face_left']} with no face "
+                 f"the mesh finds, {a['not_measurable']} too small or unreadable, of {a['faces']}")
     lines.append("saved views for review in the App: " + ", ".join(views))
     emit({"dataset": dataset.name, "field": args.field, "identity": identity, "residual": residual,
-          "detection": detection, "saved_views": views}, args.json, "\n".join(lines))
+          "attributes": attributes, "detection": detection, "saved_views": views}, args.json, "\n".join(lines))
     return 0
 
 

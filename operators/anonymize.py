@@ -8,7 +8,7 @@ import fiftyone.operators.types as types
 from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import add_inputs, dropdown, given
 from ldfa.plugin.anonymization.anonymize import anonymize_faces
-from ldfa.plugin.anonymization.config import PRESETS, AnonymizationConfig, DiffusionConfig
+from ldfa.plugin.anonymization.config import PRESETS, PRESETS_HELP, AnonymizationConfig, DiffusionConfig
 from ldfa.plugin.schema import FACES, anonymized_field
 
 
@@ -33,7 +33,7 @@ class AnonymizeFaces(foo.Operator):
                    description="Mirrors the source tree; must be outside it")
         if AnonymizationConfig(method=method).uses_diffusion:
             inputs.enum("preset", list(PRESETS), view=dropdown(PRESETS), label="Preset",
-                        description="paper: the published LDFA procedure")
+                        description=PRESETS_HELP)
             add_inputs(inputs, DiffusionConfig)
         inputs.bool("overwrite", default=False, label="Overwrite results of another config")
         return types.Property(inputs, view=types.View(label="Anonymize faces"))

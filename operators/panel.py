@@ -23,17 +23,29 @@ from ldfa.plugin.audit.views import (
 )
 from ldfa.plugin.metrics.report import size_table
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_results
-from ldfa.plugin.schema import DETECTION_EVAL, IDENTITY, ORIGINAL, RESIDUAL, identity_distance, run_key
+from ldfa.plugin.schema import (
+    ATTRIBUTES,
+    DETECTION_EVAL,
+    IDENTITY,
+    ORIGINAL,
+    RESIDUAL,
+    attribute_diff,
+    identity_distance,
+    run_key,
+)
 
 # table column -> heading; arrows say which way is better
 COLUMNS = {"field": "version", "faces": "faces", "residual": "residual ↓", "embedder": "model",
            "dist": "distance ↑", "within": "same person ↓", "reid": "re-id ↓", "mAP": "mAP ↑",
-           "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L"}
+           "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L", "pose_diff_deg": "pose Δ° ↓",
+           "eye_diff": "eyes Δ ↓", "mouth_diff": "mouth Δ ↓", "landmark_nme": "NME ↓",
+           "mesh_kept": "mesh finds ↑"}
 # the same figures by face size (shorter side): small street faces are where methods differ
 SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces",
                       "residual": "residual ↓", "facenet_judged": "FaceNet judges",
                       "facenet_within": "FaceNet same person ↓", "dlib_judged": "dlib judges",
-                      "dlib_within": "dlib same person ↓"}
+                      "dlib_within": "dlib same person ↓", "pose_diff_deg": "pose Δ° ↓",
+                      "landmark_nme": "NME ↓"}
 SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
 
 
@@ -48,10 +60,13 @@ def table_rows(dataset) -> list[dict]:
         embedder = embedder_of(dataset, field)
         stats = (ident.get("embedders") or {}).get(embedder) or {}
         residual = run_results(dataset, run_key(RESIDUAL, field)) or {}
+        attributes = run_results(dataset, run_key(ATTRIBUTES, field)) or {}
         row = {"method": method, "field": field, "faces": det.get("faces"),
                "residual": residual.get("mean"), "embedder": embedder, "dist": stats.get("mean"),
                "within": stats.get("within_threshold"), "reid": stats.get("reid_rate")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
+        row.update({c: attributes.get(c) for c in ("pose_diff_deg", "eye_diff", "mouth_diff",
+                                                   "landmark_nme", "mesh_kept")})
         rows.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
     return rows
 
@@ -78,13 +93,10 @@ class AnonymizationAudit(foo.Panel):
         ctx.panel.data.ap_plot = [
             {"type": "bar", "name": size, "x": [r["field"] for r in rows],
              "y": [r[column] for r in rows]} for size, column in SIZE_COLUMNS.items()]
-        boxes = []
-        for field in fields:
-            key = f"{faces_field}.detections.{identity_distance(field, embedder_of(dataset, field))}"
-            if dataset.has_field(key):
-                boxes.append({"type": "box", "name": field, "boxpoints": "all",
-                              "y": [v for v in dataset.values(key, unwind=True) if v is not None]})
-        ctx.panel.data.dist_plot = boxes
+        ctx.panel.data.dist_plot = _per_face_boxes(
+            dataset, faces_field, fields, lambda f: identity_distance(f, embedder_of(dataset, f)))
+        ctx.panel.data.pose_plot = _per_face_boxes(
+            dataset, faces_field, fields, lambda f: attribute_diff(f, "pose_diff_deg"))
 
     def on_refresh(self, ctx):
         self.on_load(ctx)
@@ -154,13 +166,17 @@ class AnonymizationAudit(foo.Panel):
         for column, label in SIZE_COLUMNS_TABLE.items():
             sizes.add_column(column, label=label)
         panel.list("by_size", types.Object(), view=sizes, label="By face size: residual "
-                   "similarity and identity, over the faces each embedder can judge")
+                   "similarity and identity, over the faces each embedder can judge; head pose "
+                   "and landmarks, over the faces the face mesh reads")
         buttons = panel.h_stack("buttons", align_x="left", gap=1)
         buttons.btn("riskiest", label="Faces, riskiest first", on_click=self.on_riskiest,
                     variant="contained")
         buttons.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
         panel.plot("dist_plot", on_click=self.on_dist_click, config={"displaylogo": False},
                    layout={"title": {"text": "Identity distance per face"},
+                           "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
+        panel.plot("pose_plot", config={"displaylogo": False},
+                   layout={"title": {"text": "Head pose difference per face (degrees)"},
                            "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
         panel.plot("ap_plot", on_click=self.on_ap_click, config={"displaylogo": False},
                    layout={"title": {"text": "Face detection AP by face size"},
@@ -186,5 +202,18 @@ def _message(fields: list[str], rows: list[dict]) -> str:
             "(aim for 0). **re-id**: share whose nearest original is their own (aim for chance). "
             "**mAP, AP S/M/L**: COCO AP of a face detector on each version, overall and for small "
             "(< 32²px), medium and large (> 96²px) faces: the closer to *original*, the more "
-            "useful the images stay. Click a row or a box for the faces still within the "
-            "threshold, a bar for the faces the detector missed.")
+            "useful the images stay. **pose Δ°, eyes Δ, mouth Δ, NME**: how far the anonymized face's "
+            "head pose, eye and mouth openness and landmarks are from the original's (aim for 0); "
+            "**mesh finds**: share of faces the face mesh still reads as a face. Click a row or a "
+            "box for the faces still within the threshold, a bar for the faces the detector missed.")
+
+
+def _per_face_boxes(dataset, faces_field: str, fields: list[str], figure) -> list[dict]:
+    """One box plot per version of a per-face figure (``figure(field)`` names it), where measured."""
+    boxes = []
+    for field in fields:
+        key = f"{faces_field}.detections.{figure(field)}"
+        if dataset.has_field(key):
+            boxes.append({"type": "box", "name": field, "boxpoints": "all",
+                          "y": [v for v in dataset.values(key, unwind=True) if v is not None]})
+    return boxes

@@ -13,7 +13,8 @@ from typing import Any
 
 import fiftyone as fo
 
-from ldfa.plugin.schema import ANONYMIZE, FACES, run_key
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.schema import ANONYMIZE, FACES, media_field, run_key
 
 
 def versions(*dists: str) -> dict[str, str]:
@@ -65,6 +66,15 @@ def faces_field_of(collection, field: str | None = None) -> str:
         if faces:
             return faces
     return FACES
+
+
+def compared_faces_field(collection, field: str, faces_field: str | None = None) -> str:
+    """The faces field a metric of version ``field`` reads (given, else ``faces_field_of``),
+    once both it and the version are checked to be fields of ``collection``."""
+    faces_field = faces_field or faces_field_of(collection, field)
+    if not collection.has_field(faces_field) or not collection.has_field(media_field(field)):
+        raise ConfigError(f"'{faces_field}' and '{field}' must both be fields of the collection")
+    return faces_field
 
 
 def anonymized_fields(collection) -> dict[str, str]:

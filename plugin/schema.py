@@ -18,8 +18,8 @@ ORIGINAL = "original"  # the untouched version, wherever versions are named
 ORIGINAL_MEDIA = "filepath"  # ... and where its images are
 
 # run kinds: one FiftyOne run per kind and field (see ``run_key``)
-DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL = (
-    "detect", "anonymize", "identity", "residual", "detection")
+DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL, ATTRIBUTES = (
+    "detect", "anonymize", "identity", "residual", "detection", "attributes")
 FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anonymized version
 SMALL_FACES_VIEW, UNCERTAIN_FACES_VIEW, FAILED_VIEW = (
     "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed")
@@ -68,6 +68,22 @@ def identity_reason(version: str, embedder: str) -> str:
 def residual(version: str) -> str:
     """A face's residual similarity in ``version`` (on the face detection)."""
     return f"{version}_residual"
+
+
+# A face's attribute differences to its original (``ldfa.plugin.metrics.attributes``): signed
+# yaw/pitch/roll (degrees), mean absolute pose difference, eye and mouth openness, landmark NME.
+ATTRIBUTE_DIFFS = ("yaw_diff", "pitch_diff", "roll_diff", "pose_diff_deg", "eye_diff", "mouth_diff",
+                   "landmark_nme")
+
+
+def attribute_diff(version: str, name: str) -> str:
+    """One of ``ATTRIBUTE_DIFFS`` of a face in ``version`` (on the face detection)."""
+    return f"{version}_{name}"
+
+
+def attribute_reason(version: str) -> str:
+    """Why a face has no attribute differences in ``version``."""
+    return f"{version}_attributes_reason"
 
 
 def predictions(version: str) -> str:

@@ -1,10 +1,14 @@
-"""A tiny random-weight Stable Diffusion inpainting pipeline, saved as a local model folder.
+"""A tiny random-weight Stable Diffusion inpainting pipeline, ControlNet and IP-Adapter, saved
+as local model folders.
 
     python -m ldfa.testing.tiny_pipeline DIR     # then: ldfa anonymize --method ldfa --model DIR ...
 
 Same classes and code paths as the real model (``StableDiffusionInpaintPipeline`` with a
 9-channel UNet, an 8x-downscaling VAE, a CLIP text encoder and tokenizer), a few thousand times
 smaller, so tests run the real diffusion engine offline in seconds. Its faces are noise.
+``DIR`` also gets ``controlnet/`` (a ``ControlNetModel`` of the UNet's widths, for
+``--controlnet``) and ``ip-adapter/ip-adapter.safetensors`` beside ``ip-adapter/image_encoder/``
+(the layout ``load_ip_adapter`` reads, for ``--ip-adapter``).
 """
 
 from __future__ import annotations
@@ -82,7 +86,61 @@ def build(folder: str | Path, seed: int = 0) -> Path:
     ))
     pipe = assemble(unet, vae, text_encoder)
     pipe.save_pretrained(folder)
+    build_controlnet(folder / "controlnet", seed=seed + 1)
+    build_ip_adapter(folder / "ip-adapter", unet, seed=seed + 2)
     return folder
+
+
+def build_controlnet(folder: str | Path, seed: int = 1) -> Path:
+    """A tiny random ControlNet matching the tiny UNet's widths (it takes the 4-channel latents)."""
+    import torch
+    from diffusers import ControlNetModel
+
+    torch.manual_seed(seed)
+    net = ControlNetModel(
+        in_channels=4, block_out_channels=(32, 64), layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), cross_attention_dim=32,
+        attention_head_dim=8, conditioning_embedding_out_channels=(8, 16, 32, 64),
+    )
+    # A new ControlNet's output convolutions start at zero (it adds nothing until trained):
+    # random ones, so that its condition changes the result, as a trained one's does.
+    with torch.no_grad():
+        for conv in [*net.controlnet_down_blocks, net.controlnet_mid_block,
+                     net.controlnet_cond_embedding.conv_out]:
+            conv.weight.normal_(0.0, 0.1)
+    net.save_pretrained(folder)
+    return Path(folder)
+
+
+def build_ip_adapter(folder: str | Path, unet, seed: int = 2) -> Path:
+    """A tiny random IP-Adapter for ``unet``: a CLIP image encoder in ``image_encoder/`` and the
+    weight file (image projection, then ``to_k_ip``/``to_v_ip`` of each cross-attention layer,
+    numbered 1, 3, 5, ... in the UNet's processor order, as the published files are); returns
+    the weight file's path."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=32, intermediate_size=37, num_attention_heads=4,
+        num_hidden_layers=2, image_size=32, patch_size=8))
+    encoder.save_pretrained(folder / "image_encoder")
+    cross, tokens = unet.config.cross_attention_dim, 4  # a plain IP-Adapter: 4 image tokens
+    tensors = {"image_proj.proj.weight": torch.randn(tokens * cross, 32) * 0.1,
+               "image_proj.proj.bias": torch.zeros(tokens * cross),
+               "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross)}
+    key = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        to_k = unet.get_submodule(name.removesuffix(".processor")).to_k.weight
+        tensors[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn_like(to_k) * 0.1
+        tensors[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn_like(to_k) * 0.1
+        key += 2
+    save_file({k: v.contiguous() for k, v in tensors.items()}, folder / "ip-adapter.safetensors")
+    return folder / "ip-adapter.safetensors"
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def anonymize_faces(
         output_dir: folder that will mirror the source tree; default ``<source root>-<field>``
         overwrite: allow replacing results of another config in ``field``
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
-        preset: ``paper`` for the published LDFA procedure (explicit params still win)
+        preset: ``paper`` for the published LDFA procedure, ``camouflage`` for it with face-mesh
+            control and identity push-away (explicit params still win)
         identity_guard: after the run, re-anonymize (new seed) faces still within FaceNet's
             same-person threshold, up to this many tries; faces that stay within it are
             tagged ``needs_review`` (0: off; see ``ldfa.guard_identity``)

@@ -19,6 +19,16 @@ from ldfa.plugin.options import check, option
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-inpainting"
 DTYPES = ("float16", "float32", "bfloat16")
+# Controlled LDFA: the public SD-1.5 ControlNet of each condition (``controls.py`` computes the
+# conditions): a hub id, then the subfolder where the weights sit in a larger repository.
+DEFAULT_CONTROLNETS = {
+    "face_mesh": "CrucibleAI/ControlNetMediaPipeFace/diffusion_sd15",
+    "canny": "lllyasviel/control_v11p_sd15_canny",
+}
+CONTROLS = tuple(DEFAULT_CONTROLNETS)
+# Identity push-away: the public SD-1.5 IP-Adapter, a hub id then the weight file's path in it;
+# its CLIP image encoder is the ``image_encoder`` folder beside the file.
+DEFAULT_IP_ADAPTER = "h94/IP-Adapter/models/ip-adapter_sd15.safetensors"
 
 # The published LDFA procedure (Klemp et al., 2023): AUTOMATIC1111 inpainting, "only masked"
 # with 32 px padding at 512x512, no prompt, CFG 1, 50 steps, denoising 0.75, mask blur 4, Euler.
@@ -36,9 +46,21 @@ PAPER = {
     "scheduler": "EulerDiscreteScheduler",
     "min_face_px": 0,
 }
-PRESETS = {"paper": PAPER}
+# CAMOUFLaGE-style (Piano et al., 2024), with the standard diffusers components: the paper's
+# LDFA procedure, guided by the face-mesh ControlNet (pose, gaze, eyes, mouth) and pushed away
+# from the original identity (the original face as a negative IP-Adapter image condition,
+# which needs classifier-free guidance). The guidance scale is a starting point, not tuned:
+# no real weights could be run where ldfa was built.
+CAMOUFLAGE = {**PAPER, "control": "face_mesh", "push_away": True, "guidance_scale": 5.0}
+PRESETS = {"paper": PAPER, "camouflage": CAMOUFLAGE}
+PRESETS_HELP = ("paper: the published LDFA procedure; camouflage: the paper's, with face-mesh "
+                "ControlNet and identity push-away")
 # Fields that change no output pixel: a rerun that changes only these resumes.
 _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
+# Diffusion fields added with controlled LDFA: left out of the digest at these values, so plain
+# LDFA runs recorded before they existed still resume.
+_DIGEST_UNLESS = {"control": "", "controlnet": "", "controlnet_scale": 1.0, "push_away": False,
+                  "ip_adapter": DEFAULT_IP_ADAPTER, "ip_adapter_scale": 1.0}
 
 
 @dataclass(frozen=True)
@@ -63,9 +85,59 @@ class DiffusionConfig:
     context_px: int = option(PAPER["context_px"], "pixels of surroundings around each face (and "
                              "its blend ring) in its crop", low=0)
     batch_size: int = option(4, "face crops per diffusion call, across faces and images", low=1)
+    control: str = option("", "conditions computed from each original face crop, comma-separated: "
+                          "face_mesh (MediaPipe's face mesh: pose, gaze, eyes, mouth), canny (edges); "
+                          "empty: plain LDFA")
+    controlnet: str = option("", "the ControlNet of each --control condition, comma-separated in the "
+                             "same order: hub id (then /subfolder) or local folder (default: the "
+                             "public SD-1.5 one of each)")
+    controlnet_scale: float = option(1.0, "weight of the ControlNets' guidance", low=0.0)
+    push_away: bool = option(False, "steer away from the original identity: the original face as a "
+                             "negative IP-Adapter image condition (needs guidance_scale above 1)")
+    ip_adapter: str = option(DEFAULT_IP_ADAPTER, "push_away: IP-Adapter weights, a hub id then the "
+                             "file's path in it, or a local file; its image encoder is the "
+                             "image_encoder folder beside the file")
+    ip_adapter_scale: float = option(1.0, "push_away: weight of the IP-Adapter's image condition",
+                                     low=0.0)
     device: str | None = option(None, "cuda or cpu (default: cuda when present)", ui=False)
     dtype: str | None = option(None, "float16, float32 or bfloat16 (default: float16 on CUDA, "
                                "float32 on CPU)", choices=DTYPES, ui=False)
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        return _items(self.control)
+
+    @property
+    def controlnets(self) -> tuple[str, ...]:
+        """The ControlNet of each condition: the ones given, else the public defaults."""
+        return _items(self.controlnet) or tuple(DEFAULT_CONTROLNETS[c] for c in self.controls)
+
+    def validate(self) -> None:
+        """Checks across fields (``check`` does each field alone)."""
+        if self.crop_size % 8:
+            raise ConfigError(f"crop_size must be a multiple of 8, got {self.crop_size}")
+        unknown = [c for c in self.controls if c not in CONTROLS]
+        if unknown:
+            raise ConfigError(f"unknown control {unknown[0]!r}; choose from {', '.join(CONTROLS)}")
+        if len(set(self.controls)) < len(self.controls):
+            raise ConfigError(f"control {self.control!r} names a condition twice")
+        if self.controlnet and len(_items(self.controlnet)) != len(self.controls):
+            raise ConfigError(f"give one ControlNet per control: {len(self.controls)} control(s) "
+                              f"({self.control or 'none'}), {len(_items(self.controlnet))} ControlNet(s)")
+        if self.push_away and self.guidance_scale <= 1:
+            raise ConfigError("push_away needs guidance_scale above 1: the original face steers the "
+                              f"unconditional branch of classifier-free guidance (got {self.guidance_scale})")
+
+
+def _items(text: str) -> tuple[str, ...]:
+    """The items of a comma-separated option."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _joined(value) -> str:
+    """A list option, given as a list (SDK: ``control=["face_mesh"]``) or as text, in one
+    spelling: its items joined by commas."""
+    return ",".join(_items(",".join(map(str, value)) if isinstance(value, (list, tuple)) else value))
 
 
 @dataclass(frozen=True)
@@ -116,17 +188,24 @@ class AnonymizationConfig:
             raise ConfigError(f"unknown anonymization parameter(s): {', '.join(unknown)}")
         if "fill_color" in values:
             values["fill_color"] = tuple(int(c) for c in values["fill_color"])
+        for name in ("control", "controlnet"):
+            if name in values:
+                values[name] = _joined(values[name])
         config = cls(**{k: v for k, v in values.items() if k in own},
                      diffusion=DiffusionConfig(**{k: v for k, v in values.items() if k in nested}))
         check(config)
         check(config.diffusion)
-        if config.diffusion.crop_size % 8:
-            raise ConfigError(f"crop_size must be a multiple of 8, got {config.diffusion.crop_size}")
+        config.diffusion.validate()
         return config
 
     @property
     def uses_diffusion(self) -> bool:
         return "ldfa" in (self.method, self.fallback)
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether diffusion is conditioned on the original faces (control, push-away)."""
+        return self.uses_diffusion and bool(self.diffusion.controls or self.diffusion.push_away)
 
     @property
     def inpainter(self):
@@ -141,6 +220,7 @@ class AnonymizationConfig:
     def digest(self) -> str:
         """Short hash of every field that changes output pixels: a rerun resumes only when equal."""
         kept = {k: v for k, v in asdict(self).items() if k not in _NOT_IN_DIGEST}
-        kept["diffusion"] = {k: v for k, v in kept["diffusion"].items() if k not in _NOT_IN_DIGEST}
+        kept["diffusion"] = {k: v for k, v in kept["diffusion"].items() if k not in _NOT_IN_DIGEST
+                             and (k not in _DIGEST_UNLESS or v != _DIGEST_UNLESS[k])}
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

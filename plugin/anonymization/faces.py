@@ -145,6 +145,7 @@ class ImagePlan:
     pixels: np.ndarray  # display orientation RGB the faces are computed from
     orientation: int
     faces: list[FacePlan]
+    original: np.ndarray | None = None  # the source image, when ``pixels`` are a previous version
 
     @property
     def redone(self) -> list[FacePlan]:
@@ -186,10 +187,13 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
                 yield ImageResult(task.sample_id, task.filepath, task.target, unchanged=True)
                 continue
             pixels, info = read_rgb(task.source or task.filepath)
+            # Redoing faces in a previous version: conditions still describe the original faces.
+            original = read_rgb(task.filepath)[0] if task.source and config.conditioned else None
         except (ImageError, OutputError) as e:
             yield ImageResult(task.sample_id, task.filepath, None, str(e))
             continue
-        items.append(ImagePlan(task, pixels, info.orientation, plan_faces(task, pixels, config)))
+        items.append(ImagePlan(task, pixels, info.orientation, plan_faces(task, pixels, config),
+                               original))
     for item, (pixels, mask) in zip(items, render(items, config, inpainter)):
         task = item.task
         try:
@@ -231,8 +235,8 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
     todo = [(item, face) for item in items for face in item.redone if face.method is not None]
     new = {(id(item), face.index): None for item, face in todo}
     diffused = [(item, face) for item, face in todo if face.method == "ldfa"]
-    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.task.sample_id))
-            for item, face in diffused]
+    jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.task.sample_id),
+                    item.original) for item, face in diffused]
     for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):
         if isinstance(pixels, str):  # diffusion could not run on this face
             face.method, face.skipped = config.fallback, f"{pixels}: {config.fallback} instead"

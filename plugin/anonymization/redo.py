@@ -32,7 +32,8 @@ def reanonymize_faces(
     """Give the faces ``face_ids`` a new seed (attempt + 1) and redo only them, in place.
 
     Starts from each sample's anonymized image, so every other face stays as it was, and uses
-    the config recorded for ``field``. The identity guard and the App's review build on it.
+    the config recorded for ``field``; conditions (controlled LDFA, push-away) still come from
+    the original image. The identity guard and the App's review build on it.
     """
     run = run_config(collection, run_key(ANONYMIZE, field))
     if run is None:

@@ -5,13 +5,15 @@ weights) goes through ``atomic_write``: the bytes go to a hidden temporary file 
 target, reach the disk, get the permissions a plain ``open()`` would give under the process
 umask (``mkstemp`` makes 0600 files, which lock the rest of a team out of a shared dataset),
 and are renamed over the target. A killed run leaves at worst a hidden temporary file, never a
-half-written one under the real name. ``sha256_of`` names a file's content, for checking
+half-written one under the real name, and the next write of that target (the rerun, or Ray's
+retry of a killed worker's batch) removes it. ``sha256_of`` names a file's content, for checking
 copies and downloads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import shutil
@@ -46,6 +48,7 @@ def atomic_write(target: str | os.PathLike, mode: str = "wb"):
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, target)
+        _remove_leftovers(target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -64,12 +67,22 @@ def atomic_copy(source: str | os.PathLike, target: str | os.PathLike, link: bool
         try:
             os.link(source, tmp)
             os.replace(tmp, target)
+            _remove_leftovers(target)
             return
         except OSError:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
     with open(source, "rb") as src, atomic_write(target) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """The temporary files of earlier writes of ``target`` that were killed before their rename."""
+    name = glob.escape(target.name)
+    for pattern in (f".{name}.*.tmp", f".{name}.*.link"):
+        for leftover in target.parent.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -13,6 +13,7 @@ most faces of driving frames fall below 16 px:
 from __future__ import annotations
 
 BUCKETS = ("<16", "16-32", ">32")
+UNKNOWN = "unknown"  # a face whose image cannot be read: in the totals, in no bucket
 
 
 def bucket(shorter_side_px: float) -> str:

@@ -46,7 +46,6 @@ import numpy as np
 
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
-from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.device import torch_threads
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.identity_core import (
@@ -59,7 +58,7 @@ from ldfa.plugin.metrics.identity_core import (
     PairTask,
 )
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import faces_field_of, record_run, run_config, versions
+from ldfa.plugin.runs import compared_faces_field, record_run, run_config, versions
 from ldfa.plugin.schema import (
     FACES,
     IDENTITY,
@@ -99,9 +98,7 @@ def compute_identity_distance(
             its fields)
     Returns: per embedder the run statistics (also saved in the run's results)
     """
-    faces_field = faces_field or faces_field_of(collection, field)
-    if not collection.has_field(faces_field) or not collection.has_field(media_field(field)):
-        raise ConfigError(f"'{faces_field}' and '{field}' must both be fields of the collection")
+    faces_field = compared_faces_field(collection, field, faces_field)
     engine = EngineConfig.of(engine)
     config = IdentityConfig(tuple(embedders), dict(thresholds or {}), facenet_weights, faces_field)
     models = config.models()

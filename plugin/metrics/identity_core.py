@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.boxes import to_corners
 from ldfa.plugin.io.device import use_torch_threads
 from ldfa.plugin.metrics.embedders import FaceBox, load_embedder
-from ldfa.plugin.metrics.face_sizes import bucket
-from ldfa.plugin.metrics.pairs import read_pair
+from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
+from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
 from ldfa.plugin.schema import FACES
 
 DEFAULT_EMBEDDERS = ("facenet", "dlib")
@@ -108,7 +109,13 @@ def _measure(task: PairTask, models: dict) -> PairResult:
     result = PairResult(task.sample_id)
     if not task.faces:
         return result
-    original, anon, reason = read_pair(task.filepath, task.version, task.same)
+    try:
+        original, anon, reason = read_pair(task.filepath, task.version, task.same)
+    except ImageError as e:
+        for name in models:
+            result.outcomes[name] = [Outcome(f.id, UNKNOWN, "not_measurable") for f in task.faces]
+            result.reasons[name] = [unreadable_original(e)] * len(task.faces)
+        return result
     boxes = boxes_of(task.faces, original.shape[1], original.shape[0])
     for name, model in models.items():
         too_small = [model.not_measurable(box) for box in boxes]
@@ -124,8 +131,8 @@ def _measure(task: PairTask, models: dict) -> PairResult:
 def boxes_of(faces, width: int, height: int) -> list[FaceBox]:
     """Faces with relative ``bounding_box`` (and ``landmarks``), FiftyOne detections or
     ``FaceRef``, in absolute pixels of a ``width`` x ``height`` image."""
-    return [FaceBox(to_corners(f.bounding_box, width, height), _landmarks(f.landmarks, width, height))
-            for f in faces]
+    return [FaceBox(to_corners(f.bounding_box, width, height),
+                    _landmarks(getattr(f, "landmarks", None), width, height)) for f in faces]
 
 
 def _landmarks(marks, width: int, height: int) -> np.ndarray | None:

@@ -12,7 +12,8 @@ def read_pair(original: str, version: str | None, same: bool = False
               ) -> tuple[np.ndarray, np.ndarray | None, str | None]:
     """(original pixels, the version's pixels or None, why there are none): a version that is
     missing, unreadable or of another size cannot be compared face by face. ``same``: the
-    version is the original itself."""
+    version is the original itself. An unreadable original raises ``ImageError``: no face of
+    it can be judged (``unreadable_original`` says so per face)."""
     pixels, _ = read_rgb(original)
     if same:
         return pixels, pixels, None
@@ -23,3 +24,8 @@ def read_pair(original: str, version: str | None, same: bool = False
     if other.shape != pixels.shape:
         return pixels, None, "anonymized image has another size"
     return pixels, other, None
+
+
+def unreadable_original(error: ImageError) -> str:
+    """The reason every face of an original that cannot be read gets instead of a figure."""
+    return f"original unreadable ({error}): nothing to compare"

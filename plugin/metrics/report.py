@@ -1,11 +1,13 @@
 """The comparison report: one row per anonymized field plus the untouched originals.
 
 Columns follow the LDFA paper's table (detection mAP overall and by COCO face area, AP50) and
-add what is left of the original pixels (residual similarity) and, per embedder, identity
+add what is left of the original pixels (residual similarity), per embedder, identity
 distance, re-identification rate and share within threshold over the faces it can judge, with
-the count it cannot. A second table gives the residual and identity figures by face size
-(shorter side), where small street faces show what the overall figures hide. Written as
-Markdown and CSV with PNG plots (identity-distance histograms per method, AP by face size).
+the count it cannot, and what the face still does (``ldfa.plugin.metrics.attributes``: head
+pose, eye and mouth openness, landmark NME, and the share of faces the face mesh still finds).
+A second table gives the residual, identity and pose figures by face size (shorter side),
+where small street faces show what the overall figures hide. Written as Markdown and CSV with
+PNG plots (identity-distance histograms per method, AP by face size, attribute differences).
 Missing measurements are computed; ``recompute=True`` redoes them.
 """
 
@@ -16,6 +18,7 @@ import os
 from pathlib import Path
 
 from ldfa.plugin.io.atomic import atomic_write
+from ldfa.plugin.metrics.attributes import compute_attribute_differences
 from ldfa.plugin.metrics.evaluation import evaluate_face_detection
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.identity import compute_identity_distance
@@ -23,7 +26,19 @@ from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 from ldfa.plugin.metrics.residual import compute_residual_similarity
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
-from ldfa.plugin.schema import DETECTION_EVAL, IDENTITY, ORIGINAL, RESIDUAL, identity_distance, run_key
+from ldfa.plugin.schema import (
+    ATTRIBUTES,
+    DETECTION_EVAL,
+    IDENTITY,
+    ORIGINAL,
+    RESIDUAL,
+    attribute_diff,
+    identity_distance,
+    run_key,
+)
+
+# The attribute columns of the table (means over the faces the mesh reads in both versions).
+ATTRIBUTE_COLUMNS = ("pose_diff_deg", "eye_diff", "mouth_diff", "landmark_nme", "mesh_kept")
 
 
 def comparison_table(
@@ -55,6 +70,10 @@ def comparison_table(
         if recompute or det is None:
             det = evaluate_face_detection(collection, field, gt_field=gt_field or faces_field,
                                           progress=progress, **({"detector": detector} if detector else {}))
+        attributes = run_results(collection, run_key(ATTRIBUTES, field))
+        if recompute or attributes is None:
+            attributes = compute_attribute_differences(collection, field, faces_field=faces_field,
+                                                       progress=progress)
         row = {"method": methods[field], "field": field, "faces": det["faces"]}
         row.update({c: det[c] for c in ("mAP", "mAP_s", "mAP_m", "mAP_l", "AP50")})
         row["residual"] = residual["mean"]
@@ -65,17 +84,20 @@ def comparison_table(
             row[f"{emb}_too_small"] = stats["not_measurable"]
             row[f"{emb}_reid"] = stats["reid_rate"]
             row[f"{emb}_within"] = stats["within_threshold"]
+        row.update({c: attributes[c] for c in ATTRIBUTE_COLUMNS})
+        row["mesh_read"] = attributes["measured"] + attributes["no_face_left"]
         rows.append(row)
     return rows
 
 
 def size_table(collection, rows: list[dict]) -> list[dict]:
-    """The residual and identity figures of ``rows``' versions by face size bucket (shorter
-    side ``<16``, ``16-32``, ``>32`` px), from their recorded runs."""
+    """The residual, identity and attribute figures of ``rows``' versions by face size bucket
+    (shorter side ``<16``, ``16-32``, ``>32`` px), from their recorded runs."""
     out = []
     for row in rows:
         residual = (run_results(collection, run_key(RESIDUAL, row["field"])) or {}).get("by_size", {})
         ident = (run_results(collection, run_key(IDENTITY, row["field"])) or {}).get("embedders", {})
+        attributes = (run_results(collection, run_key(ATTRIBUTES, row["field"])) or {}).get("by_size", {})
         for size in BUCKETS:
             cell = {"method": row["method"], "field": row["field"], "size": size,
                     "faces": residual.get(size, {}).get("faces"),
@@ -85,6 +107,9 @@ def size_table(collection, rows: list[dict]) -> list[dict]:
                 cell[f"{emb}_judged"] = by.get("measured", 0) + by.get("no_usable_crop", 0)
                 cell[f"{emb}_reid"] = by.get("reid_rate")
                 cell[f"{emb}_within"] = by.get("within_threshold")
+            by = attributes.get(size, {})
+            cell["mesh_read"] = by.get("measured", 0) + by.get("no_face_left", 0)
+            cell.update({c: by.get(c) for c in ("pose_diff_deg", "landmark_nme", "mesh_kept")})
             out.append(cell)
     return out
 
@@ -101,12 +126,14 @@ def write_report(collection, output_dir: str | os.PathLike, rows: list[dict] | N
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "report.md", "csv": out / "report.csv",
              "by_size_csv": out / "report_by_size.csv",
-             "identity_png": out / "identity_distance.png", "ap_png": out / "ap_by_size.png"}
+             "identity_png": out / "identity_distance.png", "ap_png": out / "ap_by_size.png",
+             "attributes_png": out / "attributes.png"}
     _atomic_text(paths["markdown"], to_markdown(rows, collection._dataset.name, by_size))
     _atomic_text(paths["csv"], _to_csv(rows))
     _atomic_text(paths["by_size_csv"], _to_csv(by_size))
     _plot_identity(collection, rows, faces_field, paths["identity_png"])
     _plot_ap(rows, paths["ap_png"])
+    _plot_attributes(collection, rows, faces_field, paths["attributes_png"])
     return paths
 
 
@@ -125,7 +152,12 @@ def to_markdown(rows: list[dict], title: str, by_size: list[dict] | None = None)
              "faces; `*_no_crop`: faces with no face left to measure (identity undefined); "
              "`*_too_small`: faces below the size the embedder can judge, left out of the rates; "
              "`*_reid`: re-identification rate and `*_within`: share within the same-person "
-             "threshold, both over the faces the embedder can judge.", "", *_table(rows)]
+             "threshold, both over the faces the embedder can judge. What the face still does, over "
+             "the faces the face mesh reads in both versions: `pose_diff_deg` mean absolute "
+             "yaw/pitch/roll difference (degrees), `eye_diff` / `mouth_diff` openness differences, "
+             "`landmark_nme` landmark error over the inter-ocular distance; `mesh_kept`: share of the "
+             "`mesh_read` faces (large enough, read on the original) still read as a face.", "",
+             *_table(rows)]
     if by_size:
         lines += ["", "## By face size (shorter side, px)", "",
                   "`*_judged`: faces the embedder can judge in that size.", "", *_table(by_size)]
@@ -221,6 +253,34 @@ def _plot_ap(rows, path: Path) -> None:
     ax.set_ylabel("COCO AP@[.5:.95]")
     ax.set_title("Face detection AP by face size")
     ax.legend()
+    _save(fig, path)
+
+
+def _plot_attributes(collection, rows, faces_field, path: Path) -> None:
+    """Per-face pose difference and landmark NME of each version, on shared bins from 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    panels = (("pose_diff_deg", "head pose difference (mean |yaw|,|pitch|,|roll|, degrees)"),
+              ("landmark_nme", "landmark NME (inter-ocular)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4))
+    for ax, (name, title) in zip(axes, panels):
+        values = {row["method"]: [v for v in collection.values(
+            f"{faces_field}.detections.{attribute_diff(row['field'], name)}", unwind=True) if v is not None]
+            for row in rows}
+        edges = np.linspace(0.0, max([max(v) for v in values.values() if v] + [1e-3]) * 1.05, 31)
+        for method, vals in values.items():
+            if vals:
+                ax.stairs(np.histogram(vals, edges)[0], edges, fill=True, alpha=0.5,
+                          label=f"{method} ({len(vals)})")
+        ax.set_title(title)
+        ax.set_xlabel("difference to the original (0: kept)")
+        ax.set_ylabel("faces")
+        if any(values.values()):
+            ax.legend()
     _save(fig, path)
 
 

@@ -26,13 +26,13 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.anonymization.masks import face_region
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.boxes import to_pixels
 from ldfa.plugin.metrics.embedders import MIN_CROP_STD
-from ldfa.plugin.metrics.face_sizes import BUCKETS, bucket
-from ldfa.plugin.metrics.pairs import read_pair
+from ldfa.plugin.metrics.face_sizes import BUCKETS, UNKNOWN, bucket
+from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import faces_field_of, record_run, versions
+from ldfa.plugin.runs import compared_faces_field, record_run, versions
 from ldfa.plugin.schema import ORIGINAL, RESIDUAL, media_field, residual, run_key
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's "L" mode
@@ -50,9 +50,7 @@ def compute_residual_similarity(collection, field: str, faces_field: str | None 
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
     Returns: the run statistics (also saved in the run's results)
     """
-    faces_field = faces_field or faces_field_of(collection, field)
-    if not collection.has_field(faces_field) or not collection.has_field(media_field(field)):
-        raise ConfigError(f"'{faces_field}' and '{field}' must both be fields of the collection")
+    faces_field = compared_faces_field(collection, field, faces_field)
     _declare_fields(collection._dataset, field, faces_field)
     values: list[tuple[str, float | None]] = []  # (size bucket, residual or None)
     with Progress(len(collection), f"Residual similarity ({field})", progress) as bar:
@@ -94,7 +92,12 @@ def _measure(sample, field, faces_field) -> list[tuple[str, float | None]]:
     faces = sample[faces_field].detections if sample[faces_field] else []
     if not faces:
         return []
-    original, anon, reason = read_pair(sample.filepath, sample[media_field(field)], field == ORIGINAL)
+    try:
+        original, anon, reason = read_pair(sample.filepath, sample[media_field(field)], field == ORIGINAL)
+    except ImageError as e:
+        for face in faces:
+            face[residual(field)], face[f"{residual(field)}_reason"] = None, unreadable_original(e)
+        return [(UNKNOWN, None)] * len(faces)
     height, width = original.shape[:2]
     grey_original = original @ LUMA
     grey_anon = None if reason else anon @ LUMA

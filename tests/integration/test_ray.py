@@ -83,14 +83,17 @@ def test_ray_gives_the_local_engines_labels_files_and_facts(cluster, photos, tin
     assert found.failed == 0 and labels(photos, "found_on_ray") == labels(photos, "found_here")
     assert photos.get_run_info("ldfa_detect_found_on_ray").config.engine["engine"] == "ray"
 
-    for method, params in (("gauss", {}), ("ldfa", {"model": tiny_model, **FAST})):
-        ldfa.anonymize_faces(photos, method=method, field=f"{method}_here", progress=False,
-                             output_dir=tmp_path / f"{method}_here", **params)
-        summary = ldfa.anonymize_faces(photos, method=method, field=f"{method}_ray", progress=False,
-                                       output_dir=tmp_path / f"{method}_ray", engine="ray", **params)
-        assert (summary.written, summary.failed, summary.faces) == (8, 0, 8), method
-        assert digests(photos, f"{method}_ray") == digests(photos, f"{method}_here"), method
-        assert facts(photos, f"{method}_ray") == facts(photos, f"{method}_here"), method
+    camouflage = {"preset": "camouflage", "controlnet": f"{tiny_model}/controlnet", "guidance_scale": 3.0,
+                  "ip_adapter": f"{tiny_model}/ip-adapter/ip-adapter.safetensors"}
+    for name, method, params in (("gauss", "gauss", {}), ("ldfa", "ldfa", {"model": tiny_model, **FAST}),
+                                 ("camouflage", "ldfa", {"model": tiny_model, **FAST, **camouflage})):
+        ldfa.anonymize_faces(photos, method=method, field=f"{name}_here", progress=False,
+                             output_dir=tmp_path / f"{name}_here", **params)
+        summary = ldfa.anonymize_faces(photos, method=method, field=f"{name}_ray", progress=False,
+                                       output_dir=tmp_path / f"{name}_ray", engine="ray", **params)
+        assert (summary.written, summary.failed, summary.faces) == (8, 0, 8), name
+        assert digests(photos, f"{name}_ray") == digests(photos, f"{name}_here"), name
+        assert facts(photos, f"{name}_ray") == facts(photos, f"{name}_here"), name
 
     here = ldfa.compute_identity_distance(photos, "gauss_here", embedders=["dlib"], progress=False)
     on_ray = ldfa.compute_identity_distance(photos, "gauss_ray", embedders=["dlib"], progress=False,
@@ -173,5 +176,5 @@ def test_on_ray_a_stopped_run_resumes_a_bad_image_is_a_failure_and_the_guard_run
     assert summary.failures[0]["filepath"] == str(broken)
     assert digests(view.exists("ray"), "ray") == digests(view.exists("here"), "here")
     assert facts(view, "ray") == facts(view, "here")
-    assert summary.identity_guard == here.identity_guard and here.identity_guard["checked"] == 8
+    assert summary.identity_guard == here.identity_guard and here.identity_guard["checked"] == 9
     assert [p for p in (tmp_path / "ray").rglob("*") if p.name.startswith(".")] == []

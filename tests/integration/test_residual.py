@@ -78,3 +78,28 @@ def test_a_uniform_original_has_no_residual_and_says_why(dataset, sample_photos,
     assert residuals(dataset, "original") == [None]
     [reason] = dataset.values("faces.detections.original_residual_reason", unwind=True)
     assert reason == "original face box is uniform: no face texture to compare"
+
+
+def test_an_unreadable_original_is_a_reason_for_every_metric_not_a_crash(dataset, sample_photos, tmp_path):
+    """An image whose anonymization failed (it cannot be read) still has its faces: each metric
+    gives them a reason and counts them, in no size bucket, and measures the other images."""
+    import fiftyone as fo
+
+    import ldfa
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a PNG")
+    faces = fo.Detections(detections=[fo.Detection(label="face", bounding_box=list(HOPPER_FACE))])
+    dataset.add_samples([fo.Sample(filepath=str(broken), faces=faces),
+                         fo.Sample(filepath=str(sample_photos[1]), faces=faces.copy())])
+    residual = ldfa.compute_residual_similarity(dataset, "original", progress=False)
+    identity = ldfa.compute_identity_distance(dataset, "original", embedders=["dlib"], progress=False)
+    attributes = ldfa.compute_attribute_differences(dataset, "original", progress=False)
+    assert (residual["faces"], residual["measured"]) == (2, 1)
+    assert (identity["dlib"]["faces"], identity["dlib"]["measured"], identity["dlib"]["not_measurable"]) == (2, 1, 1)
+    assert (attributes["faces"], attributes["measured"], attributes["not_measurable"]) == (2, 1, 1)
+    for results in (residual, identity["dlib"], attributes):
+        assert sum(results["by_size"][b]["faces"] for b in results["by_size"]) == 1
+    for reason in ("original_residual_reason", "original_dlib_reason", "original_attributes_reason"):
+        first, second = dataset.values(f"faces.detections.{reason}", unwind=True)
+        assert first.startswith("original unreadable (not an image file PIL can read)") and second is None

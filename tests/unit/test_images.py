@@ -40,3 +40,12 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
             f.write("half")
             raise KeyboardInterrupt  # killed mid-write
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["kept.txt"]
+
+
+def test_the_next_write_removes_what_a_writer_killed_before_its_rename_left(tmp_path):
+    """SIGKILL runs no cleanup: the temporary stays until the target is written again."""
+    for name in (".frame[1].png.abc123.tmp", ".frame[1].png.4242.link", ".other.png.abc123.tmp"):
+        (tmp_path / name).write_bytes(b"half")
+    with atomic_write(tmp_path / "frame[1].png") as f:
+        f.write(b"whole")
+    assert sorted(os.listdir(tmp_path)) == [".other.png.abc123.tmp", "frame[1].png"]
