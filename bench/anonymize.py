@@ -82,7 +82,7 @@ def measure(mode: str, args) -> dict:
     total_s = time.perf_counter() - start
     np.savez(args.faces_out, *faces)
     return {"mode": mode, "batch_size": inpainter.config.batch_size, "faces": len(jobs),
-            "threads": torch.get_num_threads(),
+            "threads": torch.get_num_threads(), "dtype": str(pipe.dtype).removeprefix("torch."),
             "face_px": [min(r[2] - r[0], r[3] - r[1]) for r in regions],
             "load_s": load_s, "total_s": total_s, "totals": totals,
             "rss_warm_mb": rss_warm,
@@ -108,7 +108,7 @@ def report(a: dict, b: dict, a_faces: list, b_faces: list, args) -> None:
     source = PHOTO.name if PHOTO.is_file() else "sample photos"
     print(f"faces: {a['faces']} (shorter side {a['face_px']} px) from {source}; "
           f"crops {args.crop_size}x{args.crop_size}, num_inference_steps {args.steps} at strength 0.75 "
-          f"(= {a['totals']['unet'][1] // a['faces']} UNet calls per face), guidance 1, fp32, "
+          f"(= {a['totals']['unet'][1] // a['faces']} UNet calls per face), guidance 1, {a['dtype']}, "
           f"{a['threads']} torch threads")
     print(f"{'mode':<22} {'s/face':>7} {'total s':>8} {'UNet s/call':>11} {'UNet s/face-call':>16} "
           f"{'VAE enc s':>9} {'VAE dec s':>9} {'text s':>7} {'load s':>6} {'RSS warm MB':>11} {'peak RSS MB':>11}")

@@ -23,9 +23,8 @@ from pathlib import Path
 from ldfa.testing.sd15 import PHOTO, build_full_size, face_jobs, load_faces
 
 
-def measure(model: str, batch_sizes: list[int], steps: int, device: str = "cuda",
-            dtype: str = "float16") -> list[dict]:
-    """One row per batch size: seconds per face and peak device memory (CUDA only)."""
+def measure(model: str, batch_sizes: list[int], steps: int) -> list[dict]:
+    """One row per batch size: seconds per face and peak GPU memory."""
     import torch
 
     from ldfa.plugin.anonymization.config import PAPER, DiffusionConfig
@@ -36,19 +35,17 @@ def measure(model: str, batch_sizes: list[int], steps: int, device: str = "cuda"
     rows = []
     for size in batch_sizes:
         inpainter = Inpainter(DiffusionConfig(
-            model=model, device=device, dtype=dtype, batch_size=size, num_inference_steps=steps,
+            model=model, device="cuda", dtype="float16", batch_size=size, num_inference_steps=steps,
             **{k: PAPER[k] for k in ("crop_size", "strength", "guidance_scale", "context_px")}))
         inpainter(jobs[:size])  # warm-up: loading, kernel selection, the allocator's first blocks
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         faces = inpainter(jobs)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
+        torch.cuda.synchronize()
         spent = time.perf_counter() - start
         assert all(not isinstance(f, str) for f in faces), faces  # no face fell back
-        peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else None
+        peak = torch.cuda.max_memory_allocated() / 2**30
         rows.append({"batch": size, "faces": len(jobs), "s_per_face": spent / len(jobs),
                      "faces_per_s": len(jobs) / spent, "peak_gib": peak})
     return rows
@@ -60,6 +57,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--model-dir", type=Path, help="keep the random-weight model here (built if absent)")
     args = parser.parse_args()
+    import diffusers
     import torch
 
     if not torch.cuda.is_available():
@@ -71,7 +69,8 @@ def main() -> None:
         rows = measure(str(folder), args.batch_sizes, args.steps)
     name = torch.cuda.get_device_name()
     source = PHOTO.name if PHOTO.is_file() else "the packaged photos"
-    print(f"{name}, torch {torch.__version__}, CUDA {torch.version.cuda}; SD-1.5 inpainting "
+    print(f"{name}, torch {torch.__version__}, CUDA {torch.version.cuda}, diffusers "
+          f"{diffusers.__version__}; SD-1.5 inpainting "
           f"architecture, random weights, float16; 512-px crops, {args.steps} steps at strength "
           f"0.75, guidance 1; faces from {source}")
     print(f"{'batch':>5} {'faces':>5} {'s/face':>7} {'faces/s':>8} {'peak GiB':>9}")

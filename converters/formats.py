@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import fiftyone as fo
 
 from ldfa.converters import FORMATS
 from ldfa.converters.cityscapes import import_cityscapes
-from ldfa.converters.coco import import_coco
+from ldfa.converters.coco import coco_root, import_coco
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.progress import ProgressArg
 
 
 def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotations: str | None = None,
                    images: str | None = None, progress: ProgressArg = True) -> dict:
-    """Import a Cityscapes root, or a COCO folder (``images`` dir + ``annotations`` JSON)."""
+    """Import a Cityscapes root, or a COCO folder (``images`` dir + ``annotations`` JSON),
+    checked as ``source_tree`` checks it."""
+    source_tree(fmt, source, annotations, images)
     if fmt == "cityscapes":
         return import_cityscapes(source, dataset, progress=progress)
-    if fmt == "coco":
-        if not annotations:
-            raise ConfigError("COCO needs --annotations FILE (the instances JSON)")
-        return import_coco(images or source, annotations, dataset, progress=progress)
-    raise ConfigError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+    return import_coco(images or source, annotations, dataset, progress=progress)
 
 
 def source_tree(fmt: str, source, annotations=None, images=None) -> Path:
@@ -41,4 +38,4 @@ def source_tree(fmt: str, source, annotations=None, images=None) -> Path:
     json_file = Path(annotations).expanduser().resolve()
     if not json_file.is_file():
         raise ConfigError(f"{json_file} is not a file")
-    return Path(os.path.commonpath([folder, json_file.parent]))
+    return coco_root(folder, json_file)

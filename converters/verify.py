@@ -19,6 +19,7 @@ from ldfa.converters import manifest, tree
 from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.atomic import sha256_of
+from ldfa.plugin.io.images import orientation_of, shown_size
 from ldfa.plugin.io.output import to_stored_orientation
 from ldfa.plugin.progress import Progress, ProgressArg
 
@@ -100,11 +101,9 @@ def _outside_masks(original: Path, anonymized: Path, faces, mask: dict) -> tuple
         if (a.size, a.mode, a.format) != (b.size, b.mode, b.format):
             return 1.0, 255.0, (f"size/mode/format {b.size} {b.mode} {b.format} != source "
                                 f"{a.size} {a.mode} {a.format}")
-        orientation = int(a.getexif().get(0x0112, 1) or 1)
-        width, height = (a.height, a.width) if orientation in (5, 6, 7, 8) else a.size
         inside = to_stored_orientation(
-            union_mask(width, height, faces, mask["grow"], mask["ellipse"], mask.get("fade_px", 0)),
-            orientation)
+            union_mask(*shown_size(a), faces, mask["grow"], mask["ellipse"], mask.get("fade_px", 0)),
+            orientation_of(a))
         diff = np.abs(np.asarray(a, dtype=np.int64) - np.asarray(b, dtype=np.int64))
         if diff.ndim == 3:
             diff = diff.max(axis=-1)

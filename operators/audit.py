@@ -7,8 +7,9 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.layout import preferred_field
 from ldfa.plugin.audit.dataset import open_audit, source_dataset
-from ldfa.plugin.audit.review import REVIEW_TAGS, redo_faces, tag_faces
+from ldfa.plugin.audit.review import redo_faces, tag_faces
 from ldfa.plugin.runs import anonymized_fields
+from ldfa.plugin.schema import NEEDS_REVIEW, REVIEW_TAGS
 
 
 class OpenAudit(foo.Operator):
@@ -36,7 +37,7 @@ class TagFaces(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        inputs.enum("tag", list(REVIEW_TAGS), default="needs_review", label="Tag")
+        inputs.enum("tag", list(REVIEW_TAGS), default=NEEDS_REVIEW, label="Tag")
         return types.Property(inputs)
 
     def execute(self, ctx):

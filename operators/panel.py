@@ -21,7 +21,7 @@ from ldfa.plugin.audit.views import (
     risky_faces,
     threshold,
 )
-from ldfa.plugin.metrics.report import size_table
+from ldfa.plugin.metrics.report import ATTRIBUTE_COLUMNS, size_table
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_results
 from ldfa.plugin.schema import (
     ATTRIBUTES,
@@ -65,8 +65,7 @@ def table_rows(dataset) -> list[dict]:
                "residual": residual.get("mean"), "embedder": embedder, "dist": stats.get("mean"),
                "within": stats.get("within_threshold"), "reid": stats.get("reid_rate")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
-        row.update({c: attributes.get(c) for c in ("pose_diff_deg", "eye_diff", "mouth_diff",
-                                                   "landmark_nme", "mesh_kept")})
+        row.update({c: attributes.get(c) for c in ATTRIBUTE_COLUMNS})
         rows.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
     return rows
 

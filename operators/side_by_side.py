@@ -20,13 +20,13 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.layout import SIDE_BY_SIDE_PANEL, preferred_field
 from ldfa.plugin.audit.dataset import source_dataset
-from ldfa.plugin.audit.review import REVIEW_TAGS, redo_faces, tag_faces
+from ldfa.plugin.audit.review import redo_faces, tag_faces
 from ldfa.plugin.audit.views import embedder_of, threshold
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.boxes import to_corners
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
-from ldfa.plugin.schema import FACE_FACTS, ORIGINAL, identity_distance
+from ldfa.plugin.schema import APPROVED, FACE_FACTS, NEEDS_REVIEW, ORIGINAL, identity_distance
 
 COLUMNS = 2
 ROW_HEIGHT_PX = 420
@@ -217,10 +217,10 @@ class SideBySide(foo.Panel):
         self._refresh(ctx)
 
     def on_approve(self, ctx):
-        self._tag(ctx, REVIEW_TAGS[0])
+        self._tag(ctx, APPROVED)
 
     def on_needs_review(self, ctx):
-        self._tag(ctx, REVIEW_TAGS[1])
+        self._tag(ctx, NEEDS_REVIEW)
 
     def on_redo(self, ctx):
         field, faces = ctx.panel.state.field, self._targets(ctx)

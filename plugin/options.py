@@ -17,13 +17,11 @@ from ldfa.plugin.errors import ConfigError
 
 
 def option(default, help: str, *, choices=None, low=None, high=None, cli: str | None = None,
-           ui: bool = True, factory=None):
-    """A config field: ``default`` (or ``factory`` for a mutable one), a one-line ``help``,
+           ui: bool = True):
+    """A config field: its ``default`` (immutable: configs are frozen), a one-line ``help``,
     allowed ``choices``, inclusive bounds ``low``/``high``, the CLI flag when it is not the
     field's name (``cli="--steps"``), and ``ui=False`` for fields the App's forms leave out."""
     metadata = {"help": help, "choices": choices, "low": low, "high": high, "cli": cli, "ui": ui}
-    if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -54,9 +52,8 @@ def options(cls) -> list[Option]:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         base = args[0] if args and typing.get_origin(hint) is not tuple else hint
         kind = tuple if typing.get_origin(base) is tuple or base is tuple else base
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         meta = f.metadata
-        out.append(Option(f.name, kind, default, meta["help"],
+        out.append(Option(f.name, kind, f.default, meta["help"],
                           tuple(meta["choices"]) if meta["choices"] else None, meta["low"],
                           meta["high"], meta["cli"] or "--" + f.name.replace("_", "-"),
                           meta["ui"], type(None) in typing.get_args(hint)))

@@ -4,7 +4,7 @@ resumable command: the engine's stages end to end, with the source format's roun
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import fiftyone as fo
@@ -23,9 +23,10 @@ from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
 from ldfa.plugin.schema import DETECT, FACES, anonymized_field, run_key
 
-# What decides the faces found; a rerun that asks for other values detects again.
-_DETECTION_KEYS = ("detector", "confidence", "candidate_confidence", "zoom", "zoom_confidence",
-                   "min_face_px", "max_side", "people_fields")
+# What decides the faces found (every DetectorConfig field but how fast it runs, and the people
+# looked at); a rerun that asks for other values detects again.
+_DETECTION_KEYS = (*(f.name for f in fields(DetectorConfig) if f.name not in ("batch_size", "device")),
+                   "people_fields")
 
 
 def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",

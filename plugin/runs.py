@@ -87,3 +87,11 @@ def anonymized_fields(collection) -> dict[str, str]:
             if config and config.get("field"):
                 found[config["field"]] = config.get("method", "?")
     return dict(sorted(found.items()))
+
+
+def declare_fields(dataset: fo.Dataset, wanted: dict[str, type]) -> None:
+    """Declare a run's fields (path -> FiftyOne field type) before writing them: the App can
+    filter by them, and a first None value is accepted."""
+    for path, kind in wanted.items():
+        if not dataset.has_field(path):
+            dataset.add_sample_field(path, kind)

@@ -21,6 +21,9 @@ ORIGINAL_MEDIA = "filepath"  # ... and where its images are
 DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL, ATTRIBUTES = (
     "detect", "anonymize", "identity", "residual", "detection", "attributes")
 FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anonymized version
+# a face's review verdict (a label tag): the identity guard and the App's review set them
+APPROVED, NEEDS_REVIEW = "approved", "needs_review"
+REVIEW_TAGS = (APPROVED, NEEDS_REVIEW)
 SMALL_FACES_VIEW, UNCERTAIN_FACES_VIEW, FAILED_VIEW = (
     "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed")
 
@@ -68,6 +71,11 @@ def identity_reason(version: str, embedder: str) -> str:
 def residual(version: str) -> str:
     """A face's residual similarity in ``version`` (on the face detection)."""
     return f"{version}_residual"
+
+
+def residual_reason(version: str) -> str:
+    """Why a face has no residual similarity in ``version``."""
+    return f"{residual(version)}_reason"
 
 
 # A face's attribute differences to its original (``ldfa.plugin.metrics.attributes``): signed

@@ -51,6 +51,7 @@ def score(dataset, pred_field: str, confidence: float) -> dict:
         "faces": tp + fn,
         "recall": tp / max(tp + fn, 1),
         "precision": tp / max(tp + fp, 1),
+        "beyond_labels": fp,  # boxes matching no labelled face (unlabelled faces among them)
         "ap50": ap50,
         "faces_on_negatives": negatives,
     }

@@ -63,11 +63,12 @@ def load_faces(count: int) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]
 
 
 def face_jobs(image: np.ndarray, regions) -> list:
-    """Each face as the engine paints it: its box and default 4-px blend ring, its own seed."""
+    """Each face as the paper preset paints it: its box and blend ring, its own seed."""
+    from ldfa.plugin.anonymization.config import PAPER
     from ldfa.plugin.anonymization.diffusion import FaceJob
     from ldfa.plugin.anonymization.masks import face_shape, paste_region
 
     height, width = image.shape[:2]
-    pastes = [paste_region(region, 4, width, height) for region in regions]
+    pastes = [paste_region(region, PAPER["mask_blur_px"], width, height) for region in regions]
     return [FaceJob(image, paste, face_shape(region, paste), seed=1000 + i)
             for i, (region, paste) in enumerate(zip(regions, pastes))]

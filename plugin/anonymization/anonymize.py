@@ -21,16 +21,20 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.faces import IMAGES_PER_CHUNK, AnonymizationSummary, AnonymizeWorker, ImageTask
+from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
 from ldfa.plugin.anonymization.guard import guard_identity
-from ldfa.plugin.anonymization.records import declare_face_facts, face_tasks, write_results
+from ldfa.plugin.anonymization.records import (
+    anonymize_blocks,
+    attempts_path,
+    declare_face_facts,
+    face_tasks,
+)
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError, OutputError
 from ldfa.plugin.io.output import output_path
-from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
-from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, face_fact, run_key
+from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, run_key
 
 
 def anonymize_faces(
@@ -96,7 +100,7 @@ def anonymize_faces(
     done = _finished(collection, field, out_dir) if previous == config.digest() else set()
     summary = AnonymizationSummary(field, method, images=len(done), resumed=len(done))
     ids = [i for i in collection.values("id") if i not in done]
-    attempts = f"{faces_field}.detections.{face_fact(field, 'attempt')}"
+    attempts = attempts_path(faces_field, field)
 
     def read(block_ids: list[str]) -> list[ImageTask]:
         view = collection.select(block_ids, ordered=True)
@@ -105,11 +109,8 @@ def anonymize_faces(
                           None if f is None else face_tasks(f, t))
                 for i, p, f, t in zip(block_ids, paths, faces, tries)]
 
-    with Progress(len(ids), f"Anonymizing ({method})", progress) as bar:
-        for results in run_tasks(blocks(ids, read), AnonymizeWorker.like_here(config), engine,
-                                 IMAGES_PER_CHUNK, uses_gpu=config.uses_diffusion):
-            write_results(collection, faces_field, field, results, summary)
-            bar.update(len(results))
+    anonymize_blocks(collection, ids, read, config, engine, faces_field, field, summary,
+                     f"Anonymizing ({method})", progress)
     if identity_guard:
         summary.identity_guard = guard_identity(collection, field, max_tries=identity_guard,
                                                 progress=progress, engine=engine)

@@ -107,11 +107,7 @@ def resolve_dtype(device: str, dtype: str | None) -> torch.dtype:
     """fp16 on CUDA, fp32 on CPU (bf16 was slower on the measured CPU) unless asked otherwise."""
     if dtype is None:
         return torch.float16 if device.startswith("cuda") else torch.float32
-    try:
-        return {"float16": torch.float16, "fp16": torch.float16, "float32": torch.float32,
-                "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}[dtype]
-    except KeyError:
-        raise ConfigError(f"unknown dtype {dtype!r}; use float16, float32 or bfloat16") from None
+    return getattr(torch, dtype)  # one of config.DTYPES: the config checks it
 
 
 def _out_of_memory(error: BaseException) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.diffusion import FaceJob
@@ -143,6 +144,7 @@ class FacePlan:
 class ImagePlan:
     task: ImageTask
     pixels: np.ndarray  # display orientation RGB the faces are computed from
+    stored: Image.Image | str  # what the new image is composed on (``output.compose``)
     orientation: int
     faces: list[FacePlan]
     original: np.ndarray | None = None  # the source image, when ``pixels`` are a previous version
@@ -192,12 +194,15 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
         except (ImageError, OutputError) as e:
             yield ImageResult(task.sample_id, task.filepath, None, str(e))
             continue
-        items.append(ImagePlan(task, pixels, info.orientation, plan_faces(task, pixels, config),
-                               original))
+        # The file the new image is composed on: the source as decoded here, or, redoing faces
+        # in a previous version, the source file (so a JPEG is not re-encoded twice over).
+        stored = task.filepath if task.source else info.stored
+        items.append(ImagePlan(task, pixels, stored, info.orientation,
+                               plan_faces(task, pixels, config), original))
     for item, (pixels, mask) in zip(items, render(items, config, inpainter)):
         task = item.task
         try:
-            save_atomic(compose(task.filepath, pixels, mask, item.orientation), Path(task.target),
+            save_atomic(compose(item.stored, pixels, mask, item.orientation), Path(task.target),
                         config.jpeg_quality)
         except ImageError as e:
             yield ImageResult(task.sample_id, task.filepath, None, str(e))

@@ -17,9 +17,7 @@ from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.metrics.identity import compute_identity_distance, recorded_config, remeasure_faces
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of
-from ldfa.plugin.schema import identity_distance
-
-REVIEW_TAG = "needs_review"
+from ldfa.plugin.schema import NEEDS_REVIEW, identity_distance
 
 
 def guard_identity(
@@ -35,7 +33,7 @@ def guard_identity(
     """Re-anonymize faces within ``threshold`` of their original, up to ``max_tries`` times.
 
     The faces are those the anonymization run of ``field`` replaced (its recorded faces field).
-    Returns counts: ``checked``, ``redone`` (re-anonymizations), ``passed`` and ``needs_review``
+    Returns ``checked`` and ``redone`` (re-anonymizations) counts and ``needs_review``
     (the face ids left within the threshold). Measuring and re-anonymizing run on ``engine``.
     """
     if max_tries < 0:
@@ -77,9 +75,7 @@ def _within(collection, faces_field, distance: str, threshold, face_ids) -> set[
 
 def _tag(collection, faces_field, face_ids: set[str]) -> None:
     """Tag ``face_ids`` ``needs_review`` and untag faces of the collection that passed."""
-    for sample in collection.iter_samples(autosave=True, progress=False):
-        if not sample[faces_field]:
-            continue
-        for face in sample[faces_field].detections:
-            tags = [t for t in (face.tags or []) if t != REVIEW_TAG]
-            face.tags = tags + [REVIEW_TAG] if face.id in face_ids else tags
+    collection.untag_labels(NEEDS_REVIEW, label_fields=[faces_field])
+    if face_ids:
+        collection.select_labels(ids=list(face_ids), fields=faces_field).tag_labels(
+            NEEDS_REVIEW, label_fields=[faces_field])

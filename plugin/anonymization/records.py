@@ -1,4 +1,5 @@
-"""Between FiftyOne and the anonymization core: tasks read from samples, results written back.
+"""Between FiftyOne and the anonymization core: tasks read from samples, run on the engine,
+results written back.
 
 Only the driver uses this module (``anonymize_faces``, ``reanonymize_faces``); the core
 (``faces.py``) and the engines never open the database.
@@ -9,7 +10,18 @@ from __future__ import annotations
 import fiftyone as fo
 
 from ldfa.plugin import failures
-from ldfa.plugin.anonymization.faces import AnonymizationSummary, FaceTask, ImageResult
+from ldfa.plugin.anonymization.config import AnonymizationConfig
+from ldfa.plugin.anonymization.faces import (
+    IMAGES_PER_CHUNK,
+    AnonymizationSummary,
+    AnonymizeWorker,
+    FaceTask,
+    ImageResult,
+)
+from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.engines.run import blocks, run_tasks
+from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.runs import declare_fields
 from ldfa.plugin.schema import FACE_FACTS, face_fact
 
 # Per-face facts on each face detection, `<field>_<name>`, and their types.
@@ -19,10 +31,8 @@ _FACT_TYPES = {"seed": fo.IntField, "method": fo.StringField, "skipped": fo.Stri
 
 def declare_face_facts(dataset: fo.Dataset, faces_field: str, field: str) -> None:
     """Declare the per-face facts in the schema, so the App can filter faces by them."""
-    for name in FACE_FACTS:
-        path = f"{faces_field}.detections.{face_fact(field, name)}"
-        if not dataset.has_field(path):
-            dataset.add_sample_field(path, _FACT_TYPES[name])
+    declare_fields(dataset, {f"{faces_field}.detections.{face_fact(field, name)}": _FACT_TYPES[name]
+                             for name in FACE_FACTS})
 
 
 def face_tasks(detections, attempts, bump: frozenset[str] = frozenset()) -> tuple[FaceTask, ...]:
@@ -54,3 +64,20 @@ def write_results(collection, faces_field: str, field: str, results: list[ImageR
         if paths:
             collection._dataset.set_values(field, paths, key_field="id")
     failures.record(collection, field, {r.sample_id: r.error for r in results})
+
+
+def attempts_path(faces_field: str, field: str) -> str:
+    """The path of every face's ``attempt`` fact, for reading a block's faces in one call."""
+    return f"{faces_field}.detections.{face_fact(field, 'attempt')}"
+
+
+def anonymize_blocks(collection, ids: list[str], read, config: AnonymizationConfig, engine: EngineConfig,
+                     faces_field: str, field: str, summary: AnonymizationSummary, label: str,
+                     progress: ProgressArg, set_paths: bool = True) -> None:
+    """Run the anonymization core over the tasks ``read`` makes of ``ids`` (a block at a time)
+    on ``engine``, writing each batch of results back as it arrives."""
+    with Progress(len(ids), label, progress) as bar:
+        for results in run_tasks(blocks(ids, read), AnonymizeWorker.like_here(config), engine,
+                                 IMAGES_PER_CHUNK, uses_gpu=config.uses_diffusion):
+            write_results(collection, faces_field, field, results, summary, set_paths)
+            bar.update(len(results))

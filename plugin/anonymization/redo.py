@@ -8,18 +8,15 @@ so every other face stays as it was. The work runs on the run's engine, as ``ano
 from __future__ import annotations
 
 import fiftyone as fo
-from bson import ObjectId
-from fiftyone import ViewField as F
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.faces import IMAGES_PER_CHUNK, AnonymizationSummary, AnonymizeWorker, ImageTask
-from ldfa.plugin.anonymization.records import face_tasks, write_results
+from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
+from ldfa.plugin.anonymization.records import anonymize_blocks, attempts_path, face_tasks
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
-from ldfa.plugin.schema import ANONYMIZE, face_fact, run_key
+from ldfa.plugin.schema import ANONYMIZE, run_key
 
 
 def reanonymize_faces(
@@ -42,10 +39,8 @@ def reanonymize_faces(
     engine = EngineConfig.of(engine)
     faces_field = run["faces_field"]
     wanted = frozenset(face_ids)
-    view = collection._dataset.filter_labels(
-        faces_field, F("_id").is_in([ObjectId(i) for i in wanted]), only_matches=True)
-    ids = view.values("id")
-    attempts = f"{faces_field}.detections.{face_fact(field, 'attempt')}"
+    ids = collection._dataset.match_labels(ids=list(wanted), fields=faces_field).values("id")
+    attempts = attempts_path(faces_field, field)
 
     def read(block_ids: list[str]) -> list[ImageTask]:
         samples = collection._dataset.select(block_ids, ordered=True)
@@ -54,9 +49,6 @@ def reanonymize_faces(
                 for i, p, a, f, t in zip(block_ids, paths, anonymized, faces, tries)]
 
     summary = AnonymizationSummary(field, config.method)
-    with Progress(len(ids), "Re-anonymizing faces", progress) as bar:
-        for results in run_tasks(blocks(ids, read), AnonymizeWorker.like_here(config), engine,
-                                 IMAGES_PER_CHUNK, uses_gpu=config.uses_diffusion):
-            write_results(collection, faces_field, field, results, summary, set_paths=False)
-            bar.update(len(results))
+    anonymize_blocks(collection, ids, read, config, engine, faces_field, field, summary,
+                     "Re-anonymizing faces", progress, set_paths=False)
     return summary

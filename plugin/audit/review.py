@@ -15,8 +15,7 @@ from ldfa.plugin.audit.dataset import audit_name, source_dataset
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.metrics.identity import remeasure_faces
 from ldfa.plugin.runs import faces_field_of
-
-REVIEW_TAGS = ("approved", "needs_review")
+from ldfa.plugin.schema import REVIEW_TAGS
 
 
 def tag_faces(dataset: fo.Dataset, face_ids: list[str], tag: str,

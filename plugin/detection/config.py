@@ -14,6 +14,9 @@ from ldfa.plugin.options import check, option
 
 BACKEND_NAMES = ("retinaface", "mtcnn", "centerface")  # ldfa.plugin.detection.backends.BACKENDS
 DEFAULT_BACKEND = "centerface"
+# Cityscapes (gtFine, CityPersons) and COCO names of a single person (groups have no one head),
+# whose heads get a closer look (``people.py``); here, so importing a dataset loads no detector.
+PEOPLE_LABELS = frozenset({"person", "rider", "pedestrian", "sitting person", "person (other)"})
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import record_run, versions
 from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, run_key
 
+WRITE_IMAGES = 32  # results written to FiftyOne together: a few round trips per 32 images
+
 
 @dataclass
 class DetectionSummary:
@@ -28,19 +30,34 @@ class DetectionSummary:
 
     label_field: str
     detector: str
-    images: int = 0
-    faces: int = 0
-    failed: int = 0
     by_source: dict[str, int] = field(default_factory=dict)  # faces each way of finding added
     small: int = 0  # faces below min_face_px: kept, marked `small`, anonymized like the rest
     per_image: list[dict] = field(default_factory=list)
 
     @property
+    def images(self) -> int:
+        return len(self.per_image)
+
+    @property
+    def faces(self) -> int:
+        return sum(self.by_source.values())
+
+    @property
     def failures(self) -> list[dict]:
         return [p for p in self.per_image if p["error"] is not None]
 
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def totals(self) -> dict:
+        """The counts, without the line of every image (the run's record)."""
+        return {"images": self.images, "faces": self.faces, "failed": self.failed,
+                "by_source": self.by_source, "small": self.small, "failures": self.failures}
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "failures": self.failures}
+        return {"label_field": self.label_field, "detector": self.detector, **self.totals(),
+                "per_image": self.per_image}
 
     def __str__(self) -> str:
         sources = ", ".join(f"{n} {s}" for s, n in self.by_source.items()) or "none"
@@ -100,11 +117,15 @@ def detect_faces(
         return [DetectTask(i, p, tuple(labels)) for i, p, labels in
                 zip(block_ids, paths, zip(*people) if people else [()] * len(block_ids))]
 
-    per_image = {}
+    per_image, pending = {}, []
     with Progress(len(ids), "Detecting faces", progress) as bar:
         for results in run_tasks(blocks(ids, read), DetectWorker(params), engine, config.batch_size):
-            per_image.update(_write(collection, label_field, results, config, summary))
+            pending += results
+            if len(pending) >= WRITE_IMAGES:
+                per_image.update(_write(collection, label_field, pending, config, summary))
+                pending = []
             bar.update(len(results))
+        per_image.update(_write(collection, label_field, pending, config, summary))
     summary.per_image = [per_image[i] for i in ids]  # in the collection's order, whatever the engine
     record_run(
         collection,
@@ -112,8 +133,7 @@ def detect_faces(
         {"method": "ldfa.detect_faces", "label_field": label_field, **asdict(config),
          "people_fields": people_fields, "engine": asdict(engine),
          "versions": versions("facenet-pytorch", "onnxruntime", "torch")},
-        {"images": summary.images, "faces": summary.faces, "failed": summary.failed,
-         "by_source": summary.by_source, "small": summary.small, "failures": summary.failures},
+        summary.totals(),
     )
     return summary
 
@@ -183,9 +203,8 @@ def _write(collection, label_field: str, results: list[DetectResult], config: De
         for face in r.faces:
             summary.by_source[face.source] = summary.by_source.get(face.source, 0) + 1
             summary.small += face.size < config.min_face_px
-        summary.faces += len(r.faces)
-        summary.failed += r.error is not None
-    summary.images += len(results)
+    if not results:
+        return lines
     collection.set_values(label_field, labels, key_field="id")
     failures.record(collection, label_field, reasons)
     return lines

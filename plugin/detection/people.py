@@ -17,12 +17,10 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.detection.backends import Face
-from ldfa.plugin.detection.config import DetectorConfig
+from ldfa.plugin.detection.config import PEOPLE_LABELS, DetectorConfig
 from ldfa.plugin.detection.passes import detect_in_windows
 from ldfa.plugin.io.boxes import to_pixels
 
-# Cityscapes (gtFine, CityPersons) and COCO names of a single person; groups have no one head.
-PEOPLE_LABELS = frozenset({"person", "rider", "pedestrian", "sitting person", "person (other)"})
 HEAD_SHARE = 0.25  # a person's face lies in this top share of its height ...
 HEAD_WIDTH = 0.35  # ... within this share of its height around the head's x (shoulders fit)
 LOOK_CONTEXT = 3.0  # the closer look sees the head region and as much again on every side ...

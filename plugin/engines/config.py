@@ -23,7 +23,7 @@ class EngineConfig:
                          "of a Ray cluster)", choices=ENGINES)
     ray_address: str | None = option(None, f"ray: the cluster to join (default: ${RAY_ADDRESS_ENV}, "
                                      "else a Ray started on this machine)", ui=False)
-    workers: int | None = option(None, "ray: workers, each loading the models once (default: one "
+    workers: int | None = option(None, "ray: workers, each loading the models once a block (default: one "
                                  "per GPU for diffusion on GPUs, else one per CPU)", low=1, ui=False)
     gpus_per_worker: float | None = option(None, "ray: GPUs per worker (default: 1 for diffusion "
                                            "when the cluster has GPUs, else 0)", low=0, ui=False)

@@ -1,5 +1,6 @@
 """The Ray engine: each block of tasks streams through a Ray Dataset; ``map_batches`` runs the
-stage's core on an actor pool, each actor loading the models once.
+stage's core on an actor pool, each actor loading the models once per block (the pool ends with
+its block: a model load per 10,000 images, while the driver holds one block's tasks at a time).
 
 Tasks and results travel pickled (one binary column), so the records stay the plain Python
 objects the local engine passes. Workers read sources and write outputs on storage every node

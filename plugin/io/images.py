@@ -22,11 +22,10 @@ EXIF_ORIENTATION = 0x0112
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What ``read_rgb`` found in the file, so writers can give back the same kind of file."""
+    """What ``read_rgb`` found in the file, so writers can give back the same kind of file
+    without decoding it again."""
 
-    format: str | None  # PIL format name: "PNG", "JPEG", ...
-    mode: str  # PIL mode as stored: "RGB", "P", "I;16", "CMYK", ...
-    size: tuple[int, int]  # (width, height) as stored, before EXIF orientation
+    stored: Image.Image  # the decoded image as stored: its mode, palette, EXIF and format
     orientation: int  # EXIF orientation tag, 1 when absent
 
 
@@ -46,8 +45,7 @@ def read_rgb(path: str) -> tuple[np.ndarray, ImageInfo]:
                     raise ImageError(f"{img.format} with {frames} frames: ldfa reads single "
                                      "images; split the frames into files to anonymize them all")
                 img.load()
-                orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
-                info = ImageInfo(img.format, img.mode, img.size, orientation)
+                info = ImageInfo(img, orientation_of(img))
                 rgb = to_rgb(ImageOps.exif_transpose(img))
     except FileNotFoundError:
         raise ImageError("file not found") from None
@@ -75,15 +73,24 @@ def to_rgb(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).copy()
 
 
+def orientation_of(img: Image.Image) -> int:
+    """The EXIF orientation of an open image (1: stored as shown)."""
+    return int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
+
+
+def shown_size(img: Image.Image) -> tuple[int, int]:
+    """(width, height) of an open image as the App shows it (EXIF rotation applied)."""
+    width, height = img.size
+    return (height, width) if orientation_of(img) in (5, 6, 7, 8) else (width, height)
+
+
 def display_size(path: str) -> tuple[int, int]:
     """(width, height) as the App shows the image (EXIF rotation applied), from the header only."""
     try:
         with Image.open(path) as img:
-            width, height = img.size
-            orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
+            return shown_size(img)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"unreadable image ({e})") from None
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def square_crop(image: np.ndarray, left: int, top: int, size: int) -> np.ndarray:

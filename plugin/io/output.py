@@ -59,24 +59,27 @@ def _in_mode(rgb: np.ndarray, original: Image.Image) -> np.ndarray:
     return np.asarray(new.convert(mode))
 
 
-def compose(source_path: str, display_rgb: np.ndarray, display_mask: np.ndarray,
+def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: np.ndarray,
             orientation: int) -> Image.Image:
-    """The source image with the masked pixels replaced by ``display_rgb``'s, in its own mode."""
-    with Image.open(source_path) as original:
-        original.load()
-        stored_rgb = to_stored_orientation(display_rgb, orientation)
-        mask = to_stored_orientation(display_mask, orientation)
-        source = np.asarray(original)
-        new = _in_mode(stored_rgb, original)
-        where = mask if source.ndim == 2 else mask[..., None]
-        merged = np.where(where, new, source).astype(source.dtype)
-        result = Image.fromarray(merged)
-        if result.mode != original.mode:  # e.g. "P" and "CMYK" are not inferred from the array
-            result = Image.fromarray(merged, original.mode)
-        if original.mode == "P":
-            result.putpalette(original.getpalette())
-        result.info = {k: original.info[k] for k in _KEEP_INFO if k in original.info}
-        result.format = original.format
+    """The source image (decoded, as ``read_rgb`` keeps it, or its path) with the masked pixels
+    replaced by ``display_rgb``'s, in its own mode."""
+    if isinstance(original, str):
+        with Image.open(original) as opened:
+            opened.load()
+            return compose(opened, display_rgb, display_mask, orientation)
+    stored_rgb = to_stored_orientation(display_rgb, orientation)
+    mask = to_stored_orientation(display_mask, orientation)
+    stored = np.asarray(original)
+    new = _in_mode(stored_rgb, original)
+    where = mask if stored.ndim == 2 else mask[..., None]
+    merged = np.where(where, new, stored).astype(stored.dtype)
+    result = Image.fromarray(merged)
+    if result.mode != original.mode:  # e.g. "P" and "CMYK" are not inferred from the array
+        result = Image.fromarray(merged, original.mode)
+    if original.mode == "P":
+        result.putpalette(original.getpalette())
+    result.info = {k: original.info[k] for k in _KEEP_INFO if k in original.info}
+    result.format = original.format
     return result
 
 

@@ -40,7 +40,7 @@ from ldfa.plugin.metrics.face_sizes import BUCKETS, UNKNOWN, bucket
 from ldfa.plugin.metrics.identity_core import boxes_of
 from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import compared_faces_field, record_run, versions
+from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, versions
 from ldfa.plugin.schema import (
     ATTRIBUTE_DIFFS,
     ATTRIBUTES,
@@ -130,7 +130,10 @@ def compute_attribute_differences(collection, field: str, faces_field: str | Non
     """
     faces_field = compared_faces_field(collection, field, faces_field)
     model = load_face_mesh()
-    _declare_fields(collection._dataset, field, faces_field)
+    declare_fields(collection._dataset, {
+        f"{faces_field}.detections.{name}": kind for name, kind in
+        [*((attribute_diff(field, n), fo.FloatField) for n in ATTRIBUTE_DIFFS),
+         (attribute_reason(field), fo.StringField)]})
     outcomes: list[tuple[str, str, dict | None]] = []  # (size bucket, status, figures)
     with Progress(len(collection), f"Attribute differences ({field})", progress) as bar:
         for sample in collection.iter_samples(autosave=True, progress=False):
@@ -144,16 +147,6 @@ def compute_attribute_differences(collection, field: str, faces_field: str | Non
                 "model": model.provenance, "versions": versions("ai-edge-litert")},
                results)
     return results
-
-
-def _declare_fields(dataset, field, faces_field) -> None:
-    """Typed fields up front: filterable in the App, and a first None value is accepted."""
-    wanted = {attribute_diff(field, name): fo.FloatField for name in ATTRIBUTE_DIFFS}
-    wanted[attribute_reason(field)] = fo.StringField
-    for name, kind in wanted.items():
-        path = f"{faces_field}.detections.{name}"
-        if not dataset.has_field(path):
-            dataset.add_sample_field(path, kind)
 
 
 def _measure(model, sample, field, faces_field) -> list[tuple[str, str, dict | None]]:
@@ -185,12 +178,12 @@ def _judge(model, original, version, missing, box) -> tuple[str, dict | None, st
         return "not_measurable", None, (f"attributes not measurable at this size (face {box.size:.1f} px; "
                                         f"the face mesh reads pose from {MIN_FACE_PX} px)")
     eyes = None if box.landmarks is None else box.landmarks[:2]
-    before = model.locate(original, box.box, eyes)
+    before = model.locate(original, box.box, eyes, pupils=False)
     if not before.found:
         return "not_measurable", None, f"face mesh finds no face in the original (score {before.score:.2f})"
     if missing is not None:
         return "not_measurable", None, missing
-    after = model.read(version, before.roi)
+    after = model.read(version, before.roi, pupils=False)
     if not after.found:
         return "no_face_left", None, (f"face mesh finds no face in the anonymized image (score "
                                       f"{after.score:.2f}): its attributes are gone")

@@ -17,6 +17,7 @@ import io
 
 import fiftyone as fo
 
+from ldfa.plugin import failures
 from ldfa.plugin.detection.config import DEFAULT_BACKEND, DetectorConfig
 from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.errors import ConfigError, ImageError
@@ -28,7 +29,6 @@ from ldfa.plugin.schema import (
     DETECTION_EVAL,
     FACE_LABEL,
     ORIGINAL,
-    error_field,
     eval_key,
     media_field,
     predictions,
@@ -72,14 +72,14 @@ def evaluate_face_detection(
     if not collection.has_field(pred_field):
         collection._dataset.add_sample_field(pred_field, fo.EmbeddedDocumentField,
                                              embedded_doc_type=fo.Detections)
-    sizes = {}
+    sizes, reasons = {}, {}
     with Progress(len(collection), f"Detecting on {field}", progress) as bar:
         for sample in collection.iter_samples(autosave=True, progress=False):
             try:
                 pixels = read_rgb(sample[media])[0]
+                reasons[sample.id] = None
             except (ImageError, TypeError) as e:
-                sample[pred_field] = None
-                sample[error_field(pred_field)] = str(e)
+                sample[pred_field], reasons[sample.id] = None, str(e)
                 bar.update()
                 continue
             h, w = pixels.shape[:2]
@@ -89,6 +89,7 @@ def evaluate_face_detection(
                 fo.Detection(label=FACE_LABEL, confidence=float(f.score),
                              bounding_box=from_corners(f.box, w, h)) for f in faces])
             bar.update()
+    failures.record(collection, pred_field, reasons)
     scores = coco_scores(collection, gt_field, pred_field, sizes)
     key = eval_key(pred_field)
     collection.evaluate_detections(pred_field, gt_field=gt_field, eval_key=key, iou=0.5,

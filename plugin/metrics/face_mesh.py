@@ -113,11 +113,11 @@ def _level(left, right) -> float:
 @dataclass
 class Mesh:
     """One face's mesh: ``points`` (468, 3) x, y in image pixels and relative depth; ``pupils``
-    (2, 2): the subject's right then left pupil centre; ``score``: face presence (0-1);
-    ``roi``: the region it was read from."""
+    (2, 2): the subject's right then left pupil centre (None where not asked for); ``score``:
+    face presence (0-1); ``roi``: the region it was read from."""
 
     points: np.ndarray
-    pupils: np.ndarray
+    pupils: np.ndarray | None
     score: float
     roi: Roi
 
@@ -141,22 +141,25 @@ class FaceMesh:
         self.provenance = {"model": f"{MESH_MODEL.requirement}:{MESH_MODEL.member}",
                            "sha256": MESH_MODEL.sha256, "iris_sha256": IRIS_MODEL.sha256}
 
-    def locate(self, image: np.ndarray, box, eyes=None) -> Mesh:
+    def locate(self, image: np.ndarray, box, eyes=None, pupils: bool = True) -> Mesh:
         """The mesh of the face in ``box``: read from the box's region, then refined once from
-        the region of the mesh found there (MediaPipe's tracking step)."""
-        first = self.read(image, roi_from_box(box, eyes))
+        the region of the mesh found there (MediaPipe's tracking step). ``pupils``: also run
+        the iris model (the control image draws pupils; the attribute metrics do not read them)."""
+        first = self.read(image, roi_from_box(box, eyes), pupils=False)
         if not first.found:
             return first
-        second = self.read(image, roi_from_points(first.points))
-        return second if second.found else first
+        second = self.read(image, roi_from_points(first.points), pupils)
+        if second.found:
+            return second
+        return self.read(image, first.roi) if pupils else first  # the first pass, with pupils
 
-    def read(self, image: np.ndarray, roi: Roi) -> Mesh:
+    def read(self, image: np.ndarray, roi: Roi, pupils: bool = True) -> Mesh:
         """The mesh read from exactly ``roi`` (two images compared face by face share one)."""
         crop = roi.crop(image, INPUT_PX).astype(np.float32) / 255.0
         raw, logit = self._mesh(crop)
         points = roi.to_image(raw.reshape(-1, 3), INPUT_PX)
         score = 1.0 / (1.0 + math.exp(-float(logit.ravel()[0])))
-        return Mesh(points, self._pupils(image, points), score, roi)
+        return Mesh(points, self._pupils(image, points) if pupils else None, score, roi)
 
     def _pupils(self, image: np.ndarray, points: np.ndarray) -> np.ndarray:
         out = []

@@ -58,7 +58,7 @@ from ldfa.plugin.metrics.identity_core import (
     PairTask,
 )
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import compared_faces_field, record_run, run_config, versions
+from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, run_config, versions
 from ldfa.plugin.schema import (
     FACES,
     IDENTITY,
@@ -195,9 +195,7 @@ def _declare_fields(dataset, field, faces_field, embedders) -> None:
         wanted[f"{identity_distance(field, name)}_mean"] = fo.FloatField
         wanted[f"{faces_field}.detections.{identity_distance(field, name)}"] = fo.FloatField
         wanted[f"{faces_field}.detections.{identity_reason(field, name)}"] = fo.StringField
-    for path, kind in wanted.items():
-        if not dataset.has_field(path):
-            dataset.add_sample_field(path, kind)
+    declare_fields(dataset, wanted)
 
 
 def _stats(model, outcomes: list[Outcome], threshold: float) -> dict:

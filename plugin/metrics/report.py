@@ -115,13 +115,14 @@ def size_table(collection, rows: list[dict]) -> list[dict]:
 
 
 def write_report(collection, output_dir: str | os.PathLike, rows: list[dict] | None = None,
-                 faces_field: str | None = None, **table_args) -> dict[str, Path]:
+                 faces_field: str | None = None, by_size: list[dict] | None = None,
+                 **table_args) -> dict[str, Path]:
     """Write report.md, report.csv, report_by_size.csv and the PNG plots into ``output_dir``;
-    return their paths."""
+    return their paths. ``rows`` and ``by_size``: the tables, when the caller has them."""
     faces_field = faces_field or faces_field_of(collection)
     rows = rows if rows is not None else comparison_table(collection, faces_field=faces_field,
                                                           **table_args)
-    by_size = size_table(collection, rows)
+    by_size = by_size if by_size is not None else size_table(collection, rows)
     out = Path(output_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "report.md", "csv": out / "report.csv",

@@ -32,8 +32,8 @@ from ldfa.plugin.metrics.embedders import MIN_CROP_STD
 from ldfa.plugin.metrics.face_sizes import BUCKETS, UNKNOWN, bucket
 from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import compared_faces_field, record_run, versions
-from ldfa.plugin.schema import ORIGINAL, RESIDUAL, media_field, residual, run_key
+from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, versions
+from ldfa.plugin.schema import ORIGINAL, RESIDUAL, media_field, residual, residual_reason, run_key
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's "L" mode
 
@@ -51,7 +51,8 @@ def compute_residual_similarity(collection, field: str, faces_field: str | None 
     Returns: the run statistics (also saved in the run's results)
     """
     faces_field = compared_faces_field(collection, field, faces_field)
-    _declare_fields(collection._dataset, field, faces_field)
+    declare_fields(collection._dataset, {f"{faces_field}.detections.{residual(field)}": fo.FloatField,
+                                         f"{faces_field}.detections.{residual_reason(field)}": fo.StringField})
     values: list[tuple[str, float | None]] = []  # (size bucket, residual or None)
     with Progress(len(collection), f"Residual similarity ({field})", progress) as bar:
         for sample in collection.iter_samples(autosave=True, progress=False):
@@ -79,14 +80,6 @@ def residual_similarity(original: np.ndarray, anonymized: np.ndarray) -> float |
     return float(np.clip((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()), -1.0, 1.0))
 
 
-def _declare_fields(dataset, field, faces_field) -> None:
-    """Typed fields up front: filterable in the App, and a first None value is accepted."""
-    for name, kind in ((residual(field), fo.FloatField), (f"{residual(field)}_reason", fo.StringField)):
-        path = f"{faces_field}.detections.{name}"
-        if not dataset.has_field(path):
-            dataset.add_sample_field(path, kind)
-
-
 def _measure(sample, field, faces_field) -> list[tuple[str, float | None]]:
     """Set each face's residual and reason; return (size bucket, residual) per face."""
     faces = sample[faces_field].detections if sample[faces_field] else []
@@ -96,7 +89,7 @@ def _measure(sample, field, faces_field) -> list[tuple[str, float | None]]:
         original, anon, reason = read_pair(sample.filepath, sample[media_field(field)], field == ORIGINAL)
     except ImageError as e:
         for face in faces:
-            face[residual(field)], face[f"{residual(field)}_reason"] = None, unreadable_original(e)
+            face[residual(field)], face[residual_reason(field)] = None, unreadable_original(e)
         return [(UNKNOWN, None)] * len(faces)
     height, width = original.shape[:2]
     grey_original = original @ LUMA
@@ -106,7 +99,7 @@ def _measure(sample, field, faces_field) -> list[tuple[str, float | None]]:
         region = face_region(width, height, face.bounding_box, 1.0)
         value, why = _face_residual(grey_original, grey_anon, region, reason)
         face[residual(field)] = value
-        face[f"{residual(field)}_reason"] = why
+        face[residual_reason(field)] = why
         x, y, w, h = to_pixels(face.bounding_box, width, height)
         out.append((bucket(min(w, h)), value))
     return out

@@ -128,7 +128,10 @@ def test_review_from_the_audit_dataset_reaches_the_source_and_every_slice(audite
         assert summary.written == 1
         source_face = audited[copy.source_id].faces.detections[0]
         assert source_face.anon_solid_seed != seed and source_face.anon_solid_attempt == 1
+        # measured again: the fixture's 0.9 is gone, a solid fill leaves no face to embed
+        assert source_face.anon_solid_facenet_dist is None and source_face.anon_solid_facenet_reason
         mirrored = every_slice.filter_labels("faces", fo.ViewField("_id") == face._id)
         assert mirrored.values("faces.detections.anon_solid_attempt", unwind=True) == [1, 1, 1]
+        assert mirrored.values("faces.detections.anon_solid_facenet_dist", unwind=True) == [None] * 3
     finally:
         fo.delete_dataset(audit.name)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fiftyone import ViewField as F
 from PIL import Image
 
 import ldfa
@@ -134,7 +135,12 @@ def test_resume_redo_and_identity_guard_run_unchanged(photos, tiny_model, tmp_pa
     assert redone.written == 1
     assert not (np.asarray(Image.open(dataset.first()["anon"])) == before).all()
     guard = ldfa.guard_identity(dataset, "anon", max_tries=1, progress=False)
-    assert guard["checked"] == 2  # random weights: whatever it decided, it ran through
+    assert guard["checked"] == 2  # random weights: whatever it decided, it ran through ...
+    attempts = dataset.values("faces.detections.anon_attempt", unwind=True)
+    assert sum(attempts) == 1 + guard["redone"]  # ... and each redo it counts went through
+    tagged = dataset.filter_labels("faces", F("tags").contains("needs_review")).values(
+        "faces.detections.id", unwind=True)
+    assert sorted(tagged) == guard["needs_review"]
 
 
 def test_cli_preset_camouflage_and_errors(photos, tiny_model, tmp_path, capsys):

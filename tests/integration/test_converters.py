@@ -17,6 +17,7 @@ from ldfa.converters.coco import import_coco
 from ldfa.converters.export import export_anonymized
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.errors import ConfigError, OutputError
+from ldfa.plugin.io.boxes import to_pixels
 from ldfa.plugin.pipeline import anonymize_dataset
 
 CITIES = {"train": ["aachen", "bochum"], "val": ["frankfurt"]}
@@ -243,6 +244,14 @@ def test_coco_round_trip_keeps_the_json_verbatim(fo, shared_data, tmp_path):
     faces = json.loads((tmp_path / "with-faces" / "ldfa_faces.json").read_text())
     assert len(faces["annotations"]) == dataset.count("faces.detections")
     assert {i["id"] for i in faces["images"]} == set(dataset.values("coco_id"))
+    by_image = {i["id"]: i for i in faces["images"]}
+    written = [(a["image_id"], a["bbox"]) for a in faces["annotations"]]
+    expected = []
+    for coco_id, path, found in zip(*dataset.values(["coco_id", "filepath", "faces"])):
+        with Image.open(path) as img:
+            assert (by_image[coco_id]["width"], by_image[coco_id]["height"]) == img.size  # no EXIF here
+        expected += [(coco_id, to_pixels(d.bounding_box, *img.size)) for d in found.detections]
+    assert written == expected
     dataset.delete()
 
 

@@ -168,10 +168,11 @@ def test_every_coco_person_with_face_keypoints_ends_up_with_a_face(dataset, shar
         name = files[ann["image_id"]]
         w, h = sizes[name]
         fx, fy, fw, fh = ann["face_box"]
-        covered = 0.0
+        covered, iou = 0.0, 0.0
         for d in faces[name]:
             x, y, bw, bh = np.asarray(d.bounding_box) * [w, h, w, h]
             iw = max(0.0, min(fx + fw, x + bw) - max(fx, x))
             ih = max(0.0, min(fy + fh, y + bh) - max(fy, y))
             covered = max(covered, iw * ih / (fw * fh))
-        assert covered >= 0.7, (name, ann["face_box"])
+            iou = max(iou, iw * ih / (fw * fh + bw * bh - iw * ih))
+        assert covered >= 0.7 and iou >= 0.6, (name, ann["face_box"], covered, iou)

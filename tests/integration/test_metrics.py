@@ -107,7 +107,7 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert {r["field"] for r in printed["rows"]} == set(table)
     for name in ("report.md", "report.csv", "report_by_size.csv", "identity_distance.png",
-                 "ap_by_size.png"):
+                 "ap_by_size.png", "attributes.png"):
         assert (tmp_path / name).stat().st_size > 100
     assert "| gauss |" in (tmp_path / "report.md").read_text()
     # by face size: each version once per bucket, faces adding up to the version's faces
@@ -131,7 +131,8 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
 
 
 def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymized, table):
-    from ldfa.plugin.anonymization.guard import REVIEW_TAG, guard_identity
+    from ldfa.plugin.anonymization.guard import guard_identity
+    from ldfa.plugin.schema import NEEDS_REVIEW
 
     faces = anonymized.values("faces.detections.id", unwind=True)
     one = faces[:1]
@@ -142,7 +143,7 @@ def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymiz
     assert result["redone"] == 1 and result["needs_review"] == one
     after = anonymized.values("faces.detections.anon_pixelate_attempt", unwind=True)
     assert sum(a or 0 for a in after) == sum(b or 0 for b in before) + 1
-    tagged = anonymized.filter_labels("faces", fo_module.ViewField("tags").contains(REVIEW_TAG))
+    tagged = anonymized.filter_labels("faces", fo_module.ViewField("tags").contains(NEEDS_REVIEW))
     assert tagged.values("faces.detections.id", unwind=True) == one
     cleared = guard_identity(anonymized, "anon_pixelate", threshold=0.0, face_ids=one, progress=False)
     assert cleared["redone"] == 0 and cleared["needs_review"] == []

@@ -45,7 +45,10 @@ def test_plain_runs_keep_their_digest_and_controls_change_it():
 
 def test_camouflage_is_the_paper_with_face_mesh_control_and_push_away():
     config = AnonymizationConfig.build(preset="camouflage")
-    assert {k: v for k, v in CAMOUFLAGE.items() if k in PAPER and k != "guidance_scale"} == {
+    recorded = config.to_dict()
+    flat = {**recorded, **recorded.pop("diffusion")}  # what the built config holds
+    assert {k: v for k, v in flat.items() if k in PAPER and k != "guidance_scale"} == {
         k: v for k, v in PAPER.items() if k != "guidance_scale"}
+    assert flat["guidance_scale"] == CAMOUFLAGE["guidance_scale"]
     assert config.diffusion.controls == ("face_mesh",) and config.diffusion.push_away
     assert config.diffusion.guidance_scale > 1

@@ -1,5 +1,5 @@
 """The map in the README's design section holds: imports run one way and never in a circle;
-and the code passes the linter."""
+every package is in the wheel; and the code passes the linter."""
 
 import ast
 from pathlib import Path
@@ -69,6 +69,16 @@ def test_imports_run_from_the_front_ends_to_the_engine_and_never_back():
         if not name.startswith("ldfa.testing"):
             assert not {t for t in targets if t.startswith("ldfa.testing")}, name
     assert edges["ldfa.plugin.schema"] == set(), "the schema names things; it imports nothing"
+
+
+def test_every_package_is_listed_for_the_wheel():
+    """An editable install finds any folder; a wheel holds only the packages pyproject lists."""
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in modules().items() if path.name == "__init__.py"}
+    assert packages == listed
 
 
 def test_the_code_passes_the_linter():
