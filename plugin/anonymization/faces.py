@@ -20,7 +20,6 @@ import numpy as np
 from PIL import Image
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.diffusion import FaceJob
 from ldfa.plugin.anonymization.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
 from ldfa.plugin.errors import ImageError, OutputError
@@ -240,6 +239,8 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
     todo = [(item, face) for item in items for face in item.redone if face.method is not None]
     new = {(id(item), face.index): None for item, face in todo}
     diffused = [(item, face) for item, face in todo if face.method == "ldfa"]
+    if diffused:  # torch and diffusers load only in a process that diffuses
+        from ldfa.plugin.anonymization.diffusion import FaceJob
     jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.task.sample_id),
                     item.original) for item, face in diffused]
     for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):

@@ -12,14 +12,17 @@ face the detector missed is not left in the export.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.detection.backends import Face
 from ldfa.plugin.detection.config import PEOPLE_LABELS, DetectorConfig
 from ldfa.plugin.detection.passes import detect_in_windows
 from ldfa.plugin.io.boxes import to_pixels
+
+if TYPE_CHECKING:  # labels are read by their attributes: a detection worker needs no FiftyOne
+    import fiftyone as fo
 
 HEAD_SHARE = 0.25  # a person's face lies in this top share of its height ...
 HEAD_WIDTH = 0.35  # ... within this share of its height around the head's x (shoulders fit)
@@ -44,13 +47,13 @@ def people_in(label, width: int, height: int) -> list[Person]:
     if label is None:
         return []
     size = np.array([width, height], dtype=np.float32)
-    if isinstance(label, fo.Polylines):
+    if hasattr(label, "polylines"):  # fo.Polylines
         people = []
         for line in label.polylines:
             if line.label in PEOPLE_LABELS and line.points and line.points[0]:
                 people.append(_from_outline(np.concatenate([np.asarray(p) for p in line.points]) * size))
         return people
-    if isinstance(label, fo.Detections):
+    if hasattr(label, "detections"):  # fo.Detections
         return [_from_box(d, size) for d in label.detections if d.label in PEOPLE_LABELS]
     return []
 
