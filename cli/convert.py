@@ -1,6 +1,8 @@
-"""``ldfa import | export | verify-export | run``: datasets in and out in their own format."""
+"""``ldfa import | export | verify-export | run``: datasets and folders in and out in their own format."""
 
 from __future__ import annotations
+
+import argparse
 
 from ldfa.cli.anonymize import add_anonymization_options, anonymization_params
 from ldfa.cli.options import add_options, given
@@ -15,11 +17,11 @@ _RUN_SKIPS_DETECTION = ("min_face_px", "batch_size", "device")
 
 
 def add_parser(sub):
-    p = sub.add_parser("import", help="import a Cityscapes root or a COCO folder into FiftyOne",
+    p = sub.add_parser("import", help="import a Cityscapes root, a COCO folder or a folder of images into FiftyOne",
                        description="Read a dataset in place (nothing is copied) into a FiftyOne "
                        "dataset, with its annotations for viewing and its people for detection.")
     p.add_argument("format", choices=FORMATS, help="the source's format")
-    p.add_argument("source", help="Cityscapes root, or the COCO images folder")
+    p.add_argument("source", help="Cityscapes root, COCO images folder, or folder of images")
     p.add_argument("--annotations", help="COCO: the instances (or person_keypoints) JSON")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset to create or extend")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -46,12 +48,21 @@ def add_parser(sub):
     p.add_argument("--json", action="store_true", help="print the checks as JSON on stdout")
     p.set_defaults(run=run_verify)
 
-    p = sub.add_parser("run", help="import, detect, anonymize, export and verify in one go (resumable)",
-                       description="The whole job on a dataset folder. Rerun the same command after "
-                       "an interruption to resume; exit status 1 when verification fails.")
-    p.add_argument("format", choices=FORMATS, help="the source's format")
-    p.add_argument("source", help="Cityscapes root, or the COCO images folder")
+    p = sub.add_parser("run", help="anonymize a folder in one go: import, detect, anonymize, export, verify",
+                       description="The whole job on a folder of images, a Cityscapes root or a COCO "
+                       "folder: --output gets the same tree with every face anonymized and every "
+                       "other file copied, a manifest beside it, and the result verified. Rerun "
+                       "the same command after an interruption to resume; exit status 1 when "
+                       "verification fails. Measuring the result (face models) is a separate step: "
+                       "`ldfa evaluate`. Example: ldfa run photos --output photos-anon --method gauss")
+    p.add_argument("source", metavar="SOURCE",
+                   help="folder of images, Cityscapes root, or COCO images folder (with --annotations); "
+                   "`ldfa run cityscapes|coco SOURCE` works too")
+    p.add_argument("legacy_source", nargs="?", help=argparse.SUPPRESS)
     p.add_argument("--output", required=True, help="the export: an empty folder outside the source tree")
+    p.add_argument("--format", choices=FORMATS,
+                   help="the source's format (default: coco with --annotations, cityscapes for a root "
+                   "holding leftImg8bit/, else folder)")
     p.add_argument("--annotations", help="COCO: the instances (or person_keypoints) JSON")
     p.add_argument("--dataset", help="dataset name (default: ldfa-<format>-<folder>)")
     p.add_argument("--no-people", action="store_true",
@@ -99,26 +110,43 @@ def run_verify(args) -> int:
     return 0 if result["ok"] else 1
 
 
+def _run_source(args) -> tuple[str | None, str]:
+    """The format (None: detect it) and the source of ``ldfa run [FORMAT] SOURCE``."""
+    from ldfa.plugin.errors import ConfigError
+
+    if args.legacy_source is None:
+        return args.format, args.source
+    if args.source not in FORMATS:
+        raise ConfigError(f"ldfa run takes one source folder, not {args.source!r} and "
+                          f"{args.legacy_source!r}; to name the format use --format {'|'.join(FORMATS)}")
+    if args.format not in (None, args.source):
+        raise ConfigError(f"format {args.source} and --format {args.format} disagree; give one")
+    return args.source, args.legacy_source
+
+
 def run_pipeline(args) -> int:
     from ldfa.plugin.pipeline import anonymize_dataset
 
+    fmt, source = _run_source(args)
     params = anonymization_params(args)
     detection = given(args, DetectorConfig, skip=_RUN_SKIPS_DETECTION)
     if "device" in params:
         detection["device"] = params["device"]
-    result = anonymize_dataset(args.format, args.source, args.output, dataset_name=args.dataset,
+    result = anonymize_dataset(fmt, source, args.output, dataset_name=args.dataset,
                                annotations=args.annotations, detection=detection,
                                use_people=not args.no_people, overwrite=args.overwrite,
                                progress=not args.json, engine=given(args, EngineConfig), **params)
     detected, anonymized = result["detected"], result["anonymized"]
     text = "\n".join([
-        f"dataset '{result['dataset']}': {result['imported'].get('images', 0)} images imported",
+        f"source: {result['source']} ({result['format']}); dataset '{result['dataset']}': "
+        f"{result['imported'].get('images', 0)} images imported",
         f"detected: {detected['faces']} faces in {detected['images']} images ("
         + (", ".join(f"{n} {s}" for s, n in detected["by_source"].items()) or "none") + ")"
         if detected["images"] else f"detected: all {detected['already_detected']} images already, same settings",
         f"anonymized: {anonymized['written']} written, {anonymized['resumed']} already done, "
         f"{anonymized['failed']} failed; {anonymized['faces']} faces",
-        _export_text(result["exported"]), _verify_text(result["verified"])])
+        _export_text(result["exported"]), _verify_text(result["verified"]),
+        f"output: {result['output']}", f"manifest: {result['manifest']}"])
     emit(result, args.json, text)
     failed_all = anonymized["images"] and anonymized["failed"] == anonymized["images"]
     return 1 if failed_all or not result["verified"]["ok"] else 0

@@ -1,3 +1,4 @@
-"""Cityscapes and COCO round trips that give back the source dataset with only face pixels changed."""
+"""Cityscapes, COCO and plain-folder round trips that give back the source with only face pixels
+changed."""
 
-FORMATS = ("cityscapes", "coco")  # here, free of FiftyOne, for the CLI's and the App's choices
+FORMATS = ("cityscapes", "coco", "folder")  # here, free of FiftyOne, for the CLI's and the App's choices

@@ -1,4 +1,4 @@
-"""The two source formats ldfa reads and writes back: which folder a source is, how to import it."""
+"""The source formats ldfa reads and writes back: which folder a source is, how to import it."""
 
 from __future__ import annotations
 
@@ -9,29 +9,44 @@ import fiftyone as fo
 from ldfa.converters import FORMATS
 from ldfa.converters.cityscapes import import_cityscapes
 from ldfa.converters.coco import coco_root, import_coco
+from ldfa.converters.folder import import_folder
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.progress import ProgressArg
 
 
 def import_dataset(fmt: str, source: str | Path, dataset: fo.Dataset, annotations: str | None = None,
                    images: str | None = None, progress: ProgressArg = True) -> dict:
-    """Import a Cityscapes root, or a COCO folder (``images`` dir + ``annotations`` JSON),
-    checked as ``source_tree`` checks it."""
+    """Import a Cityscapes root, a COCO folder (``images`` dir + ``annotations`` JSON) or a
+    plain folder of images, checked as ``source_tree`` checks it."""
     source_tree(fmt, source, annotations, images)
     if fmt == "cityscapes":
         return import_cityscapes(source, dataset, progress=progress)
+    if fmt == "folder":
+        return import_folder(source, dataset, progress=progress)
     return import_coco(images or source, annotations, dataset, progress=progress)
+
+
+def detect_format(source, annotations=None) -> str:
+    """The format of a source folder, so that `ldfa run DIR` needs no format: COCO when an
+    annotation file is given, Cityscapes for a root holding ``leftImg8bit/``, else a plain
+    folder of images."""
+    if annotations:
+        return "coco"
+    return "cityscapes" if (Path(source).expanduser() / "leftImg8bit").is_dir() else "folder"
 
 
 def source_tree(fmt: str, source, annotations=None, images=None) -> Path:
     """The folder an import of these arguments reads and an export mirrors, checked to exist:
-    the Cityscapes root, or the folder holding both the COCO images and their JSON."""
+    the Cityscapes root or plain folder, or the folder holding both the COCO images and their
+    JSON."""
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+        raise ConfigError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     folder = Path(images or source).expanduser().resolve()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
-    if fmt == "cityscapes":
+    if fmt != "coco":
+        if annotations:
+            raise ConfigError(f"--annotations is for COCO, not {fmt}; leave it out or use --format coco")
         return folder
     if not annotations:
         raise ConfigError("COCO needs --annotations FILE (the instances JSON)")

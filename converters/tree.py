@@ -25,6 +25,6 @@ def is_photo(rel: str, fmt: str) -> bool:
     """Whether the root-relative file ``rel`` may be a camera photo: any image file, except,
     in Cityscapes, the annotation images under its ``gt*`` folders (label, instance and colour
     PNGs). Frames under ``leftImg8bit``, ``rightImg8bit`` or a ``*_sequence`` folder are photos;
-    so is every image of a COCO tree (annotation PNGs such as panoptic masks included: a COCO
+    so is every image of a plain folder and of a COCO tree (annotation PNGs such as panoptic masks included: a COCO
     tree does not say which images are annotations)."""
     return is_image_name(rel) and not (fmt == "cityscapes" and rel.split("/", 1)[0].startswith("gt"))

@@ -10,15 +10,15 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.converters.export import export_anonymized, prepare
-from ldfa.converters.formats import import_dataset, source_tree
+from ldfa.converters.formats import detect_format, import_dataset, source_tree
 from ldfa.converters.safety import refuse_inside
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.anonymization.anonymize import anonymize_faces, source_root
-from ldfa.plugin.anonymization.config import AnonymizationConfig
+from ldfa.plugin.anonymization.config import DEFAULT_MODEL, AnonymizationConfig
 from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.errors import OutputError
+from ldfa.plugin.errors import ModelUnavailableError, OutputError
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
 from ldfa.plugin.schema import DETECT, FACES, anonymized_field, run_key
@@ -29,7 +29,7 @@ _DETECTION_KEYS = (*(f.name for f in fields(DetectorConfig) if f.name not in ("b
                    "people_fields")
 
 
-def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: str = "ldfa",
+def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, method: str = "ldfa",
                       dataset_name: str | None = None, annotations: str | None = None,
                       images: str | None = None, detection: dict | None = None,
                       use_people: bool = True, overwrite: bool = False,
@@ -37,6 +37,9 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
                       **params) -> dict:
     """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
 
+    ``fmt`` is ``cityscapes``, ``coco``, ``folder`` (a plain folder of images) or None to
+    detect it (``detect_format``). Nothing is written (no dataset, no output folder) when the
+    diffusion model a local run needs is missing: never another method in its place.
     ``detection`` holds :class:`DetectorConfig` fields by name (default: its defaults);
     ``params`` any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``; detection
     and anonymization run on ``engine`` (import, export and verification here). Every option
@@ -47,11 +50,14 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
     than the dataset was detected with is refused unless ``overwrite``, which detects, anonymizes
     and exports again."""
     output = Path(output).expanduser().resolve()
+    fmt = fmt or detect_format(source, annotations)
     root = source_tree(fmt, source, annotations, images)
     refuse_inside(root, output)
     config = AnonymizationConfig.build(method=method, **params)
     detection = DetectorConfig.build(**(detection or {}))
     engine = EngineConfig.of(engine)
+    if config.uses_diffusion and engine.engine == "local":
+        _require_model(config.diffusion.model)
     name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
     dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
     imported = import_dataset(fmt, source, dataset, annotations, images, progress)
@@ -74,8 +80,24 @@ def anonymize_dataset(fmt: str, source: str | Path, output: str | Path, method: 
         **config.to_dict())
     exported = export_anonymized(dataset, field, output, progress=progress)
     verified = verify_export(root, output, progress=progress)
-    return {"dataset": name, "imported": imported, "detected": detected,
-            "anonymized": anonymized.to_dict(), "exported": exported, "verified": verified}
+    return {"format": fmt, "source": str(root), "output": str(output),
+            "manifest": exported["manifest"], "ok": verified["ok"], "dataset": name,
+            "imported": imported, "detected": detected, "anonymized": anonymized.to_dict(),
+            "exported": exported, "verified": verified}
+
+
+def _require_model(model: str) -> None:
+    """Stop before any write when LDFA's weights are missing, naming both ways on: a run that
+    quietly used another method would hand back faces anonymized less than asked."""
+    from ldfa.plugin.anonymization.diffusion import model_available
+
+    available, why = model_available(model)
+    if available:
+        return
+    if "hf download" not in why:
+        why += f"; fetch the default one with `hf download {DEFAULT_MODEL}`"
+    raise ModelUnavailableError(f"method ldfa cannot run: {why}; or choose --method gauss, "
+                                "pixelate or solid, which need no model")
 
 
 def _detection_changed(dataset, detection: DetectorConfig, people: list, overwrite: bool) -> bool:

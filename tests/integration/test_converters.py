@@ -269,6 +269,21 @@ def test_ldfa_run_cityscapes_then_resume(fo, shared_data, tmp_path, capsys):
     fo.load_dataset("run-cityscapes").delete()
 
 
+@pytest.mark.slow
+def test_ldfa_run_detects_a_cityscapes_root_and_format_overrides(fo, cityscapes_root, tmp_path, capsys):
+    def run(*words, out):
+        assert cli(["run", *words, "--output", str(tmp_path / out), "--method", "pixelate",
+                    "--dataset", f"run-{out}", "--no-people", "--json"]) == 0
+        fo.load_dataset(f"run-{out}").delete()
+        return json.loads(capsys.readouterr().out)
+
+    detected = run(str(cityscapes_root), out="detected")
+    assert detected["format"] == "cityscapes" and detected["ok"] and detected["imported"]["images"] == 6
+    assert run("cityscapes", str(cityscapes_root), out="named")["format"] == "cityscapes"  # old spelling
+    forced = run(str(cityscapes_root), "--format", "folder", out="folder")  # every PNG is a photo
+    assert forced["format"] == "folder" and forced["ok"] and forced["imported"]["images"] == 24
+
+
 def test_import_and_export_operators(fo, cityscapes_root, tmp_path):
     import fiftyone.operators as foo
 
