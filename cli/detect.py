@@ -27,13 +27,17 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ldfa.plugin.detection.detect import detect_faces
-    from ldfa.plugin.io.folders import add_image_folder, open_dataset
+    from ldfa.plugin.io.folders import add_image_folder, dataset_for_command, scan_image_folder
 
-    dataset = open_dataset(args.dataset, create=args.images is not None)
-    added = add_image_folder(dataset, args.images) if args.images else None
-    summary = detect_faces(dataset, label_field=args.field, people_field=args.people_field,
-                           progress=not args.json, engine=given(args, EngineConfig),
-                           **given(args, DetectorConfig))
+    # every input checked before a dataset is made for it
+    DetectorConfig.build(**given(args, DetectorConfig))
+    EngineConfig.of(given(args, EngineConfig))
+    images = scan_image_folder(args.images) if args.images else None
+    with dataset_for_command(args.dataset, create=images is not None) as dataset:
+        added = add_image_folder(dataset, images) if images else None
+        summary = detect_faces(dataset, label_field=args.field, people_field=args.people_field,
+                               progress=not args.json, engine=given(args, EngineConfig),
+                               **given(args, DetectorConfig))
     result = {"dataset": dataset.name, "images_added": added, **summary.to_dict()}
     text = str(summary)
     if added:

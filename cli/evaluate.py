@@ -56,7 +56,9 @@ def run(args) -> int:
     views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
              f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
-             f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})"]
+             f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})"
+             + (f"; {detection['faces_left_out']} faces left out: their image has no readable "
+                f"version ({args.field}_detection_reason says why)" if detection["faces_left_out"] else "")]
     lines.append(f"residual similarity (1: the original pixels are still there): mean "
                  f"{_f(residual['mean'])}, by face size " + ", ".join(
                      f"{size} px {_f(r['mean'])} ({r['faces']})" for size, r in residual["by_size"].items()))

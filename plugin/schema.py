@@ -99,6 +99,11 @@ def predictions(version: str) -> str:
     return f"{version}_det"
 
 
+def detection_reason(version: str) -> str:
+    """Why a ground-truth face is left out of ``version``'s detection evaluation."""
+    return f"{version}_detection_reason"
+
+
 def eval_key(pred_field: str) -> str:
     """FiftyOne's evaluation key of ``pred_field`` (per-face ``tp``/``fp``/``fn``)."""
     return f"eval_{pred_field}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import fiftyone as fo
@@ -11,18 +13,26 @@ from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.images import is_image_name
 
 
-def add_image_folder(dataset: fo.Dataset, folder: str | Path) -> dict:
-    """Add every image file below ``folder`` that ``dataset`` does not hold yet.
+@dataclass(frozen=True)
+class ImageFolder:
+    """A folder's image files (sorted) and its count of other files, as ``scan_image_folder`` found them."""
 
-    Files are chosen by their image extension, so a corrupt ``.jpg`` is added (and recorded as a
-    failure when read) while annotation files and other non-images are counted, not added. Paths
-    stay below ``folder`` as given: a symlink is read through, but it does not move the tree the
-    anonymized copies mirror. A folder without any image file is an error, like a missing one.
+    folder: Path
+    images: list[Path]
+    others: int
+
+
+def scan_image_folder(folder: str | Path) -> ImageFolder:
+    """The image files below ``folder``, checked before any dataset is made for them.
+
+    Files are chosen by their image extension, so a corrupt ``.jpg`` is kept (and recorded as a
+    failure when read) while annotation files and other non-images are counted. Paths stay below
+    ``folder`` as given: a symlink is read through, but it does not move the tree the anonymized
+    copies mirror. A folder without any image file is an error, like a missing one.
     """
     folder = Path(os.path.abspath(Path(folder).expanduser()))
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
-    existing = set(dataset.values("filepath"))
     images, others = [], 0
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if is_image_name(path.name):
@@ -32,10 +42,17 @@ def add_image_folder(dataset: fo.Dataset, folder: str | Path) -> dict:
     if not images:
         raise ConfigError(f"{folder} holds no image files ({others} other files); "
                           "image files end in .jpg, .png, .tif and the like")
-    added = [fo.Sample(filepath=str(path)) for path in images if str(path) not in existing]
+    return ImageFolder(folder, images, others)
+
+
+def add_image_folder(dataset: fo.Dataset, folder: str | Path | ImageFolder) -> dict:
+    """Add every image file below ``folder`` (or of a scanned one) that ``dataset`` does not hold yet."""
+    found = folder if isinstance(folder, ImageFolder) else scan_image_folder(folder)
+    existing = set(dataset.values("filepath"))
+    added = [fo.Sample(filepath=str(path)) for path in found.images if str(path) not in existing]
     if added:
         dataset.add_samples(added, progress=False)
-    return {"added": len(added), "already_present": len(existing), "not_images": others}
+    return {"added": len(added), "already_present": len(existing), "not_images": found.others}
 
 
 def open_dataset(name: str, create: bool = False) -> fo.Dataset:
@@ -50,3 +67,17 @@ def open_dataset(name: str, create: bool = False) -> fo.Dataset:
     dataset = fo.Dataset(name)
     dataset.persistent = True
     return dataset
+
+
+@contextlib.contextmanager
+def dataset_for_command(name: str, create: bool = False):
+    """``open_dataset`` for one command: a dataset this command creates is deleted again when
+    the command fails or is interrupted, so a failed command never leaves a dataset behind."""
+    created = create and not fo.dataset_exists(name)
+    dataset = open_dataset(name, create)
+    try:
+        yield dataset
+    except BaseException:
+        if created and not dataset.deleted:
+            dataset.delete()
+        raise

@@ -22,13 +22,14 @@ from ldfa.plugin.detection.config import DEFAULT_BACKEND, DetectorConfig
 from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.io.boxes import from_corners, to_pixels
-from ldfa.plugin.io.images import read_rgb
+from ldfa.plugin.metrics.pairs import no_version, read_version, unreadable_original
 from ldfa.plugin.progress import Progress, ProgressArg
-from ldfa.plugin.runs import faces_field_of, record_run, versions
+from ldfa.plugin.runs import declare_fields, faces_field_of, record_run, versions
 from ldfa.plugin.schema import (
     DETECTION_EVAL,
     FACE_LABEL,
     ORIGINAL,
+    detection_reason,
     eval_key,
     media_field,
     predictions,
@@ -59,7 +60,8 @@ def evaluate_face_detection(
         confidence: a low threshold, so AP integrates the whole precision/recall curve (the
             detector runs full frame only: AP needs one score scale, not a second look's)
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
-    Returns: the COCO columns, face count and the FiftyOne eval key
+    Returns: the COCO columns, face count, ``faces_left_out`` (faces of images without a
+    readable version: each says why in ``<field>_detection_reason``) and the FiftyOne eval key
     """
     gt_field = gt_field or faces_field_of(collection, field)
     if not collection.has_field(gt_field):
@@ -72,14 +74,22 @@ def evaluate_face_detection(
     if not collection.has_field(pred_field):
         collection._dataset.add_sample_field(pred_field, fo.EmbeddedDocumentField,
                                              embedded_doc_type=fo.Detections)
-    sizes, reasons = {}, {}
+    why_field = detection_reason(field)
+    declare_fields(collection._dataset, {f"{gt_field}.detections.{why_field}": fo.StringField})
+    sizes, reasons, left_out = {}, {}, 0
     with Progress(len(collection), f"Detecting on {field}", progress) as bar:
         for sample in collection.iter_samples(autosave=True, progress=False):
+            gt = sample[gt_field].detections if sample[gt_field] else []
             try:
-                pixels = read_rgb(sample[media])[0]
-                reasons[sample.id] = None
-            except (ImageError, TypeError) as e:
-                sample[pred_field], reasons[sample.id] = None, str(e)
+                pixels, why = read_version(sample[media]), None
+            except ImageError as e:
+                pixels, why = None, unreadable_original(e) if field == ORIGINAL else no_version(e)
+            for face in gt:
+                face[why_field] = why
+            reasons[sample.id] = why
+            if pixels is None:  # left out of the rates: a missing image is no detector's miss
+                sample[pred_field] = None
+                left_out += len(gt)
                 bar.update()
                 continue
             h, w = pixels.shape[:2]
@@ -90,10 +100,10 @@ def evaluate_face_detection(
                              bounding_box=from_corners(f.box, w, h)) for f in faces])
             bar.update()
     failures.record(collection, pred_field, reasons)
-    scores = coco_scores(collection, gt_field, pred_field, sizes)
+    scores = {**coco_scores(collection, gt_field, pred_field, sizes), "faces_left_out": left_out}
     key = eval_key(pred_field)
-    collection.evaluate_detections(pred_field, gt_field=gt_field, eval_key=key, iou=0.5,
-                                   progress=False)
+    collection.select(list(sizes)).evaluate_detections(pred_field, gt_field=gt_field, eval_key=key,
+                                                       iou=0.5, progress=False)
     scores["eval_key"] = key
     record_run(collection, run_key(DETECTION_EVAL, field),
                {"method": "ldfa.evaluate_face_detection", "field": field,

@@ -18,12 +18,24 @@ def read_pair(original: str, version: str | None, same: bool = False
     if same:
         return pixels, pixels, None
     try:
-        other = read_rgb(version)[0]
-    except (ImageError, TypeError, ValueError) as e:
-        return pixels, None, f"no anonymized image ({e})"
+        other = read_version(version)
+    except ImageError as e:
+        return pixels, None, no_version(e)
     if other.shape != pixels.shape:
         return pixels, None, "anonymized image has another size"
     return pixels, other, None
+
+
+def read_version(path: str | None) -> np.ndarray:
+    """A version's pixels; ``ImageError`` when there are none (no path: its anonymization failed)."""
+    if path is None:
+        raise ImageError("none was written: its anonymization failed or has not run")
+    return read_rgb(path)[0]
+
+
+def no_version(error: ImageError) -> str:
+    """The reason every face of an image whose version cannot be read gets instead of a figure."""
+    return f"no anonymized image ({error})"
 
 
 def unreadable_original(error: ImageError) -> str:

@@ -79,7 +79,62 @@ def test_a_folder_without_images_is_an_error_like_a_missing_one(fo, tmp_path, ca
     assert f"{tmp_path} holds no image files (1 other files)" in err
     assert cli(["detect", "--dataset", "no-images", "--images", str(tmp_path / "missing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
-    assert not fo.dataset_exists("no-images") or len(fo.load_dataset("no-images")) == 0
+    assert "no-images" not in fo.list_datasets()
+
+
+def test_a_failed_detect_leaves_no_dataset_it_created(fo, sample_photos, tmp_path, capsys):
+    """A bad option is refused before any dataset is made; a failure after the images were
+    added removes the dataset the command made, and never one that was there before."""
+    assert cli(["detect", "--dataset", "typo", "--images", str(tmp_path / "no-such-folder")]) == 2
+    assert cli(["detect", "--dataset", "typo", "--images", str(sample_photos[0].parent),
+                "--confidence", "5"]) == 2
+    assert cli(["detect", "--dataset", "typo", "--images", str(sample_photos[0].parent),
+                "--people-field", "gt_fine"]) == 2  # fails after adding: no such field
+    assert "typo" not in fo.list_datasets()
+    kept = fo.Dataset("kept-after-failure", persistent=True)
+    try:
+        assert cli(["detect", "--dataset", kept.name, "--images", str(sample_photos[0].parent),
+                    "--people-field", "gt_fine"]) == 2
+        assert kept.name in fo.list_datasets() and len(kept) == len(sample_photos)
+    finally:
+        kept.delete()
+    capsys.readouterr()
+
+
+@pytest.mark.slow
+def test_evaluate_gives_the_faces_of_an_image_never_anonymized_a_reason(
+    fo, dataset, sample_photos, tmp_path, capsys
+):
+    """One image's anonymization failed (its path is None): every metric says why for its
+    faces, leaves them out of its figures, and the mAP is over the other image."""
+    import ldfa
+    from ldfa.plugin.schema import detection_reason, eval_key, predictions, residual_reason
+
+    dataset.add_samples([fo.Sample(filepath=str(p)) for p in sample_photos])
+    dataset.persistent = True
+    ldfa.detect_faces(dataset, progress=False)
+    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "pix", progress=False)
+    ldfa.evaluate_face_detection(dataset, "anon_pixelate", progress=False)  # before it failed
+    failed = dataset.first()
+    failed["anon_pixelate"] = None
+    failed.save()
+    assert cli(["evaluate", "--dataset", dataset.name, "--field", "anon_pixelate",
+                "--embedders", "dlib", "--json"]) == 0
+    out = capsys.readouterr().out  # in this process, FiftyOne's bars reach capsys's stdout too
+    result = json.loads(out[out.index("{\n"):])
+    failed.reload()
+    faces = failed.faces.detections
+    assert faces and all(f[detection_reason("anon_pixelate")].startswith("no anonymized image")
+                         for f in faces)
+    assert all(f[residual_reason("anon_pixelate")].startswith("no anonymized image") for f in faces)
+    others = sum(len(s.faces.detections) for s in dataset.skip(1))
+    detection = result["detection"]
+    assert detection["images"] == 1 and detection["faces"] == others
+    assert detection["faces_left_out"] == len(faces)
+    assert set(dataset.limit(1).values(f"faces.detections.{eval_key(predictions('anon_pixelate'))}",
+                                       unwind=True)) <= {None}, "no stale verdict either"
+    assert set(dataset.skip(1).values(f"faces.detections.{detection_reason('anon_pixelate')}",
+                                      unwind=True)) == {None}
 
 
 @pytest.mark.slow
