@@ -15,6 +15,7 @@ from ldfa.converters.safety import refuse_inside
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.anonymization.anonymize import anonymize_faces, source_root
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, AnonymizationConfig
+from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
 from ldfa.plugin.engines.config import EngineConfig
@@ -29,6 +30,7 @@ _DETECTION_KEYS = (*(f.name for f in fields(DetectorConfig) if f.name not in ("b
                    "people_fields")
 
 
+@renamed(detector=("detection", lambda name: {"detector": name} if name else None))
 def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, method: str = "ldfa",
                       dataset_name: str | None = None, annotations: str | None = None,
                       images: str | None = None, detection: dict | None = None,

@@ -29,6 +29,7 @@ from ldfa.plugin.anonymization.records import (
     declare_face_facts,
     face_tasks,
 )
+from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, OutputError
 from ldfa.plugin.io.output import output_path
@@ -37,6 +38,7 @@ from ldfa.plugin.runs import record_run, run_config, versions
 from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, run_key
 
 
+@renamed(out_field="field")
 def anonymize_faces(
     collection: fo.core.collections.SampleCollection,
     method: str = "ldfa",
@@ -87,7 +89,9 @@ def anonymize_faces(
               "config": config.to_dict(), "engine": engine.engine,
               "versions": versions("diffusers", "torch")}
     if config.uses_diffusion and engine.engine == "local":
-        pipe = config.inpainter.pipeline  # load now: a missing model must fail before any write
+        from ldfa.plugin.anonymization.diffusion import Inpainter  # torch only where it diffuses
+
+        pipe = Inpainter(config.diffusion).pipeline  # load now: a missing model fails before any write
         record["device"], record["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, record)
     _register_media_field(collection._dataset, field)

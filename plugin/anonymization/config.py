@@ -207,13 +207,6 @@ class AnonymizationConfig:
         """Whether diffusion is conditioned on the original faces (control, push-away)."""
         return self.uses_diffusion and bool(self.diffusion.controls or self.diffusion.push_away)
 
-    @property
-    def inpainter(self):
-        """The diffusion side of this config (loads torch and diffusers when first asked)."""
-        from ldfa.plugin.anonymization.diffusion import Inpainter
-
-        return Inpainter(self.diffusion)
-
     def to_dict(self) -> dict:
         return asdict(self)
 

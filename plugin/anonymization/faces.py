@@ -168,7 +168,11 @@ class AnonymizeWorker:
 
     def __call__(self, tasks: list[ImageTask]) -> Iterator[ImageResult]:
         use_torch_threads(self.threads)
-        inpainter = self.config.inpainter if self.config.uses_diffusion else None
+        inpainter = None
+        if self.config.uses_diffusion:  # torch and diffusers load only in a process that diffuses
+            from ldfa.plugin.anonymization.diffusion import Inpainter
+
+            inpainter = Inpainter(self.config.diffusion)
         return anonymize_images(tasks, self.config, inpainter)
 
 
@@ -244,8 +248,9 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
     jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.task.sample_id),
                     item.original) for item, face in diffused]
     for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):
-        if isinstance(pixels, str):  # diffusion could not run on this face
-            face.method, face.skipped = config.fallback, f"{pixels}: {config.fallback} instead"
+        if isinstance(pixels, str):  # diffusion could not run on this face: a classic method can
+            fallback = config.fallback if config.fallback in CLASSIC else "solid"
+            face.method, face.skipped = fallback, f"{pixels}: {fallback} instead"
         else:
             new[(id(item), face.index)] = pixels
     for item, face in todo:

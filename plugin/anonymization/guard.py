@@ -12,6 +12,7 @@ same models and thresholds as the report.
 from __future__ import annotations
 
 from ldfa.plugin.anonymization.redo import reanonymize_faces
+from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.metrics.identity import compute_identity_distance, recorded_config, remeasure_faces
@@ -20,6 +21,7 @@ from ldfa.plugin.runs import faces_field_of
 from ldfa.plugin.schema import NEEDS_REVIEW, identity_distance
 
 
+@renamed(out_field="field")
 def guard_identity(
     collection,
     field: str,

@@ -59,6 +59,20 @@ def _in_mode(rgb: np.ndarray, original: Image.Image) -> np.ndarray:
     return np.asarray(new.convert(mode))
 
 
+def _palette_with(original: Image.Image, colours: np.ndarray) -> Image.Image:
+    """A palette image holding ``original``'s palette and, as far as its 256 entries have room,
+    the new pixels' ``colours`` (most frequent first): quantized to the photo's own palette alone,
+    a solid fill would come out as the photo's nearest colour (a street photo's dark grey)."""
+    palette = original.getpalette() or []
+    known = {tuple(palette[i : i + 3]) for i in range(0, len(palette), 3)}
+    found, counts = np.unique(colours.reshape(-1, 3), axis=0, return_counts=True)
+    missing = [tuple(map(int, c)) for c in found[np.argsort(-counts, kind="stable")]]
+    missing = [c for c in missing if c not in known][: 256 - len(palette) // 3]
+    extended = Image.new("P", (1, 1))
+    extended.putpalette(palette + [v for c in missing for v in c])
+    return extended
+
+
 def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: np.ndarray,
             orientation: int) -> Image.Image:
     """The source image (decoded, as ``read_rgb`` keeps it, or its path) with the masked pixels
@@ -70,14 +84,15 @@ def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: 
     stored_rgb = to_stored_orientation(display_rgb, orientation)
     mask = to_stored_orientation(display_mask, orientation)
     stored = np.asarray(original)
-    new = _in_mode(stored_rgb, original)
+    palette = _palette_with(original, stored_rgb[mask]) if original.mode == "P" else original
+    new = _in_mode(stored_rgb, palette)
     where = mask if stored.ndim == 2 else mask[..., None]
     merged = np.where(where, new, stored).astype(stored.dtype)
     result = Image.fromarray(merged)
     if result.mode != original.mode:  # e.g. "P" and "CMYK" are not inferred from the array
         result = Image.fromarray(merged, original.mode)
     if original.mode == "P":
-        result.putpalette(original.getpalette())
+        result.putpalette(palette.getpalette())
     result.info = {k: original.info[k] for k in _KEEP_INFO if k in original.info}
     result.format = original.format
     return result

@@ -18,6 +18,7 @@ import io
 import fiftyone as fo
 
 from ldfa.plugin import failures
+from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.detection.config import DEFAULT_BACKEND, DetectorConfig
 from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.errors import ConfigError, ImageError
@@ -39,6 +40,7 @@ from ldfa.plugin.schema import (
 COCO_COLUMNS = ("mAP", "AP50", "AP75", "mAP_s", "mAP_m", "mAP_l")  # COCOeval.stats[0..5]
 
 
+@renamed(anon_field="field")
 def evaluate_face_detection(
     collection,
     field: str = ORIGINAL,

@@ -44,6 +44,7 @@ from dataclasses import asdict
 import fiftyone as fo
 import numpy as np
 
+from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.io.device import torch_threads
@@ -73,6 +74,7 @@ PERCENTILES = (5, 25, 50, 75, 95)
 STATUSES = ("measured", "no_usable_crop", "not_measurable")
 
 
+@renamed(anon_field="field")
 def compute_identity_distance(
     collection,
     field: str,

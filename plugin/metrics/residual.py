@@ -26,6 +26,7 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.anonymization.masks import face_region
+from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.boxes import to_pixels
 from ldfa.plugin.metrics.embedders import MIN_CROP_STD
@@ -38,6 +39,7 @@ from ldfa.plugin.schema import ORIGINAL, RESIDUAL, media_field, residual, residu
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's "L" mode
 
 
+@renamed(anon_field="field")
 def compute_residual_similarity(collection, field: str, faces_field: str | None = None,
                                 progress: ProgressArg = True) -> dict:
     """Store every face's residual similarity between its original and version ``field``.

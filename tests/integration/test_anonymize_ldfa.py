@@ -13,7 +13,7 @@ from PIL import Image
 import ldfa
 from ldfa.cli import main as cli
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, PAPER, AnonymizationConfig
-from ldfa.plugin.anonymization.diffusion import model_available
+from ldfa.plugin.anonymization.diffusion import Inpainter, model_available
 from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ModelUnavailableError
 
@@ -151,7 +151,7 @@ def test_paper_preset_is_the_published_procedure_and_explicit_params_win(tiny_mo
     assert (diffusion.strength, paper.mask_blur_px, diffusion.model) == (0.75, 4, DEFAULT_MODEL)
     assert (diffusion.scheduler, paper.min_face_px) == ("EulerDiscreteScheduler", 0)  # every face
     assert AnonymizationConfig.build().diffusion.scheduler == "EulerDiscreteScheduler"  # ldfa's default too
-    pipe = AnonymizationConfig.build(preset="paper", model=tiny_model).inpainter.pipeline
+    pipe = Inpainter(AnonymizationConfig.build(preset="paper", model=tiny_model).diffusion).pipeline
     assert type(pipe.scheduler).__name__ == "EulerDiscreteScheduler"
     recorded = paper.to_dict()
     flat = {**recorded, **recorded.pop("diffusion")}
