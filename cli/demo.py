@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ldfa.cli.output import emit
-
 DATASET = "ldfa-demo"
 
 
@@ -34,28 +32,32 @@ def run(args) -> int:
     from ldfa.plugin.io.sample_photos import write_sample_photos
 
     output = Path(args.output).resolve()
-    photos = write_sample_photos(output / "photos")
-    dataset = fo.Dataset(DATASET, overwrite=True, persistent=True)
-    add_image_folder(dataset, photos[0].parent)
+    photos = write_sample_photos(output / "photos")[0].parent
     if args.images:
-        add_image_folder(dataset, args.images)
-    print(f"dataset '{DATASET}': {len(dataset)} images")
-
-    print(detect_faces(dataset, progress=True))
-    for summary in anonymize(dataset, output, args.model):
-        print(summary)
+        # Your photos join the packaged ones as photos/<folder name>, a link to the folder (read
+        # through, never written): the outputs then mirror them as anon_<method>/<folder name>/...
+        yours = link_folder(Path(args.images), photos)
+    dataset = fo.Dataset(DATASET, overwrite=True, persistent=True)
+    add_image_folder(dataset, photos)
+    if args.images:
+        add_image_folder(dataset, yours)  # rglob does not enter links: the folder is added itself
+    detected = detect_faces(dataset, progress=True)
+    print(f"dataset '{DATASET}': {len(dataset)} images, {detected.faces} faces"
+          + (f" (your photos: {yours})" if args.images else ""))
+    summaries = list(anonymize(dataset, output, args.model))
 
     from ldfa.operators.layout import audit_spaces
     from ldfa.plugin.audit.dataset import open_audit
-    from ldfa.plugin.metrics.report import comparison_table, size_table, to_markdown, write_report
+    from ldfa.plugin.metrics.report import comparison_table, size_table, write_report
 
     rows = comparison_table(dataset, progress=True)  # identity distance and detection mAP per method
-    by_size = size_table(dataset, rows)
-    paths = write_report(dataset, output / "report", rows=rows, by_size=by_size)
+    paths = write_report(dataset, output / "report", rows=rows, by_size=size_table(dataset, rows))
     audit = open_audit(dataset)  # saved review views + the grouped side-by-side dataset
-    emit(None, False, f"{to_markdown(rows, dataset.name, by_size)}\n"
-         f"report: {paths['markdown']} (CSV and plots beside it); saved views: "
-         f"{', '.join(dataset.list_saved_views())}; side-by-side dataset: '{audit.name}'")
+    measured = {row["field"]: row for row in rows}
+    for summary in summaries:
+        print(short_summary(summary, measured.get(summary.field, {})))
+    print(f"report: {shown(paths['markdown'])}\n  (every figure, by face size; CSV and plots beside it)\n"
+          f"audit: dataset '{audit.name}', {len(dataset.list_saved_views())} saved review views")
 
     if args.no_app:
         return 0
@@ -65,6 +67,39 @@ def run(args) -> int:
           "'Side by side' tab to compare versions; Ctrl-C to stop)")
     session.wait(-1)
     return 0
+
+
+def link_folder(folder: Path, photos: Path) -> Path:
+    """``folder`` linked into the demo's photo folder under its own name; checked first."""
+    from ldfa.plugin.errors import ConfigError
+
+    folder = folder.expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder")
+    link = photos / (folder.name or "images")
+    if link.is_symlink() or link.exists():
+        if link.is_symlink() and link.resolve() == folder:
+            return link
+        link.unlink()
+    link.symlink_to(folder, target_is_directory=True)
+    return link
+
+
+def shown(path) -> str:
+    """A path as short as it is unambiguous: relative to the working folder when inside it."""
+    path = Path(path)
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def short_summary(summary, row: dict) -> str:
+    """One method's outcome in at most 80 columns: faces, where they went, the two key figures."""
+    line = (f"{summary.method}: {summary.faces} faces in {summary.images - summary.failed} images"
+            f" -> {shown(summary.output_dir)}")
+    within = row.get("facenet_within")
+    figures = [f"same person {within:.0%}" if within is not None else "same person n/a",
+               f"detection mAP {row['mAP']:.2f}" if row.get("mAP") is not None else None,
+               f"{summary.failed} failed" if summary.failed else None]
+    return f"{line}\n  " + ", ".join(f for f in figures if f)
 
 
 def ensure_plugin() -> None:
@@ -91,7 +126,7 @@ def anonymize(dataset, output: Path, model: str | None):
     from ldfa.plugin.anonymization.diffusion import model_available
     from ldfa.plugin.anonymization.methods import METHODS
 
-    model = model or AnonymizationConfig().model
+    model = model or AnonymizationConfig().diffusion.model
     available, why = model_available(model)
     methods = list(METHODS) if available else [m for m in METHODS if m != "ldfa"]
     if not available:

@@ -35,6 +35,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ldfa.plugin.audit.views import save_audit_views
+    from ldfa.plugin.freshness import stale_samples
     from ldfa.plugin.io.folders import open_dataset
     from ldfa.plugin.metrics.attributes import compute_attribute_differences
     from ldfa.plugin.metrics.evaluation import evaluate_face_detection
@@ -75,8 +76,13 @@ def run(args) -> int:
                  f"{_f(a['landmark_nme'])}; {a['measured']} measured, {a['no_face_left']} with no face "
                  f"the mesh finds, {a['not_measurable']} too small or unreadable, of {a['faces']}")
     lines.append("saved views for review in the App: " + ", ".join(views))
+    stale = len(stale_samples(dataset, args.field))
+    if stale:
+        lines.append(f"stale: {stale} image(s) of {args.field} were made from other faces than the dataset "
+                     "holds now (their new faces are in the clear there): rerun `ldfa anonymize` to redo them")
     emit({"dataset": dataset.name, "field": args.field, "identity": identity, "residual": residual,
-          "attributes": attributes, "detection": detection, "saved_views": views}, args.json, "\n".join(lines))
+          "attributes": attributes, "detection": detection, "saved_views": views, "stale": stale},
+         args.json, "\n".join(lines))
     return 0
 
 

@@ -18,6 +18,7 @@ import fiftyone as fo
 from ldfa.converters import manifest, tree
 from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.freshness import stale_samples
 from ldfa.plugin.io.boxes import to_pixels
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.io.output import copy_atomic
@@ -50,6 +51,17 @@ def prepare(dataset: fo.Dataset, field: str, output: Path, overwrite: bool = Fal
     return claim
 
 
+def refuse_stale(dataset: fo.Dataset, field: str, run: dict) -> None:
+    """An image whose faces changed after it was written may show a face in the clear: say how
+    many there are and the command that redoes them, before anything is written."""
+    stale = stale_samples(dataset, field, run["faces_field"])
+    if stale:
+        raise ConfigError(
+            f"{len(stale)} image(s) of '{field}' are stale (their faces changed after they were "
+            f"written); redo them with `ldfa anonymize --dataset {dataset.name} --method {run['method']} "
+            f"--field {field} --output-dir {run['output_dir']}`, then export")
+
+
 def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link: bool = False,
                       overwrite: bool = False, faces_coco: bool = False,
                       progress: ProgressArg = True) -> dict:
@@ -68,6 +80,7 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
     run = run_config(dataset, run_key(ANONYMIZE, field))
     if run is None:
         raise ConfigError(f"field '{field}' holds no ldfa anonymization; run `ldfa anonymize` first")
+    refuse_stale(dataset, field, run)
     claim = prepare(dataset, field, output, overwrite)
     faces_field = run["faces_field"]
     claim.update(method=run["method"], faces_field=faces_field,

@@ -21,6 +21,7 @@ from ldfa.plugin.audit.views import (
     risky_faces,
     threshold,
 )
+from ldfa.plugin.freshness import stale_samples
 from ldfa.plugin.metrics.report import ATTRIBUTE_COLUMNS, size_table
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_results
 from ldfa.plugin.schema import (
@@ -35,7 +36,8 @@ from ldfa.plugin.schema import (
 )
 
 # table column -> heading; arrows say which way is better
-COLUMNS = {"field": "version", "faces": "faces", "residual": "residual ↓", "embedder": "model",
+COLUMNS = {"field": "version", "faces": "faces", "stale": "stale images ↓", "residual": "residual ↓",
+           "embedder": "model",
            "dist": "distance ↑", "within": "same person ↓", "reid": "re-id ↓", "mAP": "mAP ↑",
            "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L", "pose_diff_deg": "pose Δ° ↓",
            "eye_diff": "eyes Δ ↓", "mouth_diff": "mouth Δ ↓", "landmark_nme": "NME ↓",
@@ -62,6 +64,7 @@ def table_rows(dataset) -> list[dict]:
         residual = run_results(dataset, run_key(RESIDUAL, field)) or {}
         attributes = run_results(dataset, run_key(ATTRIBUTES, field)) or {}
         row = {"method": method, "field": field, "faces": det.get("faces"),
+               "stale": None if field == ORIGINAL else len(stale_samples(dataset, field)),
                "residual": residual.get("mean"), "embedder": embedder, "dist": stats.get("mean"),
                "within": stats.get("within_threshold"), "reid": stats.get("reid_rate")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
@@ -194,9 +197,13 @@ def _message(fields: list[str], rows: list[dict]) -> str:
     if not fields:
         return ("No anonymized version yet: run *Anonymize faces*, then *Compute identity "
                 "distance* and *Evaluate face detection* (or `ldfa report`).")
+    stale = [f"{r['field']} ({r['stale']})" for r in rows if r["stale"]]
+    warning = (f"**Stale images**: {', '.join(stale)} were made from other faces than the dataset holds "
+               "now, so their new faces are in the clear there: run *Anonymize faces* again to redo "
+               "them (export refuses them until then).\n\n" if stale else "")
     if all(r["mAP"] is None and r["dist"] is None for r in rows):
-        return "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
-    return ("**distance**: mean identity distance (of the model named), original face to anonymized face "
+        return warning + "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
+    return warning + ("**distance**: mean identity distance (of the model named), original face to anonymized face "
             "(larger is safer). **same person**: share still within the same-person threshold "
             "(aim for 0). **re-id**: share whose nearest original is their own (aim for chance). "
             "**mAP, AP S/M/L**: COCO AP of a face detector on each version, overall and for small "

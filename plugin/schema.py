@@ -48,6 +48,11 @@ def face_fact(field: str, name: str) -> str:
     return f"{field}_{name}"
 
 
+def faces_digest_field(field: str) -> str:
+    """The sample field holding the digest of the faces ``field``'s image was made from."""
+    return f"{field}_faces_digest"
+
+
 def error_field(field: str) -> str:
     """The sample field holding why writing ``field`` failed for that sample."""
     return f"{field}_error"

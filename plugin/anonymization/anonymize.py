@@ -23,19 +23,15 @@ import fiftyone as fo
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
 from ldfa.plugin.anonymization.guard import guard_identity
-from ldfa.plugin.anonymization.records import (
-    anonymize_blocks,
-    attempts_path,
-    declare_face_facts,
-    face_tasks,
-)
+from ldfa.plugin.anonymization.records import anonymize_blocks, declare_face_facts, face_tasks
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, OutputError
+from ldfa.plugin.freshness import attempts_path, stale_samples
 from ldfa.plugin.io.output import output_path
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
-from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, run_key
+from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, face_fact, run_key
 
 
 @renamed(out_field="field")
@@ -78,7 +74,7 @@ def anonymize_faces(
     if not collection.has_field(faces_field):
         raise ConfigError(f"no field '{faces_field}': run `ldfa detect` (ldfa.detect_faces) first")
     root = source_root(collection._dataset)
-    out_dir = _output_dir(output_dir, root, field)
+    out_dir = _output_dir(output_dir, collection._dataset, root, field)
     key = run_key(ANONYMIZE, field)
     previous = (run_config(collection, key) or {}).get("digest")
     if previous not in (None, config.digest()) and not overwrite:
@@ -101,8 +97,10 @@ def anonymize_faces(
         # Overwriting another config: forget its paths first, so that if this run is killed
         # a rerun does not take the old config's files for finished ones.
         collection.exists(field).set_field(field, None).save()
-    done = _finished(collection, field, out_dir) if previous == config.digest() else set()
-    summary = AnonymizationSummary(field, method, images=len(done), resumed=len(done))
+    done = _finished(collection, field, out_dir, faces_field) if previous == config.digest() else set()
+    summary = AnonymizationSummary(field, method, output_dir=str(out_dir))
+    summary.add_resumed(collection.select(list(done)).values(
+        f"{faces_field}.detections.{face_fact(field, 'method')}"))
     ids = [i for i in collection.values("id") if i not in done]
     attempts = attempts_path(faces_field, field)
 
@@ -123,24 +121,41 @@ def anonymize_faces(
 
 
 def source_root(dataset: fo.Dataset) -> Path:
-    """The deepest folder holding every image of the dataset: the tree outputs mirror. Paths
-    are taken as the dataset holds them: a symlinked image does not move the root to the
-    folder its link points into."""
+    """The deepest folder holding every image of the dataset: the tree outputs mirror (each
+    image goes to ``<output_dir>/<its path relative to this folder>``; images in unrelated
+    folders, whose deepest common folder is ``/``, keep their whole path). Paths are taken as
+    the dataset holds them: a symlinked image does not move the root to the folder its link
+    points into."""
+    return Path(os.path.commonpath(sorted(_image_folders(dataset))))
+
+
+def _image_folders(dataset: fo.Dataset) -> set[str]:
     folders = {os.path.dirname(os.path.abspath(p)) for p in dataset.distinct("filepath")}
     if not folders:
         raise ConfigError(f"dataset '{dataset.name}' has no samples")
-    return Path(os.path.commonpath(sorted(folders)))
+    return folders
 
 
-def _output_dir(output_dir, root: Path, field: str) -> Path:
-    """The folder to mirror the tree into, checked: a folder (or nothing yet) outside the source
-    tree, also once symlinks are followed."""
-    out_dir = (Path(os.path.abspath(Path(output_dir).expanduser())) if output_dir
-               else root.parent / f"{root.name}-{field}")
-    for out, src in ((out_dir, root), (out_dir.resolve(), root.resolve())):
-        if out == src or src in out.parents:
-            raise OutputError(f"output_dir {out_dir} is inside the source tree {root}; "
-                              "choose a folder outside it")
+def _output_dir(output_dir, dataset: fo.Dataset, root: Path, field: str) -> Path:
+    """The folder to mirror the tree into, checked: a folder (or nothing yet) that holds none of
+    the dataset's images and lies in no folder that holds one, also once symlinks are followed.
+    So no original is ever overwritten or re-imported as a source, wherever the images live."""
+    if output_dir:
+        out_dir = Path(os.path.abspath(Path(output_dir).expanduser()))
+    elif root.parent == root:
+        raise ConfigError(f"the images of '{dataset.name}' lie in unrelated folders (the only folder "
+                          "holding them all is /): choose where outputs go (--output-dir)")
+    else:
+        out_dir = root.parent / f"{root.name}-{field}"
+    folders = _image_folders(dataset)
+    for out, resolve in ((out_dir, False), (out_dir.resolve(), True)):
+        for folder in sorted({Path(f).resolve() if resolve else Path(f) for f in folders}):
+            if out == folder or folder in out.parents:
+                raise OutputError(f"output_dir {out_dir} is inside {folder}, a folder of the dataset's "
+                                  "images; choose a folder outside it")
+            if out in folder.parents:
+                raise OutputError(f"output_dir {out_dir} holds images of the dataset (in {folder}); "
+                                  "choose a folder outside it")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"output_dir {out_dir} is a file, not a folder; choose a folder")
     return out_dir
@@ -156,8 +171,11 @@ def _register_media_field(dataset: fo.Dataset, field: str) -> None:
         dataset.save()
 
 
-def _finished(collection, field: str, out_dir: Path) -> set[str]:
-    """Samples whose output of this same config exists in ``out_dir``: a rerun skips them
-    (a rerun into another folder writes that folder complete)."""
+def _finished(collection, field: str, out_dir: Path, faces_field: str) -> set[str]:
+    """Samples whose output of this same config exists in ``out_dir`` and was made from the faces
+    they have now: a rerun skips them. A stale output (its faces changed since: re-detected,
+    edited, added in review) is redone, and a rerun into another folder writes that folder whole."""
     ids, paths = collection.exists(field).values(["id", field])
-    return {i for i, p in zip(ids, paths) if p and Path(p).is_relative_to(out_dir) and os.path.exists(p)}
+    stale = set(stale_samples(collection, field, faces_field))
+    return {i for i, p in zip(ids, paths)
+            if i not in stale and p and Path(p).is_relative_to(out_dir) and os.path.exists(p)}

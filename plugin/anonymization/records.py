@@ -20,9 +20,10 @@ from ldfa.plugin.anonymization.faces import (
 )
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
+from ldfa.plugin.freshness import current_faces
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import declare_fields
-from ldfa.plugin.schema import FACE_FACTS, face_fact
+from ldfa.plugin.schema import FACE_FACTS, face_fact, faces_digest_field
 
 # Per-face facts on each face detection, `<field>_<name>`, and their types.
 _FACT_TYPES = {"seed": fo.IntField, "method": fo.StringField, "skipped": fo.StringField,
@@ -30,24 +31,24 @@ _FACT_TYPES = {"seed": fo.IntField, "method": fo.StringField, "skipped": fo.Stri
 
 
 def declare_face_facts(dataset: fo.Dataset, faces_field: str, field: str) -> None:
-    """Declare the per-face facts in the schema, so the App can filter faces by them."""
+    """Declare the per-face facts in the schema, so the App can filter faces by them, and the
+    digest of the faces each image was made from."""
     declare_fields(dataset, {f"{faces_field}.detections.{face_fact(field, name)}": _FACT_TYPES[name]
-                             for name in FACE_FACTS})
+                             for name in FACE_FACTS} | {faces_digest_field(field): fo.StringField})
 
 
 def face_tasks(detections, attempts, bump: frozenset[str] = frozenset()) -> tuple[FaceTask, ...]:
-    """The faces of one sample as tasks: ``detections`` (an ``fo.Detections`` or None) with
-    their recorded ``attempts`` (one per detection, None for none yet); faces in ``bump``
-    (label ids) get one attempt more, so a new seed."""
-    faces = detections.detections if detections else []
-    return tuple(FaceTask(d.id, tuple(d.bounding_box), (a or 0) + (d.id in bump))
-                 for d, a in zip(faces, attempts or [None] * len(faces)))
+    """The faces of one sample as tasks (``freshness.current_faces``); faces in ``bump`` (label
+    ids) get one attempt more, so a new seed."""
+    return tuple(FaceTask(i, box, attempt + (i in bump))
+                 for i, box, attempt in current_faces(detections, attempts) or [])
 
 
 def write_results(collection, faces_field: str, field: str, results: list[ImageResult],
                   summary: AnonymizationSummary, set_paths: bool = True) -> None:
-    """Write a batch of results back: each face's facts, then (``set_paths``) each image's new
-    path, so a path is only ever set once its file and facts are complete; failures recorded."""
+    """Write a batch of results back: each face's facts and what each image was made from, then
+    (``set_paths``) each image's new path, so a path is only ever set once its file and facts
+    are complete; failures recorded."""
     facts = {name: {} for name in FACE_FACTS}
     for result in results:
         summary.count(result)
@@ -59,16 +60,13 @@ def write_results(collection, faces_field: str, field: str, results: list[ImageR
         if values:
             # set_label_values: a document save would drop the None of `skipped`
             batch.set_label_values(f"{faces_field}.detections.{face_fact(field, name)}", values)
-    if set_paths:
-        paths = {r.sample_id: r.target for r in results if r.error is None}
-        if paths:
-            collection._dataset.set_values(field, paths, key_field="id")
+    written = [r for r in results if r.error is None]
+    if written:
+        collection._dataset.set_values(faces_digest_field(field),
+                                       {r.sample_id: r.faces_digest for r in written}, key_field="id")
+        if set_paths:
+            collection._dataset.set_values(field, {r.sample_id: r.target for r in written}, key_field="id")
     failures.record(collection, field, {r.sample_id: r.error for r in results})
-
-
-def attempts_path(faces_field: str, field: str) -> str:
-    """The path of every face's ``attempt`` fact, for reading a block's faces in one call."""
-    return f"{faces_field}.detections.{face_fact(field, 'attempt')}"
 
 
 def anonymize_blocks(collection, ids: list[str], read, config: AnonymizationConfig, engine: EngineConfig,

@@ -11,10 +11,11 @@ import fiftyone as fo
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
-from ldfa.plugin.anonymization.records import anonymize_blocks, attempts_path, face_tasks
+from ldfa.plugin.anonymization.records import anonymize_blocks, face_tasks
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.freshness import attempts_path
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
 from ldfa.plugin.schema import ANONYMIZE, run_key

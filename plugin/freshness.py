@@ -1,0 +1,60 @@
+"""Whether an anonymized image still matches the faces it was made from.
+
+An output is trusted only while the faces it replaced are the faces the dataset holds now:
+a re-detection, a box edited in the App or by a script, or a face added in review makes it
+stale, and a stale output is a leak (the new face is in the clear there). Each written image
+records the digest of its faces (ids, boxes and attempts: what decides its pixels) beside its
+path; ``stale_samples`` compares that with the faces now. The anonymization redoes stale images,
+the metrics and the audit count them, and the export refuses them. Free of FiftyOne at import
+time: the anonymization core digests faces on any engine's workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from ldfa.plugin.schema import ANONYMIZE, face_fact, faces_digest_field, run_key
+
+Face = tuple[str, tuple[float, ...], int]  # label id, relative [x, y, w, h] box, attempt
+
+
+def current_faces(detections, attempts) -> list[Face] | None:
+    """The faces of one sample as (id, box, attempt): ``detections`` (an ``fo.Detections`` or
+    None when detection never ran) with their recorded ``attempts`` (None for none yet)."""
+    if detections is None:
+        return None
+    faces = detections.detections
+    return [(d.id, tuple(d.bounding_box), a or 0) for d, a in zip(faces, attempts or [None] * len(faces))]
+
+
+def faces_digest(faces: Iterable[Face] | None) -> str | None:
+    """A short hash of the faces an image is made from; None when detection never ran."""
+    if faces is None:
+        return None
+    rows = [[face_id, [round(float(v), 6) for v in box], int(attempt)] for face_id, box, attempt in faces]
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def attempts_path(faces_field: str, field: str) -> str:
+    """The path of every face's ``attempt`` fact, for reading a sample's faces in one call."""
+    return f"{faces_field}.detections.{face_fact(field, 'attempt')}"
+
+
+def stale_samples(collection, field: str, faces_field: str | None = None) -> list[str]:
+    """Ids of the samples whose image in ``field`` was made from other faces than they have now
+    (an output written before digests were recorded counts as stale: it cannot be vouched for)."""
+    from ldfa.plugin.runs import run_config  # FiftyOne: not for the core, which only digests
+
+    if not collection.has_field(field):
+        return []
+    faces_field = faces_field or (run_config(collection, run_key(ANONYMIZE, field)) or {}).get("faces_field")
+    if not faces_field or not collection.has_field(faces_field):
+        return []
+    written = collection.exists(field)
+    ids, faces = written.values(["id", faces_field])
+    attempts, recorded = (written.values(path) if collection.has_field(path) else [None] * len(ids)
+                          for path in (attempts_path(faces_field, field), faces_digest_field(field)))
+    return [i for i, f, a, d in zip(ids, faces, attempts, recorded)
+            if d is None or d != faces_digest(current_faces(f, a))]

@@ -1,0 +1,103 @@
+"""The README's quick start, run exactly as a newcomer types it: every command of its code
+blocks, read from README.md (so the test follows the README), with no extra flag."""
+
+import os
+import re
+import signal
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ldfa.plugin.anonymization.masks import face_region
+
+pytestmark = pytest.mark.slow  # whole demo runs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def quick_start() -> list[str]:
+    """The bash blocks of the README's "Quick start" section."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", section, re.S)
+
+
+def lines(block: str) -> list[str]:
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_quick_start_is_on_the_first_screen_and_names_the_two_commands():
+    text = (REPO / "README.md").read_text()
+    assert text.index("\n## Quick start\n") < 1500
+    setup = lines(quick_start()[0])
+    assert any(line.startswith("./dev.sh demo") for line in setup)
+    assert any(line.startswith("./dev.sh test") for line in setup)
+    assert len(lines(quick_start()[1])) <= 4  # anonymize your own folder in four lines at most
+
+
+def test_the_demo_commands_run_as_written(fo):
+    """`./dev.sh test` is this very suite, so it is not run from inside it; every other line is."""
+    for line in lines(quick_start()[0]):
+        if line.startswith("./dev.sh test"):
+            continue
+        if "--no-app" in line:
+            done = subprocess.run(["bash", "-c", line], cwd=REPO, capture_output=True, text=True,
+                                  timeout=1200)
+            assert done.returncode == 0, done.stderr[-3000:]
+            out = done.stdout.splitlines()
+            assert all(len(row) <= 80 for row in out), out
+            assert any(row.startswith("report: ") for row in out)
+            demo = fo.load_dataset("ldfa-demo")
+            for field in ("anon_gauss", "anon_pixelate", "anon_solid"):
+                assert demo.count(field) == len(demo) == 2
+                assert any(f"-> ldfa-output/demo/{field}" in row for row in out)
+        else:
+            app_opens(line)
+
+
+def app_opens(line: str) -> None:
+    """The demo with the App: it prints the App's address, which serves the App; then stop it."""
+    server = subprocess.Popen(["bash", "-c", line], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        url = None
+        for row in server.stdout:
+            found = re.search(r"App: (http\S+)", row)
+            if found:
+                url = found.group(1)
+                break
+        assert url, f"the demo ended ({server.wait()}) without opening the App"
+        with urllib.request.urlopen(url, timeout=60) as page:
+            assert page.status == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_anonymizing_your_own_folder_runs_as_written(fo, sample_photos, tmp_path):
+    """The README's own-folder lines, in one shell, with a home that holds ~/photos."""
+    photos = tmp_path / "photos"
+    (photos / "trip").mkdir(parents=True)
+    png, jpg = sample_photos
+    (photos / png.name).write_bytes(png.read_bytes())
+    (photos / "trip" / jpg.name).write_bytes(jpg.read_bytes())
+    (photos / "notes.txt").write_text("not an image")
+    done = subprocess.run(["bash", "-c", quick_start()[1]], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "HOME": str(tmp_path)}, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "photos-anon"
+    assert str(out) in done.stdout
+    assert (out / "notes.txt").read_text() == "not an image"
+    dataset = fo.load_dataset("ldfa-folder-photos")  # the name `ldfa run` gives a folder's dataset
+    for path, faces in zip(*dataset.values(["filepath", "faces"])):
+        before = np.asarray(Image.open(path).convert("RGB"), dtype=float)
+        after = np.asarray(Image.open(out / Path(path).relative_to(photos)).convert("RGB"), dtype=float)
+        height, width = before.shape[:2]
+        assert faces.detections, path
+        for face in faces.detections:
+            x1, y1, x2, y2 = face_region(width, height, face.bounding_box)
+            assert np.abs(before[y1:y2, x1:x2] - after[y1:y2, x1:x2]).mean() > 5, path
