@@ -5,7 +5,8 @@ every source file is in the export or listed as left out (with why); nothing els
 every copy is byte for byte the source's; every anonymized image keeps name, size, mode and
 format, and no pixel outside the face masks (face boxes and their blend rings) changed: none
 at all in a lossless format, at most ``MAX_LOSSY_MEAN_DIFF`` grey levels on average in a JPEG
-re-encoded at quality 95.
+re-encoded at quality 95; and no anonymized image carries an image of its original in its
+metadata (an EXIF thumbnail, a preview, MPF images) or the XMP face regions that locate people.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.atomic import sha256_of
 from ldfa.plugin.io.images import orientation_of, shown_size
+from ldfa.plugin.io.metadata import embedded_images
 from ldfa.plugin.io.output import to_stored_orientation
 from ldfa.plugin.progress import Progress, ProgressArg
 
@@ -55,6 +57,7 @@ def verify_export(source: str | Path, export: str | Path, progress: ProgressArg 
     copies = [rel for rel, e in listed.items() if e["kind"] == "copy" and rel in present]
     images = [rel for rel, e in listed.items() if e["kind"] == "anonymized" and rel in present]
     same = bad_images = 0
+    hidden = {"anonymized": [], "unchanged": []}  # files with images in their metadata
     worst_share = worst_mean = 0.0
     with Progress(len(copies) + len(images), "Verifying export", progress) as bar:
         for rel in copies:
@@ -63,6 +66,8 @@ def verify_export(source: str | Path, export: str | Path, progress: ProgressArg 
                 same += 1
             else:
                 problems.append(f"copy differs from the source: {rel}")
+            if embedded_images(export / rel):
+                hidden["unchanged"].append(rel)
         for rel in images:
             bar.update()
             share, mean, problem = _outside_masks(source / rel, export / rel, listed[rel]["faces"],
@@ -71,6 +76,12 @@ def verify_export(source: str | Path, export: str | Path, progress: ProgressArg 
             if problem:
                 bad_images += 1
                 problems.append(f"{rel}: {problem}")
+            found = embedded_images(export / rel)
+            if found and listed[rel]["faces"]:
+                hidden["anonymized"].append(rel)
+                problems.append(f"{rel}: anonymized, yet its metadata carries {'; '.join(found)}")
+            elif found:  # no faces: copied from the source as it is
+                hidden["unchanged"].append(rel)
     checks = [
         _check("every source file exported or listed as left out", len(missing) == 0,
                f"{len(listed)} exported, {len(skipped)} left out, {len(missing)} unaccounted",
@@ -80,11 +91,17 @@ def verify_export(source: str | Path, export: str | Path, progress: ProgressArg 
         _check("images changed only inside the face masks", bad_images == 0,
                f"largest share {worst_share:.4%}, largest mean change {worst_mean:.2f} grey levels",
                f"lossless images: 0 %; JPEG: mean change <= {MAX_LOSSY_MEAN_DIFF:g} (re-encoding)"),
+        _check("no images hidden in anonymized images' metadata", not hidden["anonymized"],
+               f"{len(hidden['anonymized'])} anonymized image(s) carry one; "
+               f"{len(hidden['unchanged'])} file(s) copied unchanged do",
+               "anonymized images: none (EXIF thumbnail, previews, MPF images, XMP face regions); "
+               "files copied unchanged: reported only"),
     ]
     faces = sum(bool(listed[rel]["faces"]) for rel in images)
     return {"ok": not problems, "checks": checks, "files": len(listed), "left_out": len(skipped),
             "identical_copies": same, "anonymized_images": faces,
             "images_without_faces": len(images) - faces, "changed_outside_masks": worst_share,
+            "embedded_images": hidden,
             "problems": problems}
 
 

@@ -57,10 +57,11 @@ PRESETS_HELP = ("paper: the published LDFA procedure; camouflage: the paper's, w
                 "ControlNet and identity push-away")
 # Fields that change no output pixel: a rerun that changes only these resumes.
 _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
-# Diffusion fields added with controlled LDFA: left out of the digest at these values, so plain
-# LDFA runs recorded before they existed still resume.
+# Fields added after runs were recorded (controlled LDFA's, strip_metadata): left out of the
+# digest at these values, so runs recorded before they existed still resume.
 _DIGEST_UNLESS = {"control": "", "controlnet": "", "controlnet_scale": 1.0, "push_away": False,
-                  "ip_adapter": DEFAULT_IP_ADAPTER, "ip_adapter_scale": 1.0}
+                  "ip_adapter": DEFAULT_IP_ADAPTER, "ip_adapter_scale": 1.0,
+                  "strip_metadata": False}
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,12 @@ class DiffusionConfig:
                               f"unconditional branch of classifier-free guidance (got {self.guidance_scale})")
 
 
+def _digested(values: dict) -> dict:
+    """The fields of one config level that go into its digest."""
+    return {k: v for k, v in values.items() if k not in _NOT_IN_DIGEST
+            and (k not in _DIGEST_UNLESS or v != _DIGEST_UNLESS[k])}
+
+
 def _items(text: str) -> tuple[str, ...]:
     """The items of a comma-separated option."""
     return tuple(item.strip() for item in text.split(",") if item.strip())
@@ -169,6 +176,9 @@ class AnonymizationConfig:
     jpeg_quality: int = option(95, "quality of re-encoded JPEGs", low=1, high=100)
     link_unchanged: bool = option(False, "hard-link (not copy) images without faces into the "
                                   "output folder")
+    strip_metadata: bool = option(False, "written images keep no EXIF but their orientation "
+                                  "(default: camera, time and GPS stay; thumbnails, previews, "
+                                  "XMP and face regions never do)")
     diffusion: DiffusionConfig = dataclasses.field(default_factory=DiffusionConfig)
 
     @classmethod
@@ -212,8 +222,7 @@ class AnonymizationConfig:
 
     def digest(self) -> str:
         """Short hash of every field that changes output pixels: a rerun resumes only when equal."""
-        kept = {k: v for k, v in asdict(self).items() if k not in _NOT_IN_DIGEST}
-        kept["diffusion"] = {k: v for k, v in kept["diffusion"].items() if k not in _NOT_IN_DIGEST
-                             and (k not in _DIGEST_UNLESS or v != _DIGEST_UNLESS[k])}
+        kept = _digested(asdict(self))
+        kept["diffusion"] = _digested(kept["diffusion"])
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -205,8 +205,8 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
     for item, (pixels, mask) in zip(items, render(items, config, inpainter)):
         task = item.task
         try:
-            save_atomic(compose(item.stored, pixels, mask, item.orientation), Path(task.target),
-                        config.jpeg_quality)
+            save_atomic(compose(item.stored, pixels, mask, item.orientation, config.strip_metadata),
+                        Path(task.target), config.jpeg_quality)
         except ImageError as e:
             yield ImageResult(task.sample_id, task.filepath, None, str(e))
             continue

@@ -3,7 +3,8 @@
 The new pixels are computed in display orientation and 8-bit RGB (``images.read_rgb``). Here
 they go back into the *original* file's pixel array, in its stored orientation and mode, through
 the face mask only, so every other stored value is the source's own (bit for bit in lossless
-formats; JPEG is re-encoded at ``jpeg_quality``). The EXIF block, orientation included, is kept.
+formats; JPEG is re-encoded at ``jpeg_quality``). Of the metadata, only what ``metadata.kept_info``
+allows goes along (orientation always): never a thumbnail, preview or face region of the original.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PIL import Image
 
 from ldfa.plugin.errors import ImageError, OutputError
 from ldfa.plugin.io.atomic import atomic_copy, atomic_write
+from ldfa.plugin.io.metadata import SAVED_INFO, kept_info
 
 # Transposes that undo ``ImageOps.exif_transpose`` for each EXIF orientation value.
 _UNDO_ORIENTATION = {
@@ -27,7 +29,6 @@ _UNDO_ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_270,
 }
-_KEEP_INFO = ("icc_profile", "dpi", "transparency", "exif")
 
 
 def to_stored_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -74,13 +75,13 @@ def _palette_with(original: Image.Image, colours: np.ndarray) -> Image.Image:
 
 
 def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: np.ndarray,
-            orientation: int) -> Image.Image:
+            orientation: int, strip_metadata: bool = False) -> Image.Image:
     """The source image (decoded, as ``read_rgb`` keeps it, or its path) with the masked pixels
-    replaced by ``display_rgb``'s, in its own mode."""
+    replaced by ``display_rgb``'s, in its own mode, carrying the metadata ``kept_info`` allows."""
     if isinstance(original, str):
         with Image.open(original) as opened:
             opened.load()
-            return compose(opened, display_rgb, display_mask, orientation)
+            return compose(opened, display_rgb, display_mask, orientation, strip_metadata)
     stored_rgb = to_stored_orientation(display_rgb, orientation)
     mask = to_stored_orientation(display_mask, orientation)
     stored = np.asarray(original)
@@ -93,14 +94,14 @@ def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: 
         result = Image.fromarray(merged, original.mode)
     if original.mode == "P":
         result.putpalette(palette.getpalette())
-    result.info = {k: original.info[k] for k in _KEEP_INFO if k in original.info}
+    result.info = kept_info(original, strip_metadata)
     result.format = original.format
     return result
 
 
 def save_atomic(image: Image.Image, target: Path, jpeg_quality: int) -> None:
     """Write ``image`` in its source format to ``target`` atomically (``ldfa.plugin.io.atomic``)."""
-    options = {k: image.info[k] for k in _KEEP_INFO if k in image.info}
+    options = {k: image.info[k] for k in SAVED_INFO if k in image.info}
     fmt = image.format or "PNG"
     if fmt == "JPEG":
         options.update(quality=jpeg_quality, subsampling=0 if jpeg_quality >= 90 else 2)

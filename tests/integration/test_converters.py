@@ -108,7 +108,7 @@ def test_cityscapes_export_gives_back_the_tree_with_only_face_pixels_changed(
     assert result["ok"], result["problems"]
     assert (result["anonymized_images"], result["changed_outside_masks"]) == (6, 0.0)
     # every check says what it measured and the rule it must meet
-    assert [c["ok"] for c in result["checks"]] == [True, True, True]
+    assert [c["ok"] for c in result["checks"]] == [True, True, True, True]
     assert "0 %" in result["checks"][2]["rule"] and "JPEG: mean change <= 3" in result["checks"][2]["rule"]
 
     # cityscapesscripts' own tool reads the export exactly as it reads the original.
@@ -142,6 +142,32 @@ def test_verify_export_catches_changed_annotations_pixels_and_extra_files(
     assert any("gtFine/train/aachen" in p and "differs" in p for p in problems)
     assert any("frankfurt_000000_000001" in p and "outside the face masks" in p for p in problems)
     assert any("stray.txt" in p for p in problems)
+
+
+def test_verify_export_fails_an_anonymized_image_that_carries_a_thumbnail(
+    dataset, cityscapes_root, tmp_path, exif_with_previews
+):
+    labels = cityscapes_root / "gtFine/train/aachen/aachen_000000_000000_gtFine_labelIds.png"
+    with Image.open(labels) as img:  # a copied file with a thumbnail: reported, never failed
+        img.save(labels, exif=exif_with_previews(img))
+    import_cityscapes(cityscapes_root, dataset, progress=False)
+    with_faces(dataset)
+    ldfa.anonymize_faces(dataset, method="solid", output_dir=tmp_path / "anon", progress=False)
+    out = tmp_path / "export"
+    export_anonymized(dataset, "anon_solid", out, progress=False)
+    result = verify_export(cityscapes_root, out, progress=False)
+    assert result["ok"], result["problems"]
+    assert result["embedded_images"] == {"anonymized": [], "unchanged": [str(labels.relative_to(cityscapes_root))]}
+
+    rel = "leftImg8bit/val/frankfurt/frankfurt_000000_000001_leftImg8bit.png"
+    with Image.open(cityscapes_root / rel) as original, Image.open(out / rel) as anonymized:
+        anonymized.load()
+        anonymized.save(out / rel, exif=exif_with_previews(original))  # same pixels, the original inside
+    result = verify_export(cityscapes_root, out, progress=False)
+    assert not result["ok"] and [c["ok"] for c in result["checks"]] == [True, True, True, False]
+    assert result["checks"][3]["value"] == "1 anonymized image(s) carry one; 1 file(s) copied unchanged do"
+    assert result["problems"] == [f"{rel}: anonymized, yet its metadata carries PNG eXIf chunk: EXIF "
+                                  "thumbnail (IFD1); PNG eXIf chunk: 1 embedded image(s)"]
 
 
 def test_export_resumes_after_an_interruption(dataset, cityscapes_root, tmp_path, monkeypatch):
