@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ldfa.cli.output import emit
+
 DATASET = "ldfa-demo"
 
 
@@ -42,8 +44,8 @@ def run(args) -> int:
     if args.images:
         add_image_folder(dataset, yours)  # rglob does not enter links: the folder is added itself
     detected = detect_faces(dataset, progress=True)
-    print(f"dataset '{DATASET}': {len(dataset)} images, {detected.faces} faces"
-          + (f" (your photos: {yours})" if args.images else ""))
+    lines = [f"dataset '{DATASET}': {len(dataset)} images, {detected.faces} faces"
+             + (f" (yours: {shown(yours)})" if args.images else "")]
     summaries = list(anonymize(dataset, output, args.model))
 
     from ldfa.operators.layout import audit_spaces
@@ -54,17 +56,17 @@ def run(args) -> int:
     paths = write_report(dataset, output / "report", rows=rows, by_size=size_table(dataset, rows))
     audit = open_audit(dataset)  # saved review views + the grouped side-by-side dataset
     measured = {row["field"]: row for row in rows}
-    for summary in summaries:
-        print(short_summary(summary, measured.get(summary.field, {})))
-    print(f"report: {shown(paths['markdown'])}\n  (every figure, by face size; CSV and plots beside it)\n"
-          f"audit: dataset '{audit.name}', {len(dataset.list_saved_views())} saved review views")
+    lines += [short_summary(summary, measured.get(summary.field, {})) for summary in summaries]
+    lines += [f"report: {shown(paths['markdown'])}", "  (every figure, by face size; CSV and plots beside it)",
+              f"audit: dataset '{audit.name}', {len(dataset.list_saved_views())} saved review views"]
+    emit(None, False, "\n".join(lines))  # results on stdout, progress and messages on stderr
 
     if args.no_app:
         return 0
     ensure_plugin()
     session = fo.launch_app(audit, spaces=audit_spaces(), port=args.port, auto=False)
-    print(f"App: {session.url}  (the audit panel is on the right; open an image and its "
-          "'Side by side' tab to compare versions; Ctrl-C to stop)")
+    emit(None, False, f"App: {session.url}\n  (the audit panel is on the right; open an image and its\n"
+         "  'Side by side' tab to compare versions; Ctrl-C to stop)")
     session.wait(-1)
     return 0
 

@@ -11,6 +11,8 @@ import fiftyone as fo
 
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.images import is_image_name
+from ldfa.plugin.runs import anonymized_fields, run_config
+from ldfa.plugin.schema import ANONYMIZE, run_key
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,24 @@ def scan_image_folder(folder: str | Path) -> ImageFolder:
 
 
 def add_image_folder(dataset: fo.Dataset, folder: str | Path | ImageFolder) -> dict:
-    """Add every image file below ``folder`` (or of a scanned one) that ``dataset`` does not hold yet."""
+    """Add every image file below ``folder`` (or of a scanned one) that ``dataset`` does not hold
+    yet, except its own anonymized copies: an output folder may lie below ``folder``, and its
+    images are results, never sources to anonymize again."""
     found = folder if isinstance(folder, ImageFolder) else scan_image_folder(folder)
     existing = set(dataset.values("filepath"))
-    added = [fo.Sample(filepath=str(path)) for path in found.images if str(path) not in existing]
+    outputs = _output_folders(dataset)
+    new = [p for p in found.images if str(p) not in existing]
+    added = [fo.Sample(filepath=str(p)) for p in new if not any(p.is_relative_to(o) for o in outputs)]
     if added:
         dataset.add_samples(added, progress=False)
-    return {"added": len(added), "already_present": len(existing), "not_images": found.others}
+    return {"added": len(added), "already_present": len(existing), "not_images": found.others,
+            "outputs_left_out": len(new) - len(added)}
+
+
+def _output_folders(dataset: fo.Dataset) -> list[Path]:
+    """The folders the dataset's anonymization runs wrote to."""
+    return [Path(config["output_dir"]) for field in anonymized_fields(dataset)
+            if (config := run_config(dataset, run_key(ANONYMIZE, field))) and config.get("output_dir")]
 
 
 def open_dataset(name: str, create: bool = False) -> fo.Dataset:

@@ -28,11 +28,21 @@ def test_demo_runs_end_to_end_with_a_local_model(fo, tmp_path, tiny_model, capsy
     assert len(audit.select_group_slices()) == 2 * 5 and "'ldfa-demo-audit'" in out
 
 
-def test_demo_without_the_model_says_so_in_one_line_and_runs_the_classic_methods(
-    fo, tmp_path, capsys
+def test_demo_without_the_model_says_so_in_one_line_and_anonymizes_your_folder_too(
+    fo, tmp_path, sample_photos, capsys
 ):
-    assert cli(["demo", "--no-app", "--output", str(tmp_path), "--model", str(tmp_path / "none")]) == 0
+    """`--images DIR` once made every output folder 'inside the source tree': DIR is linked in as
+    photos/<its name>, and every method mirrors it as anon_<method>/<its name>/..."""
+    yours = tmp_path / "mine"
+    (yours / "sub").mkdir(parents=True)
+    (yours / "sub" / "hopper.jpg").write_bytes(sample_photos[1].read_bytes())
+    output = tmp_path / "demo"
+    assert cli(["demo", "--no-app", "--output", str(output), "--model", str(tmp_path / "none"),
+                "--images", str(yours)]) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if "ldfa method skipped" in line]
     assert len(lines) == 1 and "none" in lines[0]
     dataset = fo.load_dataset("ldfa-demo")
-    assert not dataset.has_field("anon_ldfa") and dataset.count("anon_pixelate") == 2
+    assert not dataset.has_field("anon_ldfa") and dataset.count("anon_pixelate") == 3
+    written = output / "anon_pixelate" / "mine" / "sub" / "hopper.jpg"
+    assert str(written) in dataset.values("anon_pixelate")
+    assert (yours / "sub" / "hopper.jpg").read_bytes() == sample_photos[1].read_bytes()

@@ -159,3 +159,19 @@ def test_images_whose_only_common_folder_is_the_root_need_an_output_folder(fo, d
     ldfa.detect_faces(dataset, progress=False)
     with pytest.raises(ldfa.LdfaError, match="unrelated folders"):
         ldfa.anonymize_faces(dataset, method="solid", progress=False)
+
+
+def test_an_output_folder_below_the_images_folder_is_never_imported_as_images(fo, sample_photos, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    for sub, photo in zip(("a", "b"), sample_photos):
+        photo_folder(photos / sub, [photo])
+    detect = ["detect", "--dataset", "below", "--images", str(photos), "--json"]
+    assert cli(detect) == 0
+    assert cli(["anonymize", "--dataset", "below", "--method", "solid", "--output-dir",
+                str(photos / "anon")]) == 0
+    capsys.readouterr()
+    assert cli(detect) == 0
+    added = json.loads(capsys.readouterr().out)["images_added"]
+    assert (added["added"], added["outputs_left_out"]) == (0, 2)
+    assert len(fo.load_dataset("below")) == 2
+    fo.load_dataset("below").delete()
