@@ -74,17 +74,17 @@ def test_an_edited_or_added_box_makes_the_image_stale_until_redone_with_the_same
     png = dataset.first()
     seed = png.faces.detections[0]["anon_gauss_seed"]
 
-    # a face added by a script: both versions of its image are stale until redone
-    png.faces.detections.append(fo.Detection(label="face", bounding_box=[0.02, 0.02, 0.08, 0.08]))
+    # a face added by a script, first in the list: both versions are stale until redone
+    png.faces.detections.insert(0, fo.Detection(label="face", bounding_box=[0.02, 0.02, 0.08, 0.08]))
     png.save()
     assert stale_samples(dataset, "anon_solid") == stale_samples(dataset, "anon_gauss") == [png.id]
     redo = ldfa.anonymize_faces(dataset, method="gauss", output_dir=tmp_path / "gauss", progress=False)
     assert (redo.written, redo.resumed) == (1, 1) and stale_samples(dataset, "anon_gauss") == []
     png.reload()
-    assert png.faces.detections[0]["anon_gauss_seed"] == seed  # the unchanged face keeps its seed
+    assert png.faces.detections[1]["anon_gauss_seed"] == seed  # the unchanged face keeps its seed
 
     # a box widened in the App
-    face = png.faces.detections[0]
+    face = png.faces.detections[1]
     x, y, w, h = face.bounding_box
     face.bounding_box = [x - w / 4, y, w * 1.25, h]
     png.save()
@@ -94,7 +94,7 @@ def test_an_edited_or_added_box_makes_the_image_stale_until_redone_with_the_same
     assert_every_face_filled(dataset)
 
     # a review that redoes a face records what the image is made from now
-    ldfa.reanonymize_faces(dataset, "anon_gauss", [png.faces.detections[1].id], progress=False)
+    ldfa.reanonymize_faces(dataset, "anon_gauss", [png.faces.detections[0].id], progress=False)
     assert stale_samples(dataset, "anon_gauss") == []
 
 
