@@ -23,6 +23,7 @@ from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
 from ldfa.plugin.errors import ImageError, OutputError
+from ldfa.plugin.freshness import faces_digest
 from ldfa.plugin.io.device import torch_threads, use_torch_threads
 from ldfa.plugin.io.images import read_rgb
 from ldfa.plugin.io.output import compose, copy_atomic, save_atomic
@@ -36,6 +37,7 @@ class AnonymizationSummary:
 
     field: str
     method: str
+    output_dir: str | None = None  # the folder the images were written to
     images: int = 0
     written: int = 0
     resumed: int = 0  # already done by an earlier run with the same config
@@ -62,6 +64,15 @@ class AnonymizationSummary:
             name = facts["method"] or "none"
             self.methods_applied[name] = self.methods_applied.get(name, 0) + 1
 
+    def add_resumed(self, methods: list[list[str | None] | None]) -> None:
+        """Count the images an earlier run of the same config finished, with the method each of
+        their faces got (one list per image)."""
+        self.images += len(methods)
+        self.resumed += len(methods)
+        for name in (m or "none" for per_image in methods for m in per_image or []):
+            self.faces += 1
+            self.methods_applied[name] = self.methods_applied.get(name, 0) + 1
+
     def to_dict(self) -> dict:
         return {**asdict(self), "failed": self.failed}
 
@@ -69,14 +80,18 @@ class AnonymizationSummary:
         applied = ", ".join(f"{n} {m}" for m, n in sorted(self.methods_applied.items())) or "none"
         lines = [f"{self.images} images: {self.written} written, {self.resumed} already done, "
                  f"{self.unchanged} without faces copied, {self.failed} failed; {self.faces} faces "
-                 f"({applied}) -> field '{self.field}'"]
+                 f"({applied}) -> field '{self.field}'"
+                 + (f", folder {self.output_dir}" if self.output_dir else "")]
         lines += [f"  failed: {f['filepath']}: {f['error']}" for f in self.failures]
         return "\n".join(lines)
 
 
-def face_seed(run_seed: int, sample_id: str, face_index: int, attempt: int) -> int:
-    """A stable 63-bit seed per face: reruns reproduce it, a new attempt changes it."""
-    text = f"{run_seed}:{sample_id}:{face_index}:{attempt}".encode()
+def face_seed(run_seed: int, sample_id: str, box, attempt: int) -> int:
+    """A stable 63-bit seed per face, keyed by its box: reruns reproduce it, a new attempt
+    changes it, and a face whose box did not change keeps it when others are added, edited or
+    detected again around it."""
+    place = ",".join(f"{v:.6f}" for v in box)
+    text = f"{run_seed}:{sample_id}:{place}:{attempt}".encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
 
 
@@ -100,6 +115,11 @@ class ImageTask:
     source: str | None = None  # start from these pixels instead (an anonymized image, to redo faces)
     redo: frozenset[str] | None = None  # ids of the faces to recompute; None: every face
 
+    @property
+    def faces_digest(self) -> str | None:
+        """What the written image is made from (``ldfa.plugin.freshness``)."""
+        return None if self.faces is None else faces_digest((f.id, f.box, f.attempt) for f in self.faces)
+
 
 @dataclass
 class ImageResult:
@@ -112,6 +132,7 @@ class ImageResult:
     error: str | None = None
     unchanged: bool = False  # no faces: copied (or linked) as it is
     facts: dict[str, dict] = dataclasses.field(default_factory=dict)
+    faces_digest: str | None = None  # of the faces the written image replaced
 
 
 @dataclass
@@ -132,7 +153,7 @@ class FacePlan:
         return min(self.region[2] - self.region[0], self.region[3] - self.region[1])
 
     def seed(self, run_seed: int, sample_id: str) -> int:
-        return face_seed(run_seed, sample_id, self.index, self.face.attempt)
+        return face_seed(run_seed, sample_id, self.face.box, self.face.attempt)
 
     def facts(self, run_seed: int, sample_id: str) -> dict:
         return {"seed": self.seed(run_seed, sample_id), "method": self.method,
@@ -189,7 +210,8 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
                 raise ImageError("no anonymized image to redo faces in")
             if not task.faces:
                 copy_atomic(task.filepath, task.target, link=config.link_unchanged)
-                yield ImageResult(task.sample_id, task.filepath, task.target, unchanged=True)
+                yield ImageResult(task.sample_id, task.filepath, task.target, unchanged=True,
+                                  faces_digest=task.faces_digest)
                 continue
             pixels, info = read_rgb(task.source or task.filepath)
             # Redoing faces in a previous version: conditions still describe the original faces.
@@ -211,7 +233,8 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
             yield ImageResult(task.sample_id, task.filepath, None, str(e))
             continue
         facts = {f.face.id: f.facts(config.seed, task.sample_id) for f in item.redone}
-        yield ImageResult(task.sample_id, task.filepath, task.target, facts=facts)
+        yield ImageResult(task.sample_id, task.filepath, task.target, facts=facts,
+                          faces_digest=task.faces_digest)
 
 
 def plan_faces(task: ImageTask, pixels: np.ndarray, config: AnonymizationConfig) -> list[FacePlan]:
