@@ -15,6 +15,7 @@ from ldfa.cli import anonymize, convert, demo, detect, evaluate, plugin, report
 from ldfa.cli.output import results_only_on_stdout
 
 COMMANDS = [demo, detect, anonymize, evaluate, report, convert, plugin]
+VERBOSE_HELP = "also show the log lines of the libraries ldfa uses (FiftyOne, LiteRT, ...)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
         "measure the result, export it in the source format.",
     )
     parser.add_argument("--version", action="version", version=f"ldfa {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(sub)
+    for command in sub.choices.values():  # after the command too: `ldfa detect ... --verbose`
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=VERBOSE_HELP)
     return parser
 
 
@@ -39,9 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     # version" on every connection. ldfa's commands skip that check unless the user set it.
     os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
     from ldfa.plugin.errors import LdfaError
+    from ldfa.plugin.io.quiet import third_party_output
 
     try:
-        with results_only_on_stdout():
+        with results_only_on_stdout(), third_party_output(args.verbose):
             return args.run(args) or 0
     except LdfaError as e:
         return _fail(str(e))

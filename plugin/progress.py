@@ -24,7 +24,10 @@ class Progress:
     def update(self, n: int = 1) -> None:
         self.done += n
         if self._bar is not None:
-            self._bar.update(n)
+            if self.done >= self.total:
+                self._bar.n = self.done  # drawn once, by close(), which always draws the last state
+            else:
+                self._bar.update(n)
         if self._callback is not None:
             fraction = self.done / self.total if self.total else 1.0
             self._callback(fraction, f"{self.desc}: {self.done}/{self.total}")

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from ldfa.plugin.errors import ModelUnavailableError
+from ldfa.plugin.io.quiet import native_output_quiet
 from ldfa.plugin.io.weights import PackagedFile, packaged_file
 
 MEDIAPIPE = ("mediapipe", "0.10.14")
@@ -136,8 +137,9 @@ class FaceMesh:
             mesh_path, iris_path = packaged_file(MESH_MODEL), packaged_file(IRIS_MODEL)
         except ModelUnavailableError as e:
             raise ModelUnavailableError(f"face mesh model: {e}") from None
-        self._mesh = _Model(Interpreter(model_path=str(mesh_path), num_threads=1))
-        self._iris = _Model(Interpreter(model_path=str(iris_path), num_threads=1))
+        with native_output_quiet():  # LiteRT's C++ announces its XNNPACK delegate on stderr
+            self._mesh = _Model(Interpreter(model_path=str(mesh_path), num_threads=1))
+            self._iris = _Model(Interpreter(model_path=str(iris_path), num_threads=1))
         self.provenance = {"model": f"{MESH_MODEL.requirement}:{MESH_MODEL.member}",
                            "sha256": MESH_MODEL.sha256, "iris_sha256": IRIS_MODEL.sha256}
 

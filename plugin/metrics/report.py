@@ -258,7 +258,13 @@ def _plot_ap(rows, path: Path) -> None:
 
 
 def _plot_attributes(collection, rows, faces_field, path: Path) -> None:
-    """Per-face pose difference and landmark NME of each version, on shared bins from 0."""
+    _save(attributes_figure(collection, rows, faces_field), path)
+
+
+def attributes_figure(collection, rows, faces_field: str):
+    """Per-face pose difference and landmark NME of each version, on shared bins from 0; when
+    no anonymized version has a face the mesh finds (classic methods leave none), a figure that
+    says so, not empty axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -267,22 +273,30 @@ def _plot_attributes(collection, rows, faces_field, path: Path) -> None:
 
     panels = (("pose_diff_deg", "head pose difference (mean |yaw|,|pitch|,|roll|, degrees)"),
               ("landmark_nme", "landmark NME (inter-ocular)"))
+    values = {name: {row["method"]: [v for v in collection.values(
+        f"{faces_field}.detections.{attribute_diff(row['field'], name)}", unwind=True) if v is not None]
+        for row in rows} for name, _ in panels}
+    versions = [row["method"] for row in rows if row["field"] != ORIGINAL]
+    if not any(values[name][method] for name, _ in panels for method in versions):
+        fig, ax = plt.subplots(figsize=(8, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "Attribute differences: nothing to compare.\nThe face mesh finds no face "
+                "in any anonymized version (classic methods leave none to measure);\nmethods that "
+                "draw a new face (ldfa) are measured here.", ha="center", va="center")
+        return fig
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4))
     for ax, (name, title) in zip(axes, panels):
-        values = {row["method"]: [v for v in collection.values(
-            f"{faces_field}.detections.{attribute_diff(row['field'], name)}", unwind=True) if v is not None]
-            for row in rows}
-        edges = np.linspace(0.0, max([max(v) for v in values.values() if v] + [1e-3]) * 1.05, 31)
-        for method, vals in values.items():
+        edges = np.linspace(0.0, max([max(v) for v in values[name].values() if v] + [1e-3]) * 1.05, 31)
+        for method, vals in values[name].items():
             if vals:
                 ax.stairs(np.histogram(vals, edges)[0], edges, fill=True, alpha=0.5,
                           label=f"{method} ({len(vals)})")
         ax.set_title(title)
         ax.set_xlabel("difference to the original (0: kept)")
         ax.set_ylabel("faces")
-        if any(values.values()):
+        if any(values[name].values()):
             ax.legend()
-    _save(fig, path)
+    return fig
 
 
 def _save(fig, path: Path) -> None:

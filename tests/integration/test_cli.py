@@ -15,25 +15,34 @@ LDFA = [str(Path(sys.executable).with_name("ldfa"))]  # the console script a use
 
 
 @pytest.mark.slow
-def test_json_output_is_json_alone_even_with_fiftyone_logging_and_its_db_warning(
+def test_json_output_is_json_alone_and_the_terminal_quiet_unless_verbose(
     fo, dataset, sample_photos, tmp_path
 ):
     """In a fresh process, without FIFTYONE_DATABASE_VALIDATION set (as outside dev.sh):
-    FiftyOne's "oldest supported MongoDB" warning is not printed at all, and its log lines
-    ("Evaluating detections...") go to stderr, so stdout parses as one JSON document."""
+    FiftyOne's "oldest supported MongoDB" warning is not printed at all. By default stderr holds
+    the progress bars alone, each drawn full once: no FiftyOne log line, no LiteRT line from the
+    face mesh's C++. With --verbose those go to stderr too, and stdout is still one JSON document."""
     import ldfa
 
     dataset.add_samples([fo.Sample(filepath=str(p)) for p in sample_photos])
     dataset.persistent = True  # the subprocess loads it by name
     ldfa.detect_faces(dataset, progress=False)
     ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path / "pix", progress=False)
-    env = {k: v for k, v in os.environ.items() if k != "FIFTYONE_DATABASE_VALIDATION"}
-    done = subprocess.run([*LDFA, "evaluate", "--dataset", dataset.name, "--field", "anon_pixelate",
-                           "--embedders", "dlib", "--json"], env=env, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("FIFTYONE_DATABASE_VALIDATION", "LDFA_VERBOSE")}
+    command = [*LDFA, "evaluate", "--dataset", dataset.name, "--field", "anon_pixelate",
+               "--embedders", "dlib"]
+    quiet = subprocess.run(command, env=env, capture_output=True, text=False)
+    assert quiet.returncode == 0, quiet.stderr
+    drawn = [d.strip() for d in quiet.stderr.decode().replace("\r", "\n").splitlines() if d.strip()]
+    full = [d.split(":")[0] for d in drawn if "100%|" in d]
+    assert "Attribute differences (anon_pixelate)" in full, "the face mesh ran"
+    assert len(full) == len(set(full)) == 4, drawn
+    assert "XNNPACK" not in quiet.stderr.decode() and all("%|" in d for d in drawn), drawn
+    done = subprocess.run([*command, "--json", "--verbose"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["field"] == "anon_pixelate" and result["detection"]["faces"] == 2
-    assert "Evaluating detections" in done.stderr
+    assert "Evaluating detections" in done.stderr and "XNNPACK" in done.stderr
     assert "oldest supported" not in done.stdout + done.stderr
 
 

@@ -176,3 +176,25 @@ def test_operators_and_evaluate_cli_run_on_the_anonymized_field(anonymized, tabl
     assert printed["identity"]["dlib"]["reid_rate"] == pytest.approx(table["anon_gauss"]["dlib_reid"])
     assert printed["detection"]["faces"] == table["original"]["faces"]
     assert "ldfa-riskiest-anon_gauss" in printed["saved_views"]
+
+
+def test_attributes_figure_says_there_is_nothing_to_compare_for_classic_methods(audited):
+    """Solid and pixelate leave no face the mesh finds: the figure says so in words; once a
+    version has a measured face, it draws the histograms instead."""
+    from ldfa.plugin.metrics.attributes import compute_attribute_differences
+    from ldfa.plugin.metrics.report import attributes_figure
+    from ldfa.plugin.schema import attribute_diff
+
+    rows = [{"method": "original", "field": "original"}, {"method": "solid", "field": "anon_solid"},
+            {"method": "pixelate", "field": "anon_pixelate"}]
+    for row in rows:
+        compute_attribute_differences(audited, row["field"], faces_field="faces", progress=False)
+    fig = attributes_figure(audited, rows, "faces")
+    [ax] = fig.axes
+    assert any("nothing to compare" in t.get_text() for t in ax.texts)
+
+    sample = audited.first()
+    sample.faces.detections[0][attribute_diff("anon_pixelate", "pose_diff_deg")] = 3.0
+    sample.save()
+    fig = attributes_figure(audited, rows, "faces")
+    assert len(fig.axes) == 2 and not any(ax.texts for ax in fig.axes)
