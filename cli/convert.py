@@ -78,12 +78,12 @@ def add_parser(sub):
 
 def run_import(args) -> int:
     from ldfa.converters.formats import import_dataset, source_tree
-    from ldfa.plugin.io.folders import open_dataset
+    from ldfa.plugin.io.folders import dataset_for_command
 
     source_tree(args.format, args.source, args.annotations)  # check before making a dataset
-    dataset = open_dataset(args.dataset, create=True)
-    emit(import_dataset(args.format, args.source, dataset, args.annotations, progress=not args.json),
-         args.json)
+    with dataset_for_command(args.dataset, create=True) as dataset:
+        result = import_dataset(args.format, args.source, dataset, args.annotations, progress=not args.json)
+    emit(result, args.json)
     return 0
 
 

@@ -42,26 +42,30 @@ def import_coco(images_dir: str | Path, annotations: str | Path, dataset: fo.Dat
     except (OSError, ValueError, KeyError) as e:
         raise ConfigError(f"{annotations} is not a readable COCO annotation file: {e}") from None
     root = coco_root(images_dir, annotations)
-    categories = {c["id"]: c["name"] for c in doc.get("categories", [])}
-    boxes: dict[int, list] = {}
-    for ann in doc.get("annotations", []):
-        boxes.setdefault(ann["image_id"], []).append(ann)
-    existing = set(dataset.values("relpath")) if dataset.has_field("relpath") else set()
-    samples, problems = [], []
-    with Progress(len(images), "Importing COCO", progress) as bar:
-        for image in images:
-            bar.update()
-            path = contained(images_dir, image["file_name"])
-            relpath = path.relative_to(root).as_posix()
-            if relpath in existing:
-                continue
-            if not path.is_file():
-                problems.append({"file": image["file_name"], "error": "listed in the JSON but missing"})
-                continue
-            w, h = float(image["width"]), float(image["height"])
-            dets = [_detection(a, categories, w, h) for a in boxes.get(image["id"], [])]
-            samples.append(fo.Sample(filepath=str(path), relpath=relpath, coco_id=image["id"],
-                                     file_name=image["file_name"], ground_truth=fo.Detections(detections=dets)))
+    try:  # checked before anything is added: a malformed entry is one line, not a traceback
+        categories = {c["id"]: c["name"] for c in doc.get("categories", [])}
+        boxes: dict[int, list] = {}
+        for ann in doc.get("annotations", []):
+            boxes.setdefault(ann["image_id"], []).append(ann)
+        existing = set(dataset.values("relpath")) if dataset.has_field("relpath") else set()
+        samples, problems = [], []
+        with Progress(len(images), "Importing COCO", progress) as bar:
+            for image in images:
+                bar.update()
+                path = contained(images_dir, image["file_name"])
+                relpath = path.relative_to(root).as_posix()
+                if relpath in existing:
+                    continue
+                if not path.is_file():
+                    problems.append({"file": image["file_name"], "error": "listed in the JSON but missing"})
+                    continue
+                w, h = float(image["width"]), float(image["height"])
+                dets = [_detection(a, categories, w, h) for a in boxes.get(image["id"], [])]
+                samples.append(fo.Sample(filepath=str(path), relpath=relpath, coco_id=image["id"],
+                                         file_name=image["file_name"], ground_truth=fo.Detections(detections=dets)))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"{annotations} is not a valid COCO annotation file: an entry lacks or "
+                          f"mangles {e}") from None
     dataset.add_samples(samples, progress=False)
     has_people = bool(dataset.count_values("ground_truth.detections.label").keys() & PEOPLE_LABELS)
     dataset.info["ldfa_source"] = {"format": "coco", "root": str(root),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fiftyone as fo
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
@@ -51,11 +50,12 @@ class ImportDataset(foo.Operator):
 
     def execute(self, ctx):
         from ldfa.converters.formats import import_dataset
+        from ldfa.plugin.io.folders import dataset_for_command
 
         name = ctx.params["dataset_name"]
-        dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
-        report = import_dataset(ctx.params.get("format", "cityscapes"), _path(ctx, "source"), dataset,
-                                annotations=_path(ctx, "annotations"), progress=progress_reporter(ctx))
+        with dataset_for_command(name, create=True) as dataset:  # a failed import leaves no dataset
+            report = import_dataset(ctx.params.get("format", "cityscapes"), _path(ctx, "source"), dataset,
+                                    annotations=_path(ctx, "annotations"), progress=progress_reporter(ctx))
         if not ctx.delegated:
             ctx.trigger("open_dataset", {"dataset": name})
         return report

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from pathlib import Path
 
-import fiftyone as fo
-
 from ldfa.converters.export import export_anonymized, prepare
 from ldfa.converters.formats import detect_format, import_dataset, source_tree
 from ldfa.converters.safety import refuse_inside
@@ -20,6 +18,7 @@ from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ModelUnavailableError, OutputError
+from ldfa.plugin.io.folders import dataset_for_command
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
 from ldfa.plugin.schema import DETECT, FACES, anonymized_field, run_key
@@ -61,8 +60,8 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     if config.uses_diffusion and engine.engine == "local":
         _require_model(config.diffusion.model)
     name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
-    dataset = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=True)
-    imported = import_dataset(fmt, source, dataset, annotations, images, progress)
+    with dataset_for_command(name, create=True) as dataset:  # a failed import leaves no dataset
+        imported = import_dataset(fmt, source, dataset, annotations, images, progress)
     people = dataset.info["ldfa_source"].get("people_fields") if use_people else []
     redo = _detection_changed(dataset, detection, people or [], overwrite)
     todo = dataset if redo else dataset.exists(FACES, False)

@@ -246,3 +246,16 @@ def test_ldfa_plugin_install_links_the_package_where_fiftyone_looks(fo, tmp_path
     assert cli(["plugin", "install", "--plugins-dir", str(plugins_dir)]) == 0  # idempotent
     assert cli(["plugin", "uninstall", "--plugins-dir", str(plugins_dir)]) == 0
     assert not link.exists()
+
+
+def test_a_failed_import_is_one_line_and_leaves_no_dataset(fo, sample_photos, tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "hopper.jpg").write_bytes(sample_photos[1].read_bytes())
+    annotations = tmp_path / "instances.json"
+    annotations.write_text('{"images": [{"id": 1}], "annotations": [], "categories": []}')
+    assert cli(["import", "coco", str(images), "--annotations", str(annotations), "--dataset", "half",
+                "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "file_name" in err[0]
+    assert "half" not in fo.list_datasets()
