@@ -216,7 +216,7 @@ def test_cli_detect_builds_the_dataset_and_prints_faces_per_image_as_json(
     (folder / "notes.txt").write_text("not an image")
     assert cli(["detect", "--dataset", "cli-detect", "--images", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["images_added"] == {"added": 2, "already_present": 0, "not_images": 1}
+    assert out["images_added"] == {"added": 2, "already_present": 0, "not_images": 1, "outputs_left_out": 0}
     assert sorted((p["filepath"].rsplit("/", 1)[1], p["faces"]) for p in out["per_image"]) == [
         ("astronaut.png", 1), ("grace_hopper.jpg", 1)]
     # A second run extends nothing and keeps the dataset (it is persistent).
