@@ -58,10 +58,9 @@ PRESETS_HELP = ("paper: the published LDFA procedure; camouflage: the paper's, w
 # Fields that change no output pixel: a rerun that changes only these resumes.
 _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
 # Fields added after runs were recorded (controlled LDFA's, strip_metadata): left out of the
-# digest at these values, so runs recorded before they existed still resume.
-_DIGEST_UNLESS = {"control": "", "controlnet": "", "controlnet_scale": 1.0, "push_away": False,
-                  "ip_adapter": DEFAULT_IP_ADAPTER, "ip_adapter_scale": 1.0,
-                  "strip_metadata": False}
+# digest at their defaults, so runs recorded before they existed still resume.
+_DIGEST_UNLESS_DEFAULT = ("control", "controlnet", "controlnet_scale", "push_away", "ip_adapter",
+                          "ip_adapter_scale", "strip_metadata")
 
 
 @dataclass(frozen=True)
@@ -130,10 +129,12 @@ class DiffusionConfig:
                               f"unconditional branch of classifier-free guidance (got {self.guidance_scale})")
 
 
-def _digested(values: dict) -> dict:
-    """The fields of one config level that go into its digest."""
-    return {k: v for k, v in values.items() if k not in _NOT_IN_DIGEST
-            and (k not in _DIGEST_UNLESS or v != _DIGEST_UNLESS[k])}
+def _digested(config) -> dict:
+    """The fields of one config level that go into its digest (each default read from its one
+    declaration)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    return {k: v for k, v in asdict(config).items() if k not in _NOT_IN_DIGEST
+            and (k not in _DIGEST_UNLESS_DEFAULT or v != defaults[k])}
 
 
 def _items(text: str) -> tuple[str, ...]:
@@ -222,7 +223,6 @@ class AnonymizationConfig:
 
     def digest(self) -> str:
         """Short hash of every field that changes output pixels: a rerun resumes only when equal."""
-        kept = _digested(asdict(self))
-        kept["diffusion"] = _digested(kept["diffusion"])
+        kept = {**_digested(self), "diffusion": _digested(self.diffusion)}
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -17,9 +17,9 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
-from ldfa.plugin.detection.backends import MIN_IMAGE_PX, Backend, Face, load_backend, suppress
-from ldfa.plugin.detection.config import DetectorConfig
-from ldfa.plugin.io.images import square_crop
+from ldfa.plugin.geometry.windows import square_crop
+from ldfa.plugin.models.detector.backends import MIN_IMAGE_PX, Backend, Face, load_backend, suppress
+from ldfa.plugin.models.detector.config import DetectorConfig
 
 # The zoom pass (measured on ../shared/data/street-faces, README "Which detector"): a window of
 # this many detection pixels around each weak candidate, enough context for the detector to see

@@ -12,7 +12,7 @@ from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.device import resolve_device
 from ldfa.plugin.options import check, option
 
-BACKEND_NAMES = ("retinaface", "mtcnn", "centerface")  # ldfa.plugin.detection.backends.BACKENDS
+BACKEND_NAMES = ("retinaface", "mtcnn", "centerface")  # ldfa.plugin.models.detector.backends.BACKENDS
 DEFAULT_BACKEND = "centerface"
 # Cityscapes (gtFine, CityPersons) and COCO names of a single person (groups have no one head),
 # whose heads get a closer look (``people.py``); here, so importing a dataset loads no detector.
