@@ -32,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ldfa.testing.sd15 import PHOTO, build_full_size, face_jobs, load_faces
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
+from ldfa_testing.sd15 import PHOTO, build_full_size, face_jobs, load_faces  # noqa: E402
 
 MODEL_DIR_NAME = "sd15-inpainting-random"
 

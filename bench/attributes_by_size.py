@@ -3,7 +3,7 @@
     .venv/bin/python bench/attributes_by_size.py [--sizes 12 16 20 24 32 48 64]
 
 Photos: the single-face photos of ``../shared/data/identities`` with faces of at least 64 px
-(``ldfa.testing.identities``: the largest face ldfa's default detector finds). For each size S
+(``ldfa_testing.identities``: the largest face ldfa's default detector finds). For each size S
 the whole photo is downscaled (area averaging) so the face box's shorter side is S px, the box
 and landmarks scaled with it, and the face mesh reads it as ``compute_attribute_differences``
 reads an original. Its attributes are compared with the full-size mesh's (points scaled to the
@@ -25,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ldfa.plugin.metrics.attributes import attributes_of, differences
-from ldfa.plugin.metrics.face_mesh import Mesh, load_face_mesh
-from ldfa.testing.identities import at_size, load_photos
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
+from ldfa.plugin.metrics.attributes import attributes_of, differences  # noqa: E402
+from ldfa.plugin.models.face_mesh import Mesh, load_face_mesh  # noqa: E402
+from ldfa_testing.identities import at_size, load_photos  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SIZES = (12, 16, 20, 24, 32, 48, 64)

@@ -20,6 +20,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "identities"
 COLUMNS = ("pose_diff_deg", "eye_diff", "mouth_diff", "landmark_nme")
 
@@ -31,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"needs the shared test photos at {SHARED}")
-    from ldfa.testing.private_db import use_private_database
+    from ldfa_testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-attributes")
     import fiftyone as fo

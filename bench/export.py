@@ -15,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ldfa.testing.private_db import use_private_database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
+from ldfa_testing.private_db import use_private_database  # noqa: E402
 
 WORK = use_private_database("ldfa-bench-export")  # before fiftyone is imported
 

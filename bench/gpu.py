@@ -3,7 +3,7 @@
     .venv/bin/python bench/gpu.py [--batch-sizes 1 4 8 16] [--steps 50] [--model-dir DIR]
 
 The full-size Stable Diffusion 1.5 inpainting architecture with random weights (the compute of
-the real model; ``ldfa.testing.sd15``) in float16 on CUDA, run through ldfa's own
+the real model; ``ldfa_testing.sd15``) in float16 on CUDA, run through ldfa's own
 ``Inpainter`` as an anonymization run does, with the published procedure's settings: 512-px
 crops, 50 steps at strength 0.75 (37 UNet calls per face), guidance 1, 32 px of context. The
 faces are CenterFace's on a group photo (or the packaged photos). For each batch size one untimed
@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ldfa.testing.sd15 import PHOTO, build_full_size, face_jobs, load_faces
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
+from ldfa_testing.sd15 import PHOTO, build_full_size, face_jobs, load_faces  # noqa: E402
 
 
 def measure(model: str, batch_sizes: list[int], steps: int) -> list[dict]:

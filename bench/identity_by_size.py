@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ldfa.plugin.metrics.embedders import load_embedder
-from ldfa.testing.identities import embed_at_size, load_photos, pair_scores
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
+from ldfa.plugin.models.embedders import load_embedder  # noqa: E402
+from ldfa_testing.identities import embed_at_size, load_photos, pair_scores  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SIZES = ("8", "10", "12", "14", "16", "20", "24", "32", "48", "64", "full")

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -30,10 +33,11 @@ def photos(folder: Path) -> list[Path]:
 
 
 def embed_speed(paths: list[Path], faces_wanted: int) -> None:
-    from ldfa.plugin.detection.config import DetectorConfig
-    from ldfa.plugin.detection.passes import detect
+    from ldfa.plugin.geometry.crops import FaceBox
     from ldfa.plugin.io.images import read_rgb
-    from ldfa.plugin.metrics.embedders import FaceBox, load_embedder
+    from ldfa.plugin.models.detector.config import DetectorConfig
+    from ldfa.plugin.models.detector.passes import detect
+    from ldfa.plugin.models.embedders import load_embedder
 
     images = [read_rgb(p)[0] for p in paths]
     jobs = [(img, [FaceBox(f.box) for f in faces]) for img, faces in
@@ -98,7 +102,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from ldfa.testing.private_db import use_private_database
+    from ldfa_testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-metrics")  # before fiftyone is imported
     main()

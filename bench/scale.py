@@ -22,7 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ldfa.testing.private_db import use_private_database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
+from ldfa_testing.private_db import use_private_database  # noqa: E402
 
 FRAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "street-faces" / "images"
 

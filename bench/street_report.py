@@ -18,6 +18,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
 HERE = Path(__file__).resolve().parent
 STREET = HERE.parents[1] / "shared" / "data" / "street-faces"
 
@@ -29,13 +31,13 @@ def main() -> None:
     args = parser.parse_args()
     if not STREET.is_dir():
         sys.exit(f"needs the shared test photos at {STREET}")
-    from ldfa.testing.private_db import use_private_database
+    from ldfa_testing.private_db import use_private_database
 
     use_private_database("ldfa-bench-street-report")
     from ldfa.plugin.anonymization.anonymize import anonymize_faces
     from ldfa.plugin.detection.detect import detect_faces
     from ldfa.plugin.metrics.report import comparison_table, size_table, to_markdown
-    from ldfa.testing import street_faces
+    from ldfa_testing import street_faces
 
     dataset = street_faces.load(STREET, f"street-report-{uuid.uuid4().hex[:6]}")
     print(detect_faces(dataset, progress=False), file=sys.stderr)

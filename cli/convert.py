@@ -8,8 +8,8 @@ from ldfa.cli.anonymize import add_anonymization_options, anonymization_params
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.converters import FORMATS
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.models.detector.config import DetectorConfig
 
 # Detection options `ldfa run` leaves to their defaults: their names are the anonymization's
 # (--min-face-px, --batch-size), and one --device serves both stages.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.schema import FACES
 
 

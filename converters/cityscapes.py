@@ -15,7 +15,7 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.io.boxes import from_pixels
+from ldfa.plugin.geometry.boxes import from_pixels
 from ldfa.plugin.progress import Progress, ProgressArg
 
 IMAGE_SUFFIX = "_leftImg8bit.png"

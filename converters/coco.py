@@ -14,9 +14,9 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.converters.safety import contained
-from ldfa.plugin.detection.config import PEOPLE_LABELS
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.io.boxes import from_pixels
+from ldfa.plugin.geometry.boxes import from_pixels
+from ldfa.plugin.models.detector.config import PEOPLE_LABELS
 from ldfa.plugin.progress import Progress, ProgressArg
 
 

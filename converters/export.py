@@ -19,7 +19,7 @@ from ldfa.converters import manifest, tree
 from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.freshness import stale_samples
-from ldfa.plugin.io.boxes import to_pixels
+from ldfa.plugin.geometry.boxes import to_pixels
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.io.output import copy_atomic
 from ldfa.plugin.progress import Progress, ProgressArg

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 
 from ldfa.converters import manifest, tree
-from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.geometry.masks import union_mask
 from ldfa.plugin.io.atomic import sha256_of
 from ldfa.plugin.io.images import orientation_of, shown_size
 from ldfa.plugin.io.metadata import embedded_images

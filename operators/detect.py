@@ -8,8 +8,8 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import add_inputs, given
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
+from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.schema import FACES
 
 

@@ -12,9 +12,9 @@ import fiftyone.operators.types as types
 from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import dropdown, version_input
 from ldfa.plugin.audit.views import save_audit_views
-from ldfa.plugin.detection.config import BACKEND_NAMES, DEFAULT_BACKEND
-from ldfa.plugin.metrics.embedders import EMBEDDERS
 from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
+from ldfa.plugin.models.detector.config import BACKEND_NAMES, DEFAULT_BACKEND
+from ldfa.plugin.models.embedders import EMBEDDERS
 
 
 class ComputeIdentityDistance(foo.Operator):
@@ -108,7 +108,7 @@ class GuardIdentity(foo.Operator):
         return resolve_delegation(ctx)
 
     def execute(self, ctx):
-        from ldfa.plugin.anonymization.guard import guard_identity
+        from ldfa.plugin.guard.identity import guard_identity
 
         p = ctx.params
         selected = [label["label_id"] for label in (ctx.selected_labels or [])] or p.get("face_ids")

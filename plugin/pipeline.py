@@ -14,11 +14,11 @@ from ldfa.converters.verify import verify_export
 from ldfa.plugin.anonymization.anonymize import anonymize_faces, source_root
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, AnonymizationConfig
 from ldfa.plugin.deprecation import renamed
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.detect import detect_faces
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ModelUnavailableError, OutputError
 from ldfa.plugin.io.folders import dataset_for_command
+from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
 from ldfa.plugin.schema import DETECT, FACES, anonymized_field, run_key

@@ -2,7 +2,7 @@
 
 ``tests/unit`` uses only these. ``tests/integration/conftest.py`` adds a private FiftyOne
 database, datasets and the tiny diffusion model. Helpers shared with the benchmarks live in
-``ldfa.testing``.
+``ldfa_testing``.
 """
 
 from pathlib import Path

@@ -3,7 +3,7 @@
 The source tree is mirrored under ``output_dir``; originals are only ever read. Every face of
 ``faces_field`` is replaced whole by the chosen method (``ldfa`` diffusion, or a classic
 ``gauss`` / ``pixelate`` / ``solid``), blending into its surroundings in a ring outside the face
-(``ldfa.plugin.anonymization.masks``). Every face gets the method, however small; the
+(``ldfa.plugin.geometry.masks``). Every face gets the method, however small; the
 ``fallback`` method is used only where the method cannot run (diffusion failing on a batch) or, if asked, for faces
 below ``min_face_px``, and each such face records why. Facts per face go on the face detections (``<field>_seed``,
 ``_method``, ``_skipped``, ``_attempt``), the new path on ``field`` (an App media field), the
@@ -22,12 +22,12 @@ import fiftyone as fo
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
-from ldfa.plugin.anonymization.guard import guard_identity
 from ldfa.plugin.anonymization.records import anonymize_blocks, declare_face_facts, face_tasks
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, OutputError
 from ldfa.plugin.freshness import attempts_path, stale_samples
+from ldfa.plugin.guard.identity import guard_identity
 from ldfa.plugin.io.output import output_path
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions

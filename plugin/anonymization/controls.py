@@ -22,7 +22,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ldfa.plugin.metrics.face_mesh import contours, load_face_mesh
+from ldfa.plugin.models.face_mesh import contours, load_face_mesh
 
 # The MediaPipe-face ControlNet's drawing, as RGB (its annotator draws BGR colours on a BGR
 # canvas, then reverses the channels): contour name -> colour.

@@ -35,9 +35,9 @@ from PIL import Image
 from ldfa.plugin.anonymization.config import DiffusionConfig
 from ldfa.plugin.anonymization.controls import control_image
 from ldfa.plugin.errors import ConfigError, ModelUnavailableError
+from ldfa.plugin.geometry.windows import square_crop, square_window
 from ldfa.plugin.io.device import resolve_device
-from ldfa.plugin.io.images import square_crop
-from ldfa.plugin.metrics.face_mesh import load_face_mesh
+from ldfa.plugin.models.face_mesh import load_face_mesh
 
 
 @dataclass(frozen=True)
@@ -225,19 +225,6 @@ def _quiet_hub():
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
-
-
-def square_window(paste, context_px: int, width: int, height: int) -> tuple[int, int, int]:
-    """(left, top, side) of the square crop around ``paste`` plus ``context_px`` on every side:
-    centred on it, then moved inside the image along each axis where the image is large
-    enough (AUTOMATIC1111's "only masked" crop for a 1:1 canvas)."""
-    x1, y1, x2, y2 = paste
-    side = max(x2 - x1, y2 - y1) + 2 * context_px
-    start = []
-    for low, high, extent in ((x1, x2, width), (y1, y2, height)):
-        edge = round((low + high - side) / 2)
-        start.append(min(max(edge, 0), extent - side) if side <= extent else edge)
-    return start[0], start[1], side
 
 
 class Inpainter:

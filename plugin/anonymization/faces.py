@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
 from ldfa.plugin.errors import ImageError, OutputError
 from ldfa.plugin.freshness import faces_digest
+from ldfa.plugin.geometry.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.io.device import torch_threads, use_torch_threads
 from ldfa.plugin.io.images import read_rgb
 from ldfa.plugin.io.output import compose, copy_atomic, save_atomic

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fiftyone as fo
 from fiftyone import ViewField as F
 
-from ldfa.plugin.metrics.embedders import EMBEDDERS
+from ldfa.plugin.models.embedders import EMBEDDERS
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (
     DETECT,

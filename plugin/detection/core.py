@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ldfa.plugin.detection.backends import Face
-from ldfa.plugin.detection.config import DetectorConfig
-from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.detection.people import faces_for_people, people_in
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.images import read_rgb
+from ldfa.plugin.models.detector.backends import Face
+from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.models.detector.passes import detect
 
 
 @dataclass

@@ -8,13 +8,13 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin import failures
-from ldfa.plugin.detection.backends import Face
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.detection.core import DetectResult, DetectTask, DetectWorker
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.io.boxes import from_corners
+from ldfa.plugin.geometry.boxes import from_corners
+from ldfa.plugin.models.detector.backends import Face
+from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import record_run, versions
 from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, run_key

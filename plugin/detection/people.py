@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ldfa.plugin.detection.backends import Face
-from ldfa.plugin.detection.config import PEOPLE_LABELS, DetectorConfig
-from ldfa.plugin.detection.passes import detect_in_windows
-from ldfa.plugin.io.boxes import to_pixels
+from ldfa.plugin.geometry.boxes import to_pixels
+from ldfa.plugin.models.detector.backends import Face
+from ldfa.plugin.models.detector.config import PEOPLE_LABELS, DetectorConfig
+from ldfa.plugin.models.detector.passes import detect_in_windows
 
 if TYPE_CHECKING:  # labels are read by their attributes: a detection worker needs no FiftyOne
     import fiftyone as fo

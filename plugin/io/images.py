@@ -93,18 +93,6 @@ def display_size(path: str) -> tuple[int, int]:
         raise ImageError(f"unreadable image ({e})") from None
 
 
-def square_crop(image: np.ndarray, left: int, top: int, size: int) -> np.ndarray:
-    """The ``size``-px square of ``image`` at (left, top), reflect-padded where it leaves the
-    image (edge-padded when the image is a single row or column): a face at the border keeps
-    a plausible surrounding for the detector's second look and for the diffusion model."""
-    h, w = image.shape[:2]
-    pad = ((max(0, -top), max(0, top + size - h)), (max(0, -left), max(0, left + size - w)), (0, 0))
-    crop = image[max(0, top) : min(h, top + size), max(0, left) : min(w, left + size)]
-    if any(p for axis in pad for p in axis):
-        crop = np.pad(crop, pad, mode="reflect" if min(crop.shape[:2]) > 1 else "edge")
-    return crop
-
-
 def is_image_name(name: str) -> bool:
     """Whether the file name's extension is an image type (``.jpg``, ``.png``, ``.tif``...)."""
     return (mimetypes.guess_type(name)[0] or "").startswith("image/")

@@ -3,7 +3,7 @@
 Perception models read head pose (where a pedestrian is about to go), eyes and mouth from
 faces; an anonymization that keeps them changes who it is, not what the face does. Per face,
 the original and the same face region of a version are read by MediaPipe's Face Mesh
-(``ldfa.plugin.metrics.face_mesh``; the version is read from exactly the region found on the
+(``ldfa.plugin.models.face_mesh``; the version is read from exactly the region found on the
 original, so both meshes share one frame) and compared:
 
 - head pose: yaw, pitch and roll in degrees from the mesh's 3-D points: the face's left-right
@@ -35,10 +35,10 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.errors import ImageError
-from ldfa.plugin.metrics.face_mesh import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, Mesh, load_face_mesh
 from ldfa.plugin.metrics.face_sizes import BUCKETS, UNKNOWN, bucket
 from ldfa.plugin.metrics.identity_core import boxes_of
 from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
+from ldfa.plugin.models.face_mesh import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, Mesh, load_face_mesh
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, versions
 from ldfa.plugin.schema import (

@@ -19,11 +19,11 @@ import fiftyone as fo
 
 from ldfa.plugin import failures
 from ldfa.plugin.deprecation import renamed
-from ldfa.plugin.detection.config import DEFAULT_BACKEND, DetectorConfig
-from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.errors import ConfigError, ImageError
-from ldfa.plugin.io.boxes import from_corners, to_pixels
+from ldfa.plugin.geometry.boxes import from_corners, to_pixels
 from ldfa.plugin.metrics.pairs import no_version, read_version, unreadable_original
+from ldfa.plugin.models.detector.config import DEFAULT_BACKEND, DetectorConfig
+from ldfa.plugin.models.detector.passes import detect
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import declare_fields, faces_field_of, record_run, versions
 from ldfa.plugin.schema import (

@@ -9,7 +9,7 @@ differ. Each face falls in one of three classes per embedder, with
 ``<field>_<embedder>_reason`` saying why it has no distance:
 
 - ``not_measurable``: the embedder cannot judge this face's identity at all: its box's shorter
-  side is below the embedder's ``min_face_px`` (measured, see ``ldfa.plugin.metrics.embedders``), or
+  side is below the embedder's ``min_face_px`` (measured, see ``ldfa.plugin.models.embedders``), or
   the original has no usable crop. Neither safe nor unsafe: left out of every rate.
 - ``no_usable_crop``: the anonymized face has no usable crop (a uniform fill such as ``solid``,
   no anonymized image): its identity is gone, so it counts as *not* re-identified and *not*

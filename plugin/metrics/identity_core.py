@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ldfa.plugin.errors import ImageError
-from ldfa.plugin.io.boxes import to_corners
+from ldfa.plugin.geometry.boxes import to_corners
+from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.device import use_torch_threads
-from ldfa.plugin.metrics.embedders import FaceBox, load_embedder
 from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
 from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
+from ldfa.plugin.models.embedders import load_embedder
 from ldfa.plugin.schema import FACES
 
 DEFAULT_EMBEDDERS = ("facenet", "dlib")

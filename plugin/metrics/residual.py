@@ -1,9 +1,9 @@
 """Residual similarity: how much of the original face's pixels are still in the anonymized box.
 
 Identity embedders answer "is it the same person?" and cannot judge small faces
-(``ldfa.plugin.metrics.embedders``' ``min_face_px``); this answers a simpler question for every face,
+(``ldfa.plugin.models.embedders``' ``min_face_px``); this answers a simpler question for every face,
 however small: per face, the normalised cross-correlation (NCC) of the grey pixels (ITU-R
-BT.601 luma) of the face box (``ldfa.plugin.anonymization.masks.face_region``, not grown), original against
+BT.601 luma) of the face box (``ldfa.plugin.geometry.masks.face_region``, not grown), original against
 anonymized image. 1 means the original pixels are still there (up to brightness and contrast),
 about 0 that nothing of them is left, negative values an inverted pattern.
 
@@ -25,11 +25,11 @@ from __future__ import annotations
 import fiftyone as fo
 import numpy as np
 
-from ldfa.plugin.anonymization.masks import face_region
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.errors import ImageError
-from ldfa.plugin.io.boxes import to_pixels
-from ldfa.plugin.metrics.embedders import MIN_CROP_STD
+from ldfa.plugin.geometry.boxes import to_pixels
+from ldfa.plugin.geometry.crops import MIN_CROP_STD
+from ldfa.plugin.geometry.masks import face_region
 from ldfa.plugin.metrics.face_sizes import BUCKETS, UNKNOWN, bucket
 from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
 from ldfa.plugin.progress import Progress, ProgressArg

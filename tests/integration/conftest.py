@@ -1,6 +1,6 @@
 """Integration set-up: a private FiftyOne database, started once, and the fixtures that use it.
 
-The database is this process's own server (``ldfa.testing.private_db``), started when this file
+The database is this process's own server (``ldfa_testing.private_db``), started when this file
 is imported: before any test touches FiftyOne's database, never a user's.
 """
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ldfa.testing.photos import ASTRONAUT_FACE, HOPPER_FACE, TINY_FACE, face_labels
-from ldfa.testing.private_db import use_private_database
+from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE, TINY_FACE, face_labels
+from ldfa_testing.private_db import use_private_database
 
 _SESSION_DIR = use_private_database("ldfa-tests")
 # FiftyOne finds plugins by walking its plugins folder for fiftyone.yml: link the repo there.
@@ -47,8 +47,8 @@ def dataset(fo, request):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
-    """A tiny random-weight inpainting pipeline folder (``ldfa.testing.tiny_pipeline``), built once."""
-    from ldfa.testing.tiny_pipeline import build
+    """A tiny random-weight inpainting pipeline folder (``ldfa_testing.tiny_pipeline``), built once."""
+    from ldfa_testing.tiny_pipeline import build
 
     return str(build(tmp_path_factory.mktemp("tiny-sd")))
 

@@ -10,8 +10,8 @@ from PIL import Image
 import ldfa
 import ldfa.plugin.anonymization.faces as faces_module
 from ldfa.cli import main as cli
-from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import OutputError
+from ldfa.plugin.geometry.masks import union_mask
 from ldfa.plugin.io.images import read_rgb
 
 FACE = [0.35, 0.1, 0.25, 0.3]  # roughly the astronaut's face, relative x, y, w, h

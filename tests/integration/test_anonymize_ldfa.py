@@ -1,5 +1,5 @@
 """The LDFA diffusion path end to end, through diffusers' real StableDiffusionInpaintPipeline
-with tiny random weights (``ldfa.testing.tiny_pipeline``): masks, border faces, every face of a street
+with tiny random weights (``ldfa_testing.tiny_pipeline``): masks, border faces, every face of a street
 frame however small, determinism, batching, the out-of-memory fallback, re-anonymizing single
 faces, the paper preset and the missing-model error."""
 
@@ -14,8 +14,8 @@ import ldfa
 from ldfa.cli import main as cli
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, PAPER, AnonymizationConfig
 from ldfa.plugin.anonymization.diffusion import Inpainter, model_available
-from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ModelUnavailableError
+from ldfa.plugin.geometry.masks import union_mask
 
 CENTRE_FACE = [0.4, 0.3, 0.2, 0.3]
 CORNER_FACE = [0.85, -0.1, 0.2, 0.3]  # over the top-right corner

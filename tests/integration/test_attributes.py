@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ldfa.plugin.metrics.attributes import MIN_FACE_PX, attributes_of, differences
-from ldfa.plugin.metrics.face_mesh import load_face_mesh
+from ldfa.plugin.models.face_mesh import load_face_mesh
 from ldfa.plugin.runs import run_results
 from ldfa.plugin.schema import ATTRIBUTE_DIFFS, attribute_diff, attribute_reason
-from ldfa.testing.photos import ASTRONAUT_FACE, HOPPER_FACE, TINY_FACE, face_labels
+from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE, TINY_FACE, face_labels
 
 
 def _flipped(image, box, eyes):
@@ -24,7 +24,7 @@ def _flipped(image, box, eyes):
 
 @pytest.fixture(scope="module")
 def identity_photos(shared_data):
-    from ldfa.testing.identities import load_photos
+    from ldfa_testing.identities import load_photos
 
     return [p for p in load_photos(shared_data / "identities", per_identity=3) if p.face.size >= 64]
 
@@ -114,7 +114,7 @@ def test_per_face_figures_reasons_and_run_statistics(photos):
 def test_the_model_files_are_the_pinned_ones():
     from ldfa.plugin.io.atomic import sha256_of
     from ldfa.plugin.io.weights import packaged_file
-    from ldfa.plugin.metrics.face_mesh import CONNECTIONS, IRIS_MODEL, MESH_MODEL, contours
+    from ldfa.plugin.models.face_mesh import CONNECTIONS, IRIS_MODEL, MESH_MODEL, contours
 
     for spec in (MESH_MODEL, IRIS_MODEL, CONNECTIONS):
         assert sha256_of(Path(packaged_file(spec))) == spec.sha256

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ldfa
 from ldfa.plugin.io.images import read_rgb
-from ldfa.testing.photos import HOPPER_FACE, TINY_FACE
+from ldfa_testing.photos import HOPPER_FACE, TINY_FACE
 
 
 def test_audit_dataset_groups_original_and_each_version_on_the_same_files(audited):

@@ -1,6 +1,6 @@
 """A real browser on the real App: the audit layout renders, a click filters, versions side by side.
 
-The App server runs headless on loopback and Debian's Chromium opens it (``ldfa.testing.app_browser``).
+The App server runs headless on loopback and Debian's Chromium opens it (``ldfa_testing.app_browser``).
 Screenshots land in test-artifacts/ for a person (or CI's artifact upload) to look at.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import ldfa
-from ldfa.testing.app_browser import (
+from ldfa_testing.app_browser import (
     AUDIT_PANEL,
     CHROMEDRIVER,
     CHROMIUM,
@@ -29,7 +29,7 @@ from ldfa.testing.app_browser import (
     text_of,
     wait_for,
 )
-from ldfa.testing.photos import ASTRONAUT_FACE
+from ldfa_testing.photos import ASTRONAUT_FACE
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -1,5 +1,5 @@
 """Controlled LDFA and identity push-away through diffusers' real pipelines with tiny random
-weights (``ldfa.testing.tiny_pipeline``: inpainting model, ControlNet, IP-Adapter): control
+weights (``ldfa_testing.tiny_pipeline``: inpainting model, ControlNet, IP-Adapter): control
 images from real faces, masks, per-face determinism, resume and redo, the CLI and preset, and
 the one-line errors for missing weights."""
 
@@ -17,10 +17,10 @@ from ldfa.cli import main as cli
 from ldfa.plugin.anonymization.config import CONTROLS, DEFAULT_CONTROLNETS, DEFAULT_IP_ADAPTER, AnonymizationConfig
 from ldfa.plugin.anonymization.controls import MESH_COLOURS, PUPIL_COLOURS, control_image
 from ldfa.plugin.anonymization.diffusion import FaceJob, Inpainter, hub_source
-from ldfa.plugin.anonymization.masks import union_mask
 from ldfa.plugin.errors import ConfigError, ModelUnavailableError
+from ldfa.plugin.geometry.masks import union_mask
 from ldfa.plugin.io.images import read_rgb
-from ldfa.testing.photos import ASTRONAUT_FACE, HOPPER_FACE, face_labels
+from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE, face_labels
 
 FAST = {"crop_size": 128, "num_inference_steps": 2, "context_px": 16}
 

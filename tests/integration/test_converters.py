@@ -17,7 +17,7 @@ from ldfa.converters.coco import import_coco
 from ldfa.converters.export import export_anonymized
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.errors import ConfigError, OutputError
-from ldfa.plugin.io.boxes import to_pixels
+from ldfa.plugin.geometry.boxes import to_pixels
 from ldfa.plugin.pipeline import anonymize_dataset
 
 CITIES = {"train": ["aachen", "bochum"], "val": ["frankfurt"]}

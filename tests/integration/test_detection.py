@@ -6,11 +6,11 @@ import pytest
 from PIL import Image
 
 import ldfa
-from ldfa.plugin.detection.backends import BACKENDS
-from ldfa.plugin.detection.config import BACKEND_NAMES, DetectorConfig
-from ldfa.plugin.detection.passes import detect
 from ldfa.plugin.io.images import read_rgb
-from ldfa.testing import dlib_faces, street_faces
+from ldfa.plugin.models.detector.backends import BACKENDS
+from ldfa.plugin.models.detector.config import BACKEND_NAMES, DetectorConfig
+from ldfa.plugin.models.detector.passes import detect
+from ldfa_testing import dlib_faces, street_faces
 
 
 def iou(a, b):

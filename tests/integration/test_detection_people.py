@@ -10,8 +10,8 @@ from PIL import Image
 import ldfa
 from ldfa.converters.cityscapes import import_cityscapes
 from ldfa.converters.coco import import_coco
-from ldfa.plugin.detection.config import DetectorConfig
-from ldfa.plugin.detection.passes import detect
+from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.models.detector.passes import detect
 
 HEAD = (500, 300)  # top-left of the pasted face in the 1024 x 512 synthetic frame
 FACE_PX = 12  # the default full-frame pass scores it under 0.1 here; the closer look over 0.2

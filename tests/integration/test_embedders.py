@@ -7,13 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from ldfa.plugin.detection.config import DetectorConfig
-from ldfa.plugin.detection.passes import detect
+from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.atomic import sha256_of
+from ldfa.plugin.io.facenet_graph import FACENET_GRAPH, converted_facenet_weights
 from ldfa.plugin.io.images import read_rgb
-from ldfa.plugin.metrics.embedders import FACENET_GRAPH, FaceBox, converted_facenet_weights, load_embedder
-from ldfa.testing.identities import embed_at_size, load_photos, pair_scores
-from ldfa.testing.photos import ASTRONAUT_FACE
+from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.models.detector.passes import detect
+from ldfa.plugin.models.embedders import load_embedder
+from ldfa_testing.identities import embed_at_size, load_photos, pair_scores
+from ldfa_testing.photos import ASTRONAUT_FACE
 
 IMAGES_PER_IDENTITY = 4  # 35 photos, 44 same-person and 551 different-person pairs
 
@@ -36,7 +38,7 @@ def test_converted_facenet_weights_are_cached_with_their_provenance():
 @pytest.fixture(scope="module")
 def identity_photos(shared_data):
     """A few photos per person of ../shared/data/identities, faces found by the default detector
-    (``ldfa.testing.identities``, so test and benchmark see the same faces)."""
+    (``ldfa_testing.identities``, so test and benchmark see the same faces)."""
     return load_photos(shared_data / "identities", per_identity=IMAGES_PER_IDENTITY)
 
 

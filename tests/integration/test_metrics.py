@@ -131,7 +131,7 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
 
 
 def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymized, table):
-    from ldfa.plugin.anonymization.guard import guard_identity
+    from ldfa.plugin.guard.identity import guard_identity
     from ldfa.plugin.schema import NEEDS_REVIEW
 
     faces = anonymized.values("faces.detections.id", unwind=True)

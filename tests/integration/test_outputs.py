@@ -85,7 +85,7 @@ def test_a_symlink_out_of_the_images_folder_does_not_move_the_tree(fo, dataset, 
 
 def test_the_tests_database_is_their_own_server(fo, database_folder):
     """FiftyOne would attach to any FiftyOne database already running on the machine; the
-    tests point it at a mongod they started, serving their own folder (``ldfa.testing.private_db``)."""
+    tests point it at a mongod they started, serving their own folder (``ldfa_testing.private_db``)."""
     from fiftyone.core.odm.database import get_db_client
 
     options = get_db_client().admin.command("getCmdLineOpts")["parsed"]

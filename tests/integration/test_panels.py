@@ -10,7 +10,7 @@ import pytest
 
 import ldfa
 from ldfa.plugin.io.images import read_rgb
-from ldfa.testing.photos import ASTRONAUT_FACE, TINY_FACE
+from ldfa_testing.photos import ASTRONAUT_FACE, TINY_FACE
 
 
 def call_panel(panel: str, collection, method: str, state: dict | None = None, **params):

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import ldfa
-from ldfa.testing.photos import ASTRONAUT_FACE, HOPPER_FACE, face_labels
+from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE, face_labels
 
 pytestmark = pytest.mark.slow  # a Ray cluster starts for each topology
 FAST = {"crop_size": 64, "num_inference_steps": 2, "context_px": 8}  # the tiny model, quickly

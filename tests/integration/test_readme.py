@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ldfa.plugin.anonymization.masks import face_region
+from ldfa.plugin.geometry.masks import face_region
 
 pytestmark = pytest.mark.slow  # whole demo runs
 

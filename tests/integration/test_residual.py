@@ -7,7 +7,7 @@ from PIL import Image
 
 from ldfa.plugin.metrics.face_sizes import bucket
 from ldfa.plugin.runs import run_results
-from ldfa.testing.photos import ASTRONAUT_FACE, HOPPER_FACE, TINY_FACE
+from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE, TINY_FACE
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ldfa.cli import main as cli
-from ldfa.plugin.io.boxes import to_pixels
+from ldfa.plugin.geometry.boxes import to_pixels
 
 
 @pytest.fixture

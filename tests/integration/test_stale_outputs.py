@@ -10,8 +10,8 @@ from PIL import Image
 
 import ldfa
 from ldfa.cli import main as cli
-from ldfa.plugin.anonymization.masks import face_region
 from ldfa.plugin.freshness import stale_samples
+from ldfa.plugin.geometry.masks import face_region
 
 
 def assert_every_face_filled(dataset, field="anon_solid"):

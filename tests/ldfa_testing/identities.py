@@ -15,10 +15,10 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from ldfa.plugin.detection.config import DetectorConfig
-from ldfa.plugin.detection.passes import detect
+from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.images import read_rgb
-from ldfa.plugin.metrics.embedders import FaceBox
+from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.models.detector.passes import detect
 
 
 class Photo(NamedTuple):

@@ -20,7 +20,7 @@ def build_full_size(folder: Path) -> Path:
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from ldfa.testing.tiny_pipeline import assemble  # the tiny test model's assembly
+    from ldfa_testing.tiny_pipeline import assemble  # the tiny test model's assembly
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(  # the remaining defaults are SD 1.x's
@@ -45,8 +45,8 @@ def load_faces(count: int) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]
     """The ``count`` largest faces CenterFace finds on the group photo (or the sample photos)."""
     from PIL import Image
 
-    from ldfa.plugin.detection.config import DetectorConfig
-    from ldfa.plugin.detection.passes import detect
+    from ldfa.plugin.models.detector.config import DetectorConfig
+    from ldfa.plugin.models.detector.passes import detect
 
     if PHOTO.is_file():
         image = np.asarray(Image.open(PHOTO).convert("RGB"))
@@ -66,7 +66,7 @@ def face_jobs(image: np.ndarray, regions) -> list:
     """Each face as the paper preset paints it: its box and blend ring, its own seed."""
     from ldfa.plugin.anonymization.config import PAPER
     from ldfa.plugin.anonymization.diffusion import FaceJob
-    from ldfa.plugin.anonymization.masks import face_shape, paste_region
+    from ldfa.plugin.geometry.masks import face_shape, paste_region
 
     height, width = image.shape[:2]
     pastes = [paste_region(region, PAPER["mask_blur_px"], width, height) for region in regions]

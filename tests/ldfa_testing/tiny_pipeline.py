@@ -1,7 +1,7 @@
 """A tiny random-weight Stable Diffusion inpainting pipeline, ControlNet and IP-Adapter, saved
 as local model folders.
 
-    python -m ldfa.testing.tiny_pipeline DIR     # then: ldfa anonymize --method ldfa --model DIR ...
+    python -m ldfa_testing.tiny_pipeline DIR     # then: ldfa anonymize --method ldfa --model DIR ...
 
 Same classes and code paths as the real model (``StableDiffusionInpaintPipeline`` with a
 9-channel UNet, an 8x-downscaling VAE, a CLIP text encoder and tokenizer), a few thousand times
@@ -145,5 +145,5 @@ def build_ip_adapter(folder: str | Path, unet, seed: int = 2) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m ldfa.testing.tiny_pipeline DIR")
+        sys.exit("usage: python -m ldfa_testing.tiny_pipeline DIR")
     print(f"tiny inpainting pipeline written to {build(sys.argv[1])}")

@@ -8,8 +8,8 @@ import pytest
 from ldfa.cli import build_parser
 from ldfa.cli import main as cli
 from ldfa.plugin.anonymization.config import AnonymizationConfig, DiffusionConfig
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.options import options
 
 

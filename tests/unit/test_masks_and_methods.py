@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ldfa.plugin.anonymization.diffusion import square_window
-from ldfa.plugin.anonymization.masks import blend_weights, face_region, face_shape, paste_region, union_mask
 from ldfa.plugin.anonymization.methods import gauss, pixelate, solid
+from ldfa.plugin.geometry.masks import blend_weights, face_region, face_shape, paste_region, union_mask
+from ldfa.plugin.geometry.windows import square_window
 
 
 def textured(height=120, width=160, seed=0):

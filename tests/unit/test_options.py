@@ -6,8 +6,8 @@ from ldfa.cli import build_parser
 from ldfa.cli.anonymize import anonymization_params
 from ldfa.cli.options import given
 from ldfa.plugin.anonymization.config import PAPER, AnonymizationConfig, DiffusionConfig
-from ldfa.plugin.detection.config import DetectorConfig
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.models.detector.config import DetectorConfig
 
 
 def parse(*argv):

@@ -10,8 +10,8 @@ from PIL import Image
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import FaceTask, ImageTask, anonymize_images
-from ldfa.plugin.anonymization.masks import face_region, paste_region
 from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
+from ldfa.plugin.geometry.masks import face_region, paste_region
 
 W, H = 160, 120
 # Pixel boxes (x, y, w, h): a large face; 8x11 faces 1-3 px beside it (inside its ring) and
