@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 # ``import ldfa`` (and the CLI's --help) does not pay for importing FiftyOne and torch.
 _SDK = {
     "detect_faces": "ldfa.plugin.detection.detect",
-    "anonymize_faces": "ldfa.plugin.anonymization.anonymize",
+    "anonymize_faces": "ldfa.plugin.guard.step",
     "reanonymize_faces": "ldfa.plugin.anonymization.redo",
     "LdfaError": "ldfa.plugin.errors",
     "compute_identity_distance": "ldfa.plugin.metrics.identity",

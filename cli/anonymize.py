@@ -6,6 +6,7 @@ from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.plugin.anonymization.config import PRESETS, PRESETS_HELP, AnonymizationConfig, DiffusionConfig
 from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.guard.config import GuardStep
 from ldfa.plugin.schema import FACES
 
 
@@ -21,9 +22,6 @@ def add_parser(sub):
     p.add_argument("--preset", choices=list(PRESETS), help=PRESETS_HELP)
     add_anonymization_options(p)
     add_options(p, EngineConfig, group="engine")
-    p.add_argument("--identity-guard", type=int, default=0, metavar="N",
-                   help="re-anonymize faces FaceNet still matches to their original, up to N tries; "
-                   "faces still matching are tagged needs_review")
     p.add_argument("--overwrite", action="store_true",
                    help="replace results of another configuration in --field")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -31,9 +29,11 @@ def add_parser(sub):
 
 
 def add_anonymization_options(parser) -> None:
-    """The options of an anonymization run, in two groups (shared with ``ldfa run``)."""
+    """The options of an anonymization run and the guard after it, in three groups (shared with
+    ``ldfa run``)."""
     add_options(parser, AnonymizationConfig, group="anonymization")
     add_options(parser, DiffusionConfig, group="diffusion (method ldfa)")
+    add_options(parser, GuardStep, group="identity guard")
 
 
 def anonymization_params(args) -> dict:
@@ -42,14 +42,14 @@ def anonymization_params(args) -> dict:
 
 
 def run(args) -> int:
-    from ldfa.plugin.anonymization.anonymize import anonymize_faces
+    from ldfa.plugin.guard.step import anonymize_then_guard
     from ldfa.plugin.io.folders import open_dataset
 
     dataset = open_dataset(args.dataset)
-    summary = anonymize_faces(dataset, faces_field=args.faces_field, field=args.field,
-                              output_dir=args.output_dir, overwrite=args.overwrite,
-                              preset=args.preset, identity_guard=args.identity_guard,
-                              progress=not args.json, engine=given(args, EngineConfig),
-                              **anonymization_params(args))
+    summary = anonymize_then_guard(dataset, faces_field=args.faces_field, field=args.field,
+                                   output_dir=args.output_dir, overwrite=args.overwrite,
+                                   preset=args.preset, progress=not args.json,
+                                   engine=given(args, EngineConfig), **given(args, GuardStep),
+                                   **anonymization_params(args))
     emit(summary.to_dict(), args.json, str(summary))
     return 1 if summary.images and summary.failed == summary.images else 0

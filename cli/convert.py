@@ -9,6 +9,7 @@ from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.converters import FORMATS
 from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.guard.config import GuardStep
 from ldfa.plugin.models.detector.config import DetectorConfig
 
 # Detection options `ldfa run` leaves to their defaults: their names are the anonymization's
@@ -135,7 +136,8 @@ def run_pipeline(args) -> int:
     result = anonymize_dataset(fmt, source, args.output, dataset_name=args.dataset,
                                annotations=args.annotations, detection=detection,
                                use_people=not args.no_people, overwrite=args.overwrite,
-                               progress=not args.json, engine=given(args, EngineConfig), **params)
+                               progress=not args.json, engine=given(args, EngineConfig),
+                               **given(args, GuardStep), **params)
     detected, anonymized = result["detected"], result["anonymized"]
     text = "\n".join([
         f"source: {result['source']} ({result['format']}); dataset '{result['dataset']}': "

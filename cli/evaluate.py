@@ -5,9 +5,8 @@ from __future__ import annotations
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 from ldfa.plugin.models.detector.config import BACKEND_NAMES, DEFAULT_BACKEND
-from ldfa.plugin.models.embedders import FACENET_WEIGHTS
+from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, FACENET_WEIGHTS
 
 
 def add_parser(sub):

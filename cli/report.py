@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ldfa.cli.output import emit
-from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 from ldfa.plugin.models.detector.config import BACKEND_NAMES
+from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS
 
 
 def add_parser(sub):

@@ -7,13 +7,15 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import add_inputs, dropdown, given
-from ldfa.plugin.anonymization.anonymize import anonymize_faces
 from ldfa.plugin.anonymization.config import PRESETS, PRESETS_HELP, AnonymizationConfig, DiffusionConfig
+from ldfa.plugin.guard.config import GuardStep
+from ldfa.plugin.guard.step import anonymize_then_guard
 from ldfa.plugin.schema import FACES, anonymized_field
 
 
 class AnonymizeFaces(foo.Operator):
-    """Wraps :func:`ldfa.anonymize_faces`; new images go to a media field the App can show."""
+    """Wraps :func:`ldfa.anonymize_faces`, then :func:`ldfa.guard_identity` when the form asks
+    for it; new images go to a media field the App can show."""
 
     @property
     def config(self):
@@ -35,6 +37,7 @@ class AnonymizeFaces(foo.Operator):
             inputs.enum("preset", list(PRESETS), view=dropdown(PRESETS), label="Preset",
                         description=PRESETS_HELP)
             add_inputs(inputs, DiffusionConfig)
+        add_inputs(inputs, GuardStep)
         inputs.bool("overwrite", default=False, label="Overwrite results of another config")
         return types.Property(inputs, view=types.View(label="Anonymize faces"))
 
@@ -43,11 +46,11 @@ class AnonymizeFaces(foo.Operator):
 
     def execute(self, ctx):
         p = ctx.params
-        summary = anonymize_faces(
+        summary = anonymize_then_guard(
             ctx.target_view(), faces_field=p.get("faces_field", FACES), field=p.get("field"),
             output_dir=p["output_dir"], overwrite=p.get("overwrite", False),
             preset=p.get("preset"), progress=progress_reporter(ctx), engine=engine_of(ctx),
-            **given(p, AnonymizationConfig, DiffusionConfig))
+            **given(p, GuardStep), **given(p, AnonymizationConfig, DiffusionConfig))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         return summary.to_dict()
@@ -62,7 +65,8 @@ class AnonymizeFaces(foo.Operator):
     def __call__(self, sample_collection, output_dir, faces_field=FACES, field=None,
                  overwrite=False, preset=None, delegate=False, **params):
         """SDK-style call: ``foo.get_operator("@ldfa/anonymization/anonymize_faces")(view, dir, ...)``;
-        ``params`` are any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``."""
+        ``params`` are any field of :class:`AnonymizationConfig`, its ``DiffusionConfig`` or
+        :class:`GuardStep` (``identity_guard``)."""
         params = dict(params, output_dir=str(output_dir), faces_field=faces_field, field=field,
                       overwrite=overwrite, preset=preset)
         return call_operator(self, sample_collection, params, delegate)

@@ -7,7 +7,8 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.layout import preferred_field
 from ldfa.plugin.audit.dataset import open_audit, source_dataset
-from ldfa.plugin.audit.review import redo_faces, tag_faces
+from ldfa.plugin.audit.review import tag_faces
+from ldfa.plugin.guard.redo import redo_faces
 from ldfa.plugin.runs import anonymized_fields
 from ldfa.plugin.schema import NEEDS_REVIEW, REVIEW_TAGS
 

@@ -10,11 +10,11 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
-from ldfa.operators.forms import dropdown, version_input
+from ldfa.operators.forms import add_inputs, dropdown, given, version_input
 from ldfa.plugin.audit.views import save_audit_views
-from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
+from ldfa.plugin.guard.config import GuardConfig
 from ldfa.plugin.models.detector.config import BACKEND_NAMES, DEFAULT_BACKEND
-from ldfa.plugin.models.embedders import EMBEDDERS
+from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, EMBEDDERS
 
 
 class ComputeIdentityDistance(foo.Operator):
@@ -101,7 +101,7 @@ class GuardIdentity(foo.Operator):
         inputs = types.Object()
         inputs.view_target(ctx, action_description="Guard")
         version_input(ctx, inputs)
-        inputs.int("max_tries", default=3, min=0, label="Maximum re-anonymizations per face")
+        add_inputs(inputs, GuardConfig)
         return types.Property(inputs, view=types.View(label="Identity guard"))
 
     def resolve_delegation(self, ctx):
@@ -112,13 +112,14 @@ class GuardIdentity(foo.Operator):
 
         p = ctx.params
         selected = [label["label_id"] for label in (ctx.selected_labels or [])] or p.get("face_ids")
-        result = guard_identity(ctx.target_view(), p["field"], max_tries=p.get("max_tries", 3),
-                                face_ids=selected, progress=progress_reporter(ctx),
-                                engine=engine_of(ctx))
+        result = guard_identity(ctx.target_view(), p["field"], face_ids=selected,
+                                progress=progress_reporter(ctx), engine=engine_of(ctx),
+                                **given(p, GuardConfig))
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
         return result
 
-    def __call__(self, sample_collection, field, face_ids=None, max_tries=3, delegate=False):
+    def __call__(self, sample_collection, field, face_ids=None, max_tries=GuardConfig.max_tries,
+                 delegate=False):
         params = dict(field=field, face_ids=face_ids, max_tries=max_tries)
         return call_operator(self, sample_collection, params, delegate)

@@ -20,10 +20,11 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.layout import SIDE_BY_SIDE_PANEL, preferred_field
 from ldfa.plugin.audit.dataset import source_dataset
-from ldfa.plugin.audit.review import redo_faces, tag_faces
+from ldfa.plugin.audit.review import tag_faces
 from ldfa.plugin.audit.views import embedder_of, threshold
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.geometry.boxes import to_corners
+from ldfa.plugin.guard.redo import redo_faces
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
 from ldfa.plugin.schema import APPROVED, FACE_FACTS, NEEDS_REVIEW, ORIGINAL, identity_distance

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
 
 from ldfa.plugin.errors import ConfigError
 
 REMOVED_IN = "0.3"
+
+
+def warn(message: str) -> None:
+    """A ``DeprecationWarning`` attributed to the first caller outside ldfa, past ldfa's own
+    wrappers (``ldfa.anonymize_faces`` wraps the stage's): Python shows it where the old call is
+    written, and only there."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("ldfa."):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 def renamed(**names):
@@ -31,8 +42,7 @@ def renamed(**names):
                 new, convert = spec[old]
                 if new in given:
                     raise ConfigError(f"{func.__name__}: {old} is the old name of {new}; give only {new}")
-                warnings.warn(f"{func.__name__}: {old}= is now {new}= ({old} goes in {REMOVED_IN})",
-                              DeprecationWarning, stacklevel=2)
+                warn(f"{func.__name__}: {old}= is now {new}= ({old} goes in {REMOVED_IN})")
                 value = kwargs.pop(old)
                 kwargs[new] = convert(value) if convert else value
             return func(*args, **kwargs)

@@ -11,12 +11,14 @@ from ldfa.converters.export import export_anonymized, prepare
 from ldfa.converters.formats import detect_format, import_dataset, source_tree
 from ldfa.converters.safety import refuse_inside
 from ldfa.converters.verify import verify_export
-from ldfa.plugin.anonymization.anonymize import anonymize_faces, source_root
+from ldfa.plugin.anonymization.anonymize import source_root
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, AnonymizationConfig
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.detection.detect import detect_faces
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ModelUnavailableError, OutputError
+from ldfa.plugin.guard.config import GuardStep
+from ldfa.plugin.guard.step import anonymize_then_guard
 from ldfa.plugin.io.folders import dataset_for_command
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import ProgressArg
@@ -35,7 +37,7 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
                       images: str | None = None, detection: dict | None = None,
                       use_people: bool = True, overwrite: bool = False,
                       progress: ProgressArg = True, engine: str | dict | EngineConfig = "local",
-                      **params) -> dict:
+                      identity_guard: int = GuardStep.identity_guard, **params) -> dict:
     """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
 
     ``fmt`` is ``cityscapes``, ``coco``, ``folder`` (a plain folder of images) or None to
@@ -43,7 +45,9 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     diffusion model a local run needs is missing: never another method in its place.
     ``detection`` holds :class:`DetectorConfig` fields by name (default: its defaults);
     ``params`` any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``; detection
-    and anonymization run on ``engine`` (import, export and verification here). Every option
+    and anonymization run on ``engine`` (import, export and verification here), and so does the
+    identity guard between anonymizing and exporting when ``identity_guard`` gives it tries
+    (``ldfa.guard_identity``: faces still recognisable are redone, then tagged). Every option
     is checked before any work, the output's place first. With ``use_people`` (the
     default), face detection also looks at the head of every person the source's annotations
     mark (Cityscapes polygons and CityPersons boxes, COCO persons with keypoints), so a face the
@@ -75,8 +79,8 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     prepare(dataset, field, output, overwrite or redo)  # refuse unsafe outputs before writing any image
     if redo and dataset.has_field(field):  # new faces: every image anonymized again
         dataset.exists(field).set_field(field, None).save()
-    anonymized = anonymize_faces(
-        dataset, field=field, progress=progress, overwrite=overwrite or redo,
+    anonymized = anonymize_then_guard(
+        dataset, identity_guard=identity_guard, field=field, progress=progress, overwrite=overwrite or redo,
         output_dir=output / source_root(dataset).relative_to(root), engine=engine,
         **config.to_dict())
     exported = export_anonymized(dataset, field, output, progress=progress)

@@ -38,7 +38,13 @@ def record_run(
     run_config = collection.init_run(**config)
     collection.register_run(key, run_config, overwrite=True, cleanup=False)
     if results is not None:
-        collection.save_run_results(key, collection.init_run_results(key, **results))
+        record_results(collection, key, results)
+
+
+def record_results(collection: fo.core.collections.SampleCollection, key: str,
+                   results: dict[str, Any]) -> None:
+    """Save (or replace) the results of the registered run ``key``."""
+    collection.save_run_results(key, collection.init_run_results(key, **results))
 
 
 def run_config(collection: fo.core.collections.SampleCollection, key: str) -> dict | None:

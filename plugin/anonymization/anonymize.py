@@ -27,7 +27,6 @@ from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, OutputError
 from ldfa.plugin.freshness import attempts_path, stale_samples
-from ldfa.plugin.guard.identity import guard_identity
 from ldfa.plugin.io.output import output_path
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
@@ -44,7 +43,6 @@ def anonymize_faces(
     overwrite: bool = False,
     progress: ProgressArg = True,
     preset: str | None = None,
-    identity_guard: int = 0,
     engine: str | dict | EngineConfig = "local",
     **params,
 ) -> AnonymizationSummary:
@@ -60,9 +58,6 @@ def anonymize_faces(
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
         preset: ``paper`` for the published LDFA procedure, ``camouflage`` for it with face-mesh
             control and identity push-away (explicit params still win)
-        identity_guard: after the run, re-anonymize (new seed) faces still within FaceNet's
-            same-person threshold, up to this many tries; faces that stay within it are
-            tagged ``needs_review`` (0: off; see ``ldfa.guard_identity``)
         engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
             its fields); with Ray, sources and ``output_dir`` must be on storage every node sees
         **params: any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``
@@ -113,9 +108,6 @@ def anonymize_faces(
 
     anonymize_blocks(collection, ids, read, config, engine, faces_field, field, summary,
                      f"Anonymizing ({method})", progress)
-    if identity_guard:
-        summary.identity_guard = guard_identity(collection, field, max_tries=identity_guard,
-                                                progress=progress, engine=engine)
     record_run(collection, key, record, {"summary": summary.to_dict()})
     return summary
 

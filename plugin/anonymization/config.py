@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from ldfa.plugin.anonymization.methods import METHODS
+from ldfa.plugin.anonymization.methods import DEFAULT_METHOD, METHODS
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.options import check, option
 
@@ -149,11 +149,11 @@ def _joined(value) -> str:
 
 
 @dataclass(frozen=True)
-class AnonymizationConfig:
-    """Every parameter of an anonymization run; ``to_dict`` is what the run record stores."""
+class _RunOptions:
+    """The options of every run, whatever its method: ``AnonymizationConfig``'s first fields."""
 
-    method: str = option("ldfa", "ldfa (latent diffusion), gauss, pixelate or solid",
-                         choices=METHODS)
+    method: str = option(DEFAULT_METHOD, ", ".join(f"{m.name} ({m.help})" for m in METHODS.values()),
+                         choices=tuple(METHODS))
     seed: int = option(0, "run seed; each face's seed is a hash of it, the image and the face")
     mask_grow: float = option(1.0, "face boxes are scaled by this around their centre before "
                               "masking", low=0.1)
@@ -164,16 +164,18 @@ class AnonymizationConfig:
     min_face_px: int = option(0, "faces with a shorter side below this get the fallback "
                               "(0: every face gets the method, as the paper does)", low=0)
     fallback: str = option("pixelate", "method where the method cannot run (a face diffusion "
-                           "runs out of memory on) or below min_face_px", choices=METHODS)
-    blur_sigma_frac: float = option(0.125, "gauss: sigma as a fraction of the face's shorter "
-                                    "side", low=0)
-    blur_sigma_min_px: float = option(3.0, "gauss: sigma at least this many pixels (the LDFA "
-                                      "paper's baseline)", low=0)
-    pixel_blocks: int = option(8, "pixelate: blocks across the face's shorter side", low=1)
-    pixel_block_min_px: int = option(8, "pixelate: each block at least this many pixels wide "
-                                     "(the LDFA paper's baseline)", low=1)
-    fill_color: tuple[int, int, int] = option((0, 0, 0), "solid: the fill colour (R G B)",
-                                              ui=False)
+                           "runs out of memory on) or below min_face_px", choices=tuple(METHODS))
+
+
+# Each method's own parameters, declared in its module (``methods/``), are fields of the config
+# (``class C(B, A)`` lists A's fields before B's: run options, then the methods' by name).
+_METHOD_PARAMS = tuple(m.params for m in METHODS.values() if m.params)
+
+
+@dataclass(frozen=True)
+class AnonymizationConfig(*reversed(_METHOD_PARAMS), _RunOptions):
+    """Every parameter of an anonymization run; ``to_dict`` is what the run record stores."""
+
     jpeg_quality: int = option(95, "quality of re-encoded JPEGs", low=1, high=100)
     link_unchanged: bool = option(False, "hard-link (not copy) images without faces into the "
                                   "output folder")
@@ -211,7 +213,7 @@ class AnonymizationConfig:
 
     @property
     def uses_diffusion(self) -> bool:
-        return "ldfa" in (self.method, self.fallback)
+        return any(METHODS[m].batched for m in (self.method, self.fallback))
 
     @property
     def conditioned(self) -> bool:

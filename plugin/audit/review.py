@@ -1,8 +1,10 @@
-"""The reviewer's verdicts: tag faces, redo faces, and keep the audit dataset in step.
+"""The reviewer's verdicts: tag faces, and keep the audit dataset in step.
 
 A face has one review verdict at a time (``approved`` or ``needs_review``, label tags). The
 grouped audit dataset holds copies of the source's faces with the same label ids, so every
 change is written to the source dataset and mirrored onto every slice of its audit dataset.
+Redoing a face re-anonymizes and re-measures it, which two other stages do: that is
+``ldfa.plugin.guard.redo``, above the stages, which mirrors the new faces with ``mirror_faces``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from __future__ import annotations
 import fiftyone as fo
 from fiftyone import ViewField as F
 
-from ldfa.plugin.anonymization.redo import reanonymize_faces
 from ldfa.plugin.audit.dataset import audit_name, source_dataset
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.metrics.identity import remeasure_faces
 from ldfa.plugin.runs import faces_field_of
 from ldfa.plugin.schema import REVIEW_TAGS
 
@@ -38,22 +38,6 @@ def tag_faces(dataset: fo.Dataset, face_ids: list[str], tag: str,
     return counts[0]  # the source's faces; the audit holds copies
 
 
-def redo_faces(dataset: fo.Dataset, field: str, face_ids: list[str]):
-    """Re-anonymize ``face_ids`` in ``field`` with a new seed, in place, and re-measure them.
-
-    The anonymized file is replaced (same path); identity distances of the samples involved are
-    measured again with the embedders of the field's identity run, so the App shows the new
-    face's distance; the audit dataset's copies of the faces are refreshed. Returns the
-    ``AnonymizationSummary``.
-    """
-    source = source_dataset(dataset)
-    faces_field = faces_field_of(source, field)
-    summary = reanonymize_faces(source, field, list(face_ids), progress=False)
-    remeasure_faces(source, field, face_ids)
-    _mirror_faces(source, face_ids, faces_field)
-    return summary
-
-
 def _views_of(source: fo.Dataset) -> list:
     """The source dataset first and, when it exists, every slice of its audit dataset."""
     views = [source.view()]
@@ -62,7 +46,7 @@ def _views_of(source: fo.Dataset) -> list:
     return views
 
 
-def _mirror_faces(source: fo.Dataset, face_ids, faces_field: str) -> None:
+def mirror_faces(source: fo.Dataset, face_ids, faces_field: str) -> None:
     """Copy the current faces of the samples holding ``face_ids`` onto their audit samples."""
     if not fo.dataset_exists(audit_name(source)):
         return

@@ -27,7 +27,7 @@ MIN_CROP_STD = 2.0
 @dataclass
 class FaceBox:
     """A face in absolute pixels of its image: box x1, y1, x2, y2, and, when the detector gave
-    them, its 5 landmarks ((5, 2) x, y: eyes, nose, mouth corners, as ``backends.Face``)."""
+    them, its 5 landmarks ((5, 2) x, y: eyes, nose, mouth corners, as ``ldfa.plugin.models.detector.backends.Face``)."""
 
     box: np.ndarray
     landmarks: np.ndarray | None = None

@@ -6,16 +6,20 @@ below the embedder's same-person threshold is re-anonymized with a new seed
 tagged ``needs_review`` on their detection so the App can filter them. Faces without a usable
 anonymized crop or too small to judge (identity undefined) are not re-done. Distances come from
 the field's identity run (measured first when there is none), so the guard judges with the
-same models and thresholds as the report.
+same models and thresholds as the report. The guard stands above the stages, beside the
+pipeline: it measures (the metrics stage) and redoes (the anonymization stage), so neither
+stage imports the other.
 """
 
 from __future__ import annotations
 
+from ldfa.plugin.anonymization.faces import AnonymizationSummary
 from ldfa.plugin.anonymization.redo import reanonymize_faces
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.guard.config import GuardConfig
 from ldfa.plugin.metrics.identity import compute_identity_distance, recorded_config, remeasure_faces
+from ldfa.plugin.options import check
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of
 from ldfa.plugin.schema import NEEDS_REVIEW, identity_distance
@@ -27,7 +31,7 @@ def guard_identity(
     field: str,
     embedder: str = "facenet",
     threshold: float | None = None,
-    max_tries: int = 3,
+    max_tries: int = GuardConfig.max_tries,
     face_ids: list[str] | None = None,
     progress: ProgressArg = True,
     engine: str | dict | EngineConfig = "local",
@@ -38,8 +42,7 @@ def guard_identity(
     Returns ``checked`` and ``redone`` (re-anonymizations) counts and ``needs_review``
     (the face ids left within the threshold). Measuring and re-anonymizing run on ``engine``.
     """
-    if max_tries < 0:
-        raise ConfigError("max_tries must be >= 0")
+    check(GuardConfig(max_tries))
     faces_field = faces_field_of(collection, field)
     config = recorded_config(collection, field)
     if config is None or embedder not in config.embedders:
@@ -56,8 +59,7 @@ def guard_identity(
         for _ in range(max_tries):
             if not close:
                 break
-            reanonymize_faces(collection, field, sorted(close), progress=False, engine=engine)
-            remeasure_faces(collection, field, close, engine=engine)
+            redo_and_measure(collection, field, close, engine=engine)
             redone += len(close)
             close = _within(collection, faces_field, identity_distance(field, embedder),
                             threshold, close)
@@ -65,6 +67,16 @@ def guard_identity(
     _tag(collection, faces_field, close)
     return {"checked": checked, "redone": redone,
             "threshold": threshold, "embedder": embedder, "needs_review": sorted(close)}
+
+
+def redo_and_measure(collection, field: str, face_ids,
+                     engine: str | dict | EngineConfig = "local") -> AnonymizationSummary:
+    """Re-anonymize ``face_ids`` with a new seed, in place, then measure their identity distances
+    again with the models of the field's identity run: one redo, as the guard and the reviewer
+    make it."""
+    summary = reanonymize_faces(collection, field, sorted(face_ids), progress=False, engine=engine)
+    remeasure_faces(collection, field, face_ids, engine=engine)
+    return summary
 
 
 def _within(collection, faces_field, distance: str, threshold, face_ids) -> set[str]:

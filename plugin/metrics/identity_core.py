@@ -18,10 +18,8 @@ from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.device import use_torch_threads
 from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
 from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
-from ldfa.plugin.models.embedders import load_embedder
+from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, load_embedder
 from ldfa.plugin.schema import FACES
-
-DEFAULT_EMBEDDERS = ("facenet", "dlib")
 
 
 @dataclass(frozen=True)

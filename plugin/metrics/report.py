@@ -22,8 +22,8 @@ from ldfa.plugin.metrics.attributes import compute_attribute_differences
 from ldfa.plugin.metrics.evaluation import evaluate_face_detection
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.identity import compute_identity_distance
-from ldfa.plugin.metrics.identity_core import DEFAULT_EMBEDDERS
 from ldfa.plugin.metrics.residual import compute_residual_similarity
+from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (

@@ -170,6 +170,7 @@ class DlibEmbedder(Embedder):
 
 
 EMBEDDERS = {"facenet": FaceNetEmbedder, "dlib": DlibEmbedder}
+DEFAULT_EMBEDDERS = ("facenet", "dlib")  # what an identity run embeds with unless told
 
 
 @functools.lru_cache(maxsize=None)

@@ -108,7 +108,7 @@ def test_review_from_the_audit_dataset_reaches_the_source_and_every_slice(audite
     import fiftyone as fo
     import fiftyone.operators as foo
 
-    from ldfa.plugin.audit.review import redo_faces
+    from ldfa.plugin.guard.redo import redo_faces
 
     audit = ldfa.open_audit(audited)
     try:

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import ldfa
+from ldfa.plugin.guard.step import anonymize_then_guard
 from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE, face_labels
 
 pytestmark = pytest.mark.slow  # a Ray cluster starts for each topology
@@ -158,7 +159,7 @@ def test_on_ray_a_stopped_run_resumes_a_bad_image_is_a_failure_and_the_guard_run
     broken.write_bytes(b"not a PNG")
     photos.add_sample(fo.Sample(filepath=str(broken), faces=face_labels(HOPPER_FACE)))
     view = photos.sort_by("filepath")  # the broken image among the first batch of work
-    here = ldfa.anonymize_faces(view, method="gauss", field="here", progress=False,
+    here = anonymize_then_guard(view, method="gauss", field="here", progress=False,
                                 output_dir=tmp_path / "here", identity_guard=1)
 
     def stop_the_driver(fraction, label):
@@ -166,11 +167,11 @@ def test_on_ray_a_stopped_run_resumes_a_bad_image_is_a_failure_and_the_guard_run
             raise KeyboardInterrupt  # as Ctrl-C on the driver, once its first results are in
 
     with pytest.raises(KeyboardInterrupt):
-        ldfa.anonymize_faces(view, method="gauss", field="ray", progress=stop_the_driver,
+        anonymize_then_guard(view, method="gauss", field="ray", progress=stop_the_driver,
                              output_dir=tmp_path / "ray", engine="ray", identity_guard=1)
     stopped_after = len(view.exists("ray"))
     assert stopped_after < 8, "the driver was stopped after the whole run"
-    summary = ldfa.anonymize_faces(view, method="gauss", field="ray", progress=False,
+    summary = anonymize_then_guard(view, method="gauss", field="ray", progress=False,
                                    output_dir=tmp_path / "ray", engine="ray", identity_guard=1)
     assert (summary.resumed, summary.written + summary.resumed, summary.failed) == (stopped_after, 8, 1)
     assert summary.failures[0]["filepath"] == str(broken)

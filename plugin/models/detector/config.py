@@ -15,7 +15,8 @@ from ldfa.plugin.options import check, option
 BACKEND_NAMES = ("retinaface", "mtcnn", "centerface")  # ldfa.plugin.models.detector.backends.BACKENDS
 DEFAULT_BACKEND = "centerface"
 # Cityscapes (gtFine, CityPersons) and COCO names of a single person (groups have no one head),
-# whose heads get a closer look (``people.py``); here, so importing a dataset loads no detector.
+# whose heads get a closer look (``ldfa.plugin.detection.people``); here, so importing a dataset
+# loads no detector.
 PEOPLE_LABELS = frozenset({"person", "rider", "pedestrian", "sitting person", "person (other)"})
 
 
