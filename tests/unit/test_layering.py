@@ -147,6 +147,40 @@ def test_every_package_is_listed_for_the_wheel():
     assert packages == listed
 
 
+def test_every_package_the_code_imports_is_declared():
+    """What ldfa imports, at the top of a module or inside a function, is a dependency of its
+    own in pyproject.toml (or of an extra), not something that happens to come with FiftyOne."""
+    import re
+    import sys
+    from importlib import metadata
+
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    declared = {canonical(re.split(r"[\s;<>=!~\[]", r, maxsplit=1)[0]) for r in wanted}
+    providers = metadata.packages_distributions()
+
+    def provided_by(top: str) -> set[str]:
+        """The distributions installing module ``top`` (by their files where their top_level.txt
+        leaves it out, as dlib-bin's does)."""
+        found = providers.get(top) or [d.metadata["Name"] for d in metadata.distributions()
+                                       if any(str(f) in (f"{top}/__init__.py", f"{top}.py") for f in d.files or ())]
+        return {canonical(d) for d in found or [top]}
+
+    undeclared = {}
+    for name, path in modules().items():
+        for top in {m.split(".")[0] for m in imported(path)} - {"ldfa", *sys.stdlib_module_names}:
+            if not provided_by(top) & declared:
+                undeclared.setdefault(top, name)
+    assert not undeclared, f"imported but not declared (package: a module importing it): {undeclared}"
+
+
 def test_the_code_passes_the_linter():
     """pyflakes, pycodestyle and import order, as configured in pyproject.toml."""
     import subprocess
