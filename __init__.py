@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 # ``import ldfa`` (and the CLI's --help) does not pay for importing FiftyOne and torch.
 _SDK = {
     "detect_faces": "ldfa.plugin.detection.detect",
+    "detect_image": "ldfa.plugin.detection.core",
+    "anonymize_image": "ldfa.plugin.pixels",
     "anonymize_faces": "ldfa.plugin.guard.step",
     "reanonymize_faces": "ldfa.plugin.anonymization.redo",
     "LdfaError": "ldfa.plugin.errors",

@@ -20,12 +20,12 @@ import numpy as np
 from PIL import Image
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
+from ldfa.plugin.anonymization.methods import METHODS
 from ldfa.plugin.errors import ImageError, OutputError
 from ldfa.plugin.freshness import faces_digest
 from ldfa.plugin.geometry.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.io.device import torch_threads, use_torch_threads
-from ldfa.plugin.io.images import read_rgb
+from ldfa.plugin.io.images import DeepImage, read_rgb
 from ldfa.plugin.io.output import compose, copy_atomic, save_atomic
 
 IMAGES_PER_CHUNK = 8  # images per call of the core: their faces share rounds of diffusion batches
@@ -164,7 +164,7 @@ class FacePlan:
 class ImagePlan:
     task: ImageTask
     pixels: np.ndarray  # display orientation RGB the faces are computed from
-    stored: Image.Image | str  # what the new image is composed on (``output.compose``)
+    stored: Image.Image | DeepImage | str  # what the new image is composed on (``output.compose``)
     orientation: int
     faces: list[FacePlan]
     original: np.ndarray | None = None  # the source image, when ``pixels`` are a previous version
@@ -189,12 +189,14 @@ class AnonymizeWorker:
 
     def __call__(self, tasks: list[ImageTask]) -> Iterator[ImageResult]:
         use_torch_threads(self.threads)
-        inpainter = None
-        if self.config.uses_diffusion:  # torch and diffusers load only in a process that diffuses
-            from ldfa.plugin.anonymization.diffusion import Inpainter
+        return anonymize_images(tasks, self.config, load_painter(self.config))
 
-            inpainter = Inpainter(self.config.diffusion)
-        return anonymize_images(tasks, self.config, inpainter)
+
+def load_painter(config: AnonymizationConfig):
+    """The painter of the run's batched method (the diffusion model), or None when the run uses
+    none: torch and diffusers load only in a process that diffuses."""
+    batched = [m for m in (config.method, config.fallback) if METHODS[m].batched]
+    return METHODS[batched[0]].load(config) if batched else None
 
 
 def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpainter
@@ -224,11 +226,10 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
         stored = task.filepath if task.source else info.stored
         items.append(ImagePlan(task, pixels, stored, info.orientation,
                                plan_faces(task, pixels, config), original))
-    for item, (pixels, mask) in zip(items, render(items, config, inpainter)):
+    for item, new in zip(items, anonymize_pixels(items, config, inpainter)):
         task = item.task
         try:
-            save_atomic(compose(item.stored, pixels, mask, item.orientation, config.strip_metadata),
-                        Path(task.target), config.jpeg_quality)
+            save_atomic(new, Path(task.target), config.jpeg_quality)
         except ImageError as e:
             yield ImageResult(task.sample_id, task.filepath, None, str(e))
             continue
@@ -256,6 +257,14 @@ def plan_faces(task: ImageTask, pixels: np.ndarray, config: AnonymizationConfig)
     return planned
 
 
+def anonymize_pixels(items: list[ImagePlan], config: AnonymizationConfig, inpainter
+                     ) -> Iterator[Image.Image | DeepImage]:
+    """Each planned image with its faces replaced, as it is stored (``output.compose``): what
+    the engine core writes and ``ldfa.anonymize_image`` returns, so the two agree."""
+    for item, (pixels, mask) in zip(items, render(items, config, inpainter)):
+        yield compose(item.stored, pixels, mask, item.orientation, config.strip_metadata)
+
+
 def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, np.ndarray]]:
     """New display pixels and the changed-pixel mask of each image; diffusion runs batched
     over the faces of all ``items`` together.
@@ -265,21 +274,21 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
     a face never brings its original back."""
     todo = [(item, face) for item in items for face in item.redone if face.method is not None]
     new = {(id(item), face.index): None for item, face in todo}
-    diffused = [(item, face) for item, face in todo if face.method == "ldfa"]
+    diffused = [(item, face) for item, face in todo if METHODS[face.method].batched]
     if diffused:  # torch and diffusers load only in a process that diffuses
         from ldfa.plugin.anonymization.diffusion import FaceJob
     jobs = [FaceJob(item.pixels, face.paste, face.shape, face.seed(config.seed, item.task.sample_id),
                     item.original) for item, face in diffused]
     for (item, face), pixels in zip(diffused, inpainter(jobs) if jobs else []):
         if isinstance(pixels, str):  # diffusion could not run on this face: a classic method can
-            fallback = config.fallback if config.fallback in CLASSIC else "solid"
+            fallback = "solid" if METHODS[config.fallback].batched else config.fallback
             face.method, face.skipped = fallback, f"{pixels}: {fallback} instead"
         else:
             new[(id(item), face.index)] = pixels
     for item, face in todo:
-        if face.method in CLASSIC:
-            params = {name: getattr(config, name) for name in CLASSIC_PARAMS[face.method]}
-            new[(id(item), face.index)] = CLASSIC[face.method](item.pixels, face.paste, face.size, **params)
+        paint = METHODS[face.method].paint
+        if paint:  # the config holds every method's parameters
+            new[(id(item), face.index)] = paint(item.pixels, face.paste, face.size, config)
     rendered = []
     for item in items:
         out = item.pixels.astype(np.float32)

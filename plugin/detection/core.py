@@ -2,16 +2,19 @@
 
 ``detect_faces`` (``detect.py``) reads the tasks from FiftyOne and writes the results back; an
 engine (``ldfa.plugin.engines``) runs ``DetectWorker`` here or on Ray workers, which import this
-module without FiftyOne.
+module without FiftyOne. ``detect_image`` is the same core on one image in memory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ldfa.plugin.detection.people import faces_for_people, people_in
 from ldfa.plugin.errors import ImageError
-from ldfa.plugin.io.images import read_rgb
+from ldfa.plugin.geometry.boxes import from_corners
+from ldfa.plugin.io.images import decode, read_rgb
 from ldfa.plugin.models.detector.backends import Face
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.models.detector.passes import detect
@@ -58,12 +61,47 @@ def detect_images(tasks: list[DetectTask], config: DetectorConfig) -> list[Detec
             readable.append(task)
         except ImageError as e:
             results[task.sample_id] = DetectResult(task.sample_id, task.filepath, None, [], str(e))
-    found = detect(images, config)
-    persons = [[p for label in task.people for p in people_in(label, img.shape[1], img.shape[0])]
-               for task, img in zip(readable, images)]
-    if any(persons):
-        found = [f + more for f, more in zip(found, faces_for_people(images, found, persons, config))]
+    found = find_faces(images, [task.people for task in readable], config)
     for task, img, faces in zip(readable, images, found):
         results[task.sample_id] = DetectResult(task.sample_id, task.filepath,
                                                (img.shape[1], img.shape[0]), faces)
     return [results[task.sample_id] for task in tasks]
+
+
+def find_faces(images: list, people: list[tuple], config: DetectorConfig) -> list[list[Face]]:
+    """Faces of each RGB image: the full frame, the zoom pass, then a closer look at each of
+    the image's ``people`` labels without a face."""
+    found = detect(images, config)
+    persons = [[p for label in labels for p in people_in(label, img.shape[1], img.shape[0])]
+               for labels, img in zip(people, images)]
+    if any(persons):
+        found = [f + more for f, more in zip(found, faces_for_people(images, found, persons, config))]
+    return found
+
+
+def detect_image(image, **params) -> list[dict]:
+    """The faces of one image (an array or PIL image, as ``ldfa.anonymize_image`` takes), each
+    as a face detection stores it (``face_fields``); the detector loads once per process.
+
+    Args:
+        image: H x W x 3 RGB, H x W grey or H x W x 4 RGBA array (uint8 or uint16), or a PIL image
+        **params: any field of :class:`DetectorConfig` (``detector``, ``confidence``, ...)
+    """
+    config = DetectorConfig.build(**params)
+    pixels = decode(image)[0]
+    [faces] = find_faces([pixels], [()], config)
+    height, width = pixels.shape[:2]
+    return [face_fields(face, width, height, config.min_face_px) for face in faces]
+
+
+def face_fields(face: Face, width: int, height: int, min_face_px: int = 0) -> dict:
+    """A face as its detection stores it, relative to the image as shown: ``bounding_box``
+    [x, y, w, h], ``confidence`` (None for a box from keypoints), ``source`` (how it was found),
+    ``small`` (shorter side below ``min_face_px``) and, where the detector gives them,
+    ``landmarks`` (5 points)."""
+    fields = {"bounding_box": from_corners(face.box, width, height),
+              "confidence": None if face.score is None else float(face.score),
+              "source": face.source, "small": face.size < min_face_px}
+    if face.landmarks is not None:
+        fields["landmarks"] = (np.asarray(face.landmarks) / [width, height]).round(6).tolist()
+    return fields

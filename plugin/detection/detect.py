@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import fiftyone as fo
-import numpy as np
 
 from ldfa.plugin import failures
-from ldfa.plugin.detection.core import DetectResult, DetectTask, DetectWorker
+from ldfa.plugin.detection.core import DetectResult, DetectTask, DetectWorker, face_fields
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.geometry.boxes import from_corners
 from ldfa.plugin.models.detector.backends import Face
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import Progress, ProgressArg
@@ -180,15 +178,5 @@ def _ensure_detections_field(collection, label_field: str) -> None:
 
 
 def to_detection(face: Face, width: int, height: int, min_face_px: int = 0) -> fo.Detection:
-    """A FiftyOne face detection with a relative [x, y, w, h] box, relative landmarks, how it
-    was found and whether it is below ``min_face_px``."""
-    det = fo.Detection(
-        label=FACE_LABEL,
-        bounding_box=from_corners(face.box, width, height),
-        confidence=None if face.score is None else float(face.score),
-        source=face.source,
-        small=face.size < min_face_px,
-    )
-    if face.landmarks is not None:
-        det["landmarks"] = (np.asarray(face.landmarks) / [width, height]).round(6).tolist()
-    return det
+    """A FiftyOne face detection: what ``detect_image`` gives for the face (``face_fields``)."""
+    return fo.Detection(label=FACE_LABEL, **face_fields(face, width, height, min_face_px))

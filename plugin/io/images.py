@@ -1,9 +1,12 @@
-"""Reading any image a dataset may hold as 8-bit RGB in the orientation the App shows.
+"""Reading any image a dataset may hold (or one in memory) as 8-bit RGB in the orientation the
+App shows, keeping what writers need to give back the same kind of image.
 
 Street datasets mix PNG, JPEG and worse: palette and 16-bit PNGs, grayscale, RGBA, CMYK JPEGs,
 EXIF-rotated phone photos, truncated downloads. Every reader in ldfa goes through ``read_rgb``
 so detection, anonymization and metrics all see the same pixels and the same geometry, and a
-bad file becomes one ``ImageError`` with a reason instead of a crash.
+bad file becomes one ``ImageError`` with a reason instead of a crash. A PNG of 16 bits a colour
+channel, which Pillow decodes to 8, is also read at full depth (``DeepImage``), so that its
+pixels outside the faces are written back bit for bit.
 """
 
 from __future__ import annotations
@@ -20,12 +23,25 @@ from ldfa.plugin.errors import ImageError
 EXIF_ORIENTATION = 0x0112
 
 
+_DEEP_RAWMODES = {"RGB;16B": 3, "RGBA;16B": 4}  # Pillow's PNG raw modes it reduces to 8 bits
+
+
+@dataclass(frozen=True)
+class DeepImage:
+    """A colour image at 16 bits a channel, which no PIL mode holds: its stored values and
+    Pillow's 8-bit decode of it (the high bytes, and the file's metadata), which is what
+    detection and the methods see."""
+
+    pixels: np.ndarray  # H x W x 3 or 4 uint16, RGB(A), in stored orientation
+    image: Image.Image
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What ``read_rgb`` found in the file, so writers can give back the same kind of file
     without decoding it again."""
 
-    stored: Image.Image  # the decoded image as stored: its mode, palette, EXIF and format
+    stored: Image.Image | DeepImage  # the image as stored: its mode, palette, bit depth, EXIF, format
     orientation: int  # EXIF orientation tag, 1 when absent
 
 
@@ -44,9 +60,9 @@ def read_rgb(path: str) -> tuple[np.ndarray, ImageInfo]:
                 if frames > 1:
                     raise ImageError(f"{img.format} with {frames} frames: ldfa reads single "
                                      "images; split the frames into files to anonymize them all")
+                channels = _deep_channels(img)
                 img.load()
-                info = ImageInfo(img, orientation_of(img))
-                rgb = to_rgb(ImageOps.exif_transpose(img))
+                rgb, info = decoded(DeepImage(_read_deep(path, channels), img) if channels else img)
     except FileNotFoundError:
         raise ImageError("file not found") from None
     except UnidentifiedImageError:
@@ -57,6 +73,47 @@ def read_rgb(path: str) -> tuple[np.ndarray, ImageInfo]:
         # PIL reports truncated and corrupt data as OSError/SyntaxError/ValueError.
         raise ImageError(f"unreadable or truncated image ({e})") from None
     return rgb, info
+
+
+def decode(image) -> tuple[np.ndarray, ImageInfo]:
+    """``read_rgb`` for an image in memory: a PIL image, or an array (H x W grey, H x W x 3 RGB,
+    H x W x 4 RGBA; uint8, or uint16 for 16 bits a channel)."""
+    if isinstance(image, Image.Image):
+        image.load()
+        return decoded(image)
+    array = np.asarray(image)
+    colour = array.ndim == 3 and array.shape[2] in (3, 4)
+    if array.dtype == np.uint16 and colour:
+        return decoded(DeepImage(array, Image.fromarray((array >> 8).astype(np.uint8))))
+    if array.dtype == np.uint8 and (colour or array.ndim == 2) or array.dtype == np.uint16 and array.ndim == 2:
+        return decoded(Image.fromarray(array))
+    raise ImageError(f"an image array is H x W, H x W x 3 or H x W x 4 of uint8 or uint16, "
+                     f"not {'x'.join(map(str, array.shape))} {array.dtype}")
+
+
+def decoded(stored: Image.Image | DeepImage) -> tuple[np.ndarray, ImageInfo]:
+    """The display RGB of a loaded image, and what writers need to give it back."""
+    img = stored.image if isinstance(stored, DeepImage) else stored
+    return to_rgb(ImageOps.exif_transpose(img)), ImageInfo(stored, orientation_of(img))
+
+
+def _deep_channels(img: Image.Image) -> int:
+    """The channels of an opened, not yet loaded PNG of 16 bits a colour channel; 0 for any
+    other image."""
+    if img.format != "PNG" or not img.tile:
+        return 0
+    args = img.tile[0][3]
+    return _DEEP_RAWMODES.get(args[0] if isinstance(args, tuple) else args, 0)
+
+
+def _read_deep(path: str, channels: int) -> np.ndarray:
+    """A 16-bit colour PNG's values, RGB(A), as stored (OpenCV reads all 16 bits)."""
+    import cv2  # only for these files
+
+    bgr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if bgr is None or bgr.dtype != np.uint16 or bgr.ndim != 3:
+        raise ImageError("a 16-bit PNG OpenCV cannot read at full depth")
+    return bgr[..., [2, 1, 0, 3][:channels]]
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:

@@ -3,13 +3,16 @@
 The new pixels are computed in display orientation and 8-bit RGB (``images.read_rgb``). Here
 they go back into the *original* file's pixel array, in its stored orientation and mode, through
 the face mask only, so every other stored value is the source's own (bit for bit in lossless
-formats; JPEG is re-encoded at ``jpeg_quality``). Of the metadata, only what ``metadata.kept_info``
-allows goes along (orientation always): never a thumbnail, preview or face region of the original.
+formats, at 16 bits a channel too; JPEG is re-encoded at ``jpeg_quality``). Of the metadata,
+only what ``metadata.kept_info`` allows goes along (orientation always): never a thumbnail,
+preview or face region of the original.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ from PIL import Image
 
 from ldfa.plugin.errors import ImageError, OutputError
 from ldfa.plugin.io.atomic import atomic_copy, atomic_write
+from ldfa.plugin.io.images import DeepImage, read_rgb
 from ldfa.plugin.io.metadata import SAVED_INFO, kept_info
 
 # Transposes that undo ``ImageOps.exif_transpose`` for each EXIF orientation value.
@@ -74,14 +78,17 @@ def _palette_with(original: Image.Image, colours: np.ndarray) -> Image.Image:
     return extended
 
 
-def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: np.ndarray,
-            orientation: int, strip_metadata: bool = False) -> Image.Image:
+def compose(original: Image.Image | DeepImage | str, display_rgb: np.ndarray,
+            display_mask: np.ndarray, orientation: int, strip_metadata: bool = False
+            ) -> Image.Image | DeepImage:
     """The source image (decoded, as ``read_rgb`` keeps it, or its path) with the masked pixels
-    replaced by ``display_rgb``'s, in its own mode, carrying the metadata ``kept_info`` allows."""
+    replaced by ``display_rgb``'s, in its own mode and bit depth, carrying the metadata
+    ``kept_info`` allows."""
     if isinstance(original, str):
-        with Image.open(original) as opened:
-            opened.load()
-            return compose(opened, display_rgb, display_mask, orientation, strip_metadata)
+        return compose(read_rgb(original)[1].stored, display_rgb, display_mask, orientation,
+                       strip_metadata)
+    if isinstance(original, DeepImage):
+        return _compose_deep(original, display_rgb, display_mask, orientation, strip_metadata)
     stored_rgb = to_stored_orientation(display_rgb, orientation)
     mask = to_stored_orientation(display_mask, orientation)
     stored = np.asarray(original)
@@ -99,8 +106,47 @@ def compose(original: Image.Image | str, display_rgb: np.ndarray, display_mask: 
     return result
 
 
-def save_atomic(image: Image.Image, target: Path, jpeg_quality: int) -> None:
+def _compose_deep(original: DeepImage, display_rgb: np.ndarray, display_mask: np.ndarray,
+                  orientation: int, strip_metadata: bool) -> DeepImage:
+    """``compose`` at 16 bits a channel: the new 8-bit colours scaled to the full range, every
+    other value (alpha included) the source's own."""
+    mask = to_stored_orientation(display_mask, orientation)
+    merged = original.pixels.copy()
+    merged[..., :3][mask] = to_stored_orientation(display_rgb, orientation)[mask].astype(np.uint16) * 257
+    shown = Image.fromarray((merged >> 8).astype(np.uint8))
+    shown.info = kept_info(original.image, strip_metadata)
+    return DeepImage(merged, shown)
+
+
+def _deep_png(image: DeepImage) -> bytes:
+    """A 16-bit PNG of ``image``: OpenCV encodes the pixels (Pillow writes colour at 8 bits
+    only), and the metadata chunks are those Pillow writes for the kept ``info``."""
+    import cv2  # only for these images
+
+    pixels = image.pixels
+    done, encoded = cv2.imencode(".png", pixels[..., [2, 1, 0, 3][: pixels.shape[2]]])
+    if not done:
+        raise ImageError("OpenCV could not encode a 16-bit PNG")
+    carrier = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(carrier, "PNG", **{k: image.image.info[k] for k in SAVED_INFO
+                                                    if k in image.image.info})
+    data, chunks, pos = carrier.getvalue(), [], 8
+    while pos < len(data):
+        end = pos + 12 + struct.unpack(">I", data[pos : pos + 4])[0]
+        if data[pos + 4 : pos + 8] not in (b"IHDR", b"IDAT", b"IEND"):
+            chunks.append(data[pos:end])
+        pos = end
+    png = encoded.tobytes()
+    return png[:33] + b"".join(chunks) + png[33:]  # after the signature and IHDR (8 + 25 bytes)
+
+
+def save_atomic(image: Image.Image | DeepImage, target: Path, jpeg_quality: int) -> None:
     """Write ``image`` in its source format to ``target`` atomically (``ldfa.plugin.io.atomic``)."""
+    if isinstance(image, DeepImage):
+        data = _deep_png(image)
+        with atomic_write(target) as f:
+            f.write(data)
+        return
     options = {k: image.info[k] for k in SAVED_INFO if k in image.info}
     fmt = image.format or "PNG"
     if fmt == "JPEG":

@@ -12,7 +12,7 @@ PACKAGES = ("plugin", "converters", "operators", "cli")
 # shared floor: none imports another. The pipeline level runs them one after another.
 STAGES = ("ldfa.plugin.detection", "ldfa.plugin.anonymization", "ldfa.plugin.metrics",
           "ldfa.plugin.audit", "ldfa.converters")
-PIPELINE = ("ldfa.plugin.pipeline", "ldfa.plugin.guard")
+PIPELINE = ("ldfa.plugin.pipeline", "ldfa.plugin.guard", "ldfa.plugin.pixels")
 FRONT_ENDS = ("ldfa.cli", "ldfa.operators")
 FLOORS = ("shared floor", "stage", "pipeline", "front end")
 

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ldfa.plugin.anonymization.methods import gauss, pixelate, solid
+from ldfa.plugin.anonymization.methods.gauss import GaussParams, gauss
+from ldfa.plugin.anonymization.methods.pixelate import PixelateParams, pixelate
+from ldfa.plugin.anonymization.methods.solid import SolidParams, solid
 from ldfa.plugin.geometry.masks import blend_weights, face_region, face_shape, paste_region, union_mask
 from ldfa.plugin.geometry.windows import square_window
 
@@ -60,7 +62,7 @@ def test_the_face_is_replaced_whole_and_the_blend_fades_outside_it(ellipse):
 def test_gauss_lowers_high_frequency_energy_in_the_box():
     image = textured()
     region = (40, 30, 100, 90)
-    out = gauss(image, region, 60, blur_sigma_frac=0.1)
+    out = gauss(image, region, 60, GaussParams(blur_sigma_frac=0.1))
     assert out.shape == (60, 60, 3) and out.dtype == np.uint8
     before = high_frequency_energy(image[30:90, 40:100])
     assert high_frequency_energy(out) < 0.05 * before
@@ -71,7 +73,7 @@ def test_gauss_lowers_high_frequency_energy_in_the_box():
 def test_pixelate_blocks_are_constant_and_hold_their_mean_colour():
     image = textured()
     region = (40, 30, 104, 94)  # 64 px: 8 blocks of 8
-    out = pixelate(image, region, 64, pixel_blocks=8)
+    out = pixelate(image, region, 64, PixelateParams(pixel_blocks=8))
     crop = image[30:94, 40:104].astype(np.float64)
     for by in range(0, 64, 8):
         for bx in range(0, 64, 8):
@@ -81,9 +83,9 @@ def test_pixelate_blocks_are_constant_and_hold_their_mean_colour():
             assert np.abs(block[0] - expected).max() <= 0.5
     # Ragged edges (a region not divisible by the block) are blocks too; large faces get
     # larger blocks (here 16 px: 128 / 8).
-    ragged = pixelate(image, (0, 0, 21, 13), 13, pixel_blocks=2, pixel_block_min_px=1)
+    ragged = pixelate(image, (0, 0, 21, 13), 13, PixelateParams(pixel_blocks=2, pixel_block_min_px=1))
     assert (ragged[7:, 14:] == ragged[7, 14]).all()
-    large = pixelate(textured(200, 200), (0, 0, 128, 128), 128)
+    large = pixelate(textured(200, 200), (0, 0, 128, 128), 128, PixelateParams())
     assert (large[:16, :16] == large[0, 0]).all() and (large[:16, 16] != large[0, 0]).any()
 
 
@@ -102,14 +104,14 @@ def test_classic_methods_change_a_10_px_face_as_much_as_the_papers_baselines(sam
     image = np.asarray(photo.resize((photo.width * 10 // 120, photo.height * 10 // 120)))
     region = (15, 3, 25, 13)  # her face, now 10 px
     face = image[3:13, 15:25]
-    assert ncc(pixelate(image, region, 10, pixel_block_min_px=1), face) > 0.8
-    assert ncc(pixelate(image, region, 10), face) < 0.6
-    assert ncc(gauss(image, region, 10, blur_sigma_min_px=0), face) > 0.8
-    assert ncc(gauss(image, region, 10), face) < 0.6
+    assert ncc(pixelate(image, region, 10, PixelateParams(pixel_block_min_px=1)), face) > 0.8
+    assert ncc(pixelate(image, region, 10, PixelateParams()), face) < 0.6
+    assert ncc(gauss(image, region, 10, GaussParams(blur_sigma_min_px=0)), face) > 0.8
+    assert ncc(gauss(image, region, 10, GaussParams()), face) < 0.6
 
 
 def test_solid_is_the_fill_colour():
-    out = solid(textured(), (5, 6, 25, 16), 10, fill_color=(12, 200, 7))
+    out = solid(textured(), (5, 6, 25, 16), 10, SolidParams(fill_color=(12, 200, 7)))
     assert out.shape == (10, 20, 3) and (out == (12, 200, 7)).all()
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import FaceTask, ImageTask, anonymize_images
-from ldfa.plugin.anonymization.methods import CLASSIC, CLASSIC_PARAMS
+from ldfa.plugin.anonymization.methods import METHODS
 from ldfa.plugin.geometry.masks import face_region, paste_region
 
 W, H = 160, 120
@@ -56,12 +56,11 @@ def test_every_box_pixel_is_a_method_output_never_a_blend(tmp_path, method, orde
     boxes = [BOXES[i] for i in order] + BOXES[4:]
     original, out, _, config = _anonymize(tmp_path, _original(), boxes, method=method)
     regions = _regions(boxes, config)
-    params = {name: getattr(config, name) for name in CLASSIC_PARAMS[method]}
     outputs = []
     for x1, y1, x2, y2 in regions:
         paste = paste_region((x1, y1, x2, y2), config.mask_blur_px, W, H)
         full = np.full((H, W, 3), -1, dtype=int)  # -1: this face does not cover the pixel
-        new = CLASSIC[method](original, paste, min(x2 - x1, y2 - y1), **params)
+        new = METHODS[method].paint(original, paste, min(x2 - x1, y2 - y1), config)
         full[y1:y2, x1:x2] = new[y1 - paste[1] : y2 - paste[1], x1 - paste[0] : x2 - paste[0]]
         outputs.append(full)
     for x1, y1, x2, y2 in regions:
