@@ -41,6 +41,14 @@ def anonymization_params(args) -> dict:
     return given(args, AnonymizationConfig, DiffusionConfig)
 
 
+def guard_lines(guard: dict | None) -> list[str]:
+    """What the identity guard did, for the terminal (nothing when it did not run)."""
+    if not guard:
+        return []
+    return [f"identity guard: {guard['redone']} re-anonymizations; {len(guard['needs_review'])} of "
+            f"{guard['checked']} faces still recognisable, tagged needs_review"]
+
+
 def run(args) -> int:
     from ldfa.plugin.guard.step import anonymize_then_guard
     from ldfa.plugin.io.folders import open_dataset
@@ -51,5 +59,5 @@ def run(args) -> int:
                                    preset=args.preset, progress=not args.json,
                                    engine=given(args, EngineConfig), **given(args, GuardStep),
                                    **anonymization_params(args))
-    emit(summary.to_dict(), args.json, str(summary))
+    emit(summary.to_dict(), args.json, "\n".join([str(summary), *guard_lines(summary.identity_guard)]))
     return 1 if summary.images and summary.failed == summary.images else 0

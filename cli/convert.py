@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ldfa.cli.anonymize import add_anonymization_options, anonymization_params
+from ldfa.cli.anonymize import add_anonymization_options, anonymization_params, guard_lines
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
 from ldfa.converters import FORMATS
@@ -147,7 +147,7 @@ def run_pipeline(args) -> int:
         if detected["images"] else f"detected: all {detected['already_detected']} images already, same settings",
         f"anonymized: {anonymized['written']} written, {anonymized['resumed']} already done, "
         f"{anonymized['failed']} failed; {anonymized['faces']} faces",
-        _export_text(result["exported"]), _verify_text(result["verified"]),
+        *guard_lines(anonymized["identity_guard"]), _export_text(result["exported"]), _verify_text(result["verified"]),
         f"output: {result['output']}", f"manifest: {result['manifest']}"])
     emit(result, args.json, text)
     failed_all = anonymized["images"] and anonymized["failed"] == anonymized["images"]
