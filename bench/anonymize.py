@@ -92,16 +92,17 @@ def measure(mode: str, args) -> dict:
 
 
 def classic_faces_per_s(image: np.ndarray, regions, repeats: int = 20) -> dict[str, float]:
-    from ldfa.plugin.anonymization.methods import CLASSIC
+    from ldfa.plugin.anonymization.config import AnonymizationConfig
+    from ldfa.plugin.anonymization.methods import METHODS
 
-    rates = {}
+    rates, params = {}, AnonymizationConfig()  # the config holds every method's defaults
     sides = [min(x2 - x1, y2 - y1) for x1, y1, x2, y2 in regions]
-    for name, method in CLASSIC.items():
-        method(image, regions[0], sides[0])
+    for name, method in ((n, m.paint) for n, m in METHODS.items() if m.paint):
+        method(image, regions[0], sides[0], params)
         start = time.perf_counter()
         for _ in range(repeats):
             for region, side in zip(regions, sides):
-                method(image, region, side)
+                method(image, region, side, params)
         rates[name] = repeats * len(regions) / (time.perf_counter() - start)
     return rates
 
