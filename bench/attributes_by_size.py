@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
 
-from ldfa.plugin.metrics.attributes import attributes_of, differences  # noqa: E402
+from ldfa.plugin.metrics.attributes_core import attributes_of, differences  # noqa: E402
 from ldfa.plugin.models.face_mesh import Mesh, load_face_mesh  # noqa: E402
 from ldfa_testing.identities import at_size, load_photos  # noqa: E402
 

@@ -51,22 +51,19 @@ from ldfa.plugin.io.device import torch_threads
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.identity_core import (
     DEFAULT_EMBEDDERS,
-    FaceRef,
     IdentityConfig,
     IdentityWorker,
     Outcome,
     PairResult,
-    PairTask,
 )
+from ldfa.plugin.metrics.judging import pair_tasks
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, run_config, versions
 from ldfa.plugin.schema import (
     FACES,
     IDENTITY,
-    ORIGINAL,
     identity_distance,
     identity_reason,
-    media_field,
     run_key,
 )
 
@@ -149,21 +146,11 @@ def _measure(collection, field: str, config: IdentityConfig, ids: list[str], eng
     the collection's order (the run's statistics are computed from them)."""
     faces_field = config.faces_field
     _declare_fields(collection._dataset, field, faces_field, config.embedders)
-    media = media_field(field)
-
-    def read(block_ids: list[str]) -> list[PairTask]:
-        view = collection._dataset.select(block_ids, ordered=True)
-        paths, images, faces = view.values(["filepath", media, faces_field])
-        return [PairTask(i, p, v, field == ORIGINAL, tuple(
-                    FaceRef(d.id, tuple(d.bounding_box), d.get_field("landmarks")
-                            if d.has_field("landmarks") else None)
-                    for d in (f.detections if f else [])))
-                for i, p, v, f in zip(block_ids, paths, images, faces)]
-
     by_sample: dict[str, PairResult] = {}
     with Progress(len(ids), f"Identity distance ({field})", progress) as bar:
         worker = IdentityWorker(config, torch_threads())  # the same distances on every engine
-        for results in run_tasks(blocks(ids, read), worker, engine, batch_size=8):
+        for results in run_tasks(blocks(ids, pair_tasks(collection, field, faces_field)), worker,
+                                 engine, batch_size=8):
             _write(collection, field, faces_field, results)
             by_sample.update((r.sample_id, r) for r in results)
             bar.update(len(results))

@@ -17,7 +17,8 @@ from ldfa.plugin.geometry.boxes import to_corners
 from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.device import use_torch_threads
 from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
-from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
+from ldfa.plugin.metrics.pair_core import PairTask
+from ldfa.plugin.metrics.pairs import unreadable_original
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, load_embedder
 from ldfa.plugin.schema import FACES
 
@@ -43,26 +44,6 @@ class IdentityConfig:
         weights = facenet.provenance["weights_name"] if facenet else self.facenet_weights
         return IdentityConfig(tuple(models), {n: self.thresholds.get(n, m.threshold)
                                               for n, m in models.items()}, weights, self.faces_field)
-
-
-@dataclass(frozen=True)
-class FaceRef:
-    """One face to judge: its label id, relative [x, y, w, h] box and relative landmarks."""
-
-    id: str
-    bounding_box: tuple[float, float, float, float]
-    landmarks: tuple | None = None
-
-
-@dataclass(frozen=True)
-class PairTask:
-    """An original, one version of it (None: missing) and the faces to compare."""
-
-    sample_id: str
-    filepath: str
-    version: str | None
-    same: bool  # the version is the original itself
-    faces: tuple[FaceRef, ...]
 
 
 @dataclass
@@ -109,7 +90,7 @@ def _measure(task: PairTask, models: dict) -> PairResult:
     if not task.faces:
         return result
     try:
-        original, anon, reason = read_pair(task.filepath, task.version, task.same)
+        original, anon, reason = task.pair().compared()
     except ImageError as e:
         for name in models:
             result.outcomes[name] = [Outcome(f.id, UNKNOWN, "not_measurable") for f in task.faces]
@@ -129,7 +110,7 @@ def _measure(task: PairTask, models: dict) -> PairResult:
 
 def boxes_of(faces, width: int, height: int) -> list[FaceBox]:
     """Faces with relative ``bounding_box`` (and ``landmarks``), FiftyOne detections or
-    ``FaceRef``, in absolute pixels of a ``width`` x ``height`` image."""
+    ``pair_core.FaceRef``, in absolute pixels of a ``width`` x ``height`` image."""
     return [FaceBox(to_corners(f.bounding_box, width, height),
                     _landmarks(getattr(f, "landmarks", None), width, height)) for f in faces]
 

@@ -26,22 +26,20 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.deprecation import renamed
-from ldfa.plugin.errors import ImageError
-from ldfa.plugin.geometry.boxes import to_pixels
+from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.geometry.crops import MIN_CROP_STD
-from ldfa.plugin.geometry.masks import face_region
-from ldfa.plugin.metrics.face_sizes import BUCKETS, UNKNOWN, bucket
-from ldfa.plugin.metrics.pairs import read_pair, unreadable_original
-from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.metrics.face_sizes import BUCKETS
+from ldfa.plugin.metrics.judging import judge_pairs
+from ldfa.plugin.metrics.residual_core import FaceResidual, ResidualJudge
+from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, versions
-from ldfa.plugin.schema import ORIGINAL, RESIDUAL, media_field, residual, residual_reason, run_key
-
-LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's "L" mode
+from ldfa.plugin.schema import RESIDUAL, residual, residual_reason, run_key
 
 
 @renamed(anon_field="field")
 def compute_residual_similarity(collection, field: str, faces_field: str | None = None,
-                                progress: ProgressArg = True) -> dict:
+                                progress: ProgressArg = True,
+                                engine: str | dict | EngineConfig = "local") -> dict:
     """Store every face's residual similarity between its original and version ``field``.
 
     Args:
@@ -50,72 +48,54 @@ def compute_residual_similarity(collection, field: str, faces_field: str | None 
         faces_field: the ``fo.Detections`` field with the faces (default: the one the
             anonymization of ``field`` used)
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+        engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
+            its fields)
     Returns: the run statistics (also saved in the run's results)
     """
     faces_field = compared_faces_field(collection, field, faces_field)
-    declare_fields(collection._dataset, {f"{faces_field}.detections.{residual(field)}": fo.FloatField,
-                                         f"{faces_field}.detections.{residual_reason(field)}": fo.StringField})
-    values: list[tuple[str, float | None]] = []  # (size bucket, residual or None)
-    with Progress(len(collection), f"Residual similarity ({field})", progress) as bar:
-        for sample in collection.iter_samples(autosave=True, progress=False):
-            values += _measure(sample, field, faces_field)
-            bar.update()
-    results = {**_summary([v for _, v in values]),
-               "by_size": {b: _summary([v for k, v in values if k == b]) for b in BUCKETS}}
-    record_run(collection, run_key(RESIDUAL, field),
-               {"method": "ldfa.compute_residual_similarity", "field": field,
-                "faces_field": faces_field, "region": "face box (face_region, grow 1.0)",
-                "grey": "ITU-R BT.601 luma", "uniform_below_std": MIN_CROP_STD,
-                "versions": versions()},
-               results)
-    return results
+    metric = ResidualMetric(collection, field, faces_field)
+    judge_pairs(collection, field, faces_field, [metric], EngineConfig.of(engine), progress,
+                f"Residual similarity ({field})")
+    return metric.finish()
 
 
-def residual_similarity(original: np.ndarray, anonymized: np.ndarray) -> float | None:
-    """NCC of two same-size grey boxes: None when the original is uniform, 0.0 when only the
-    anonymized one is."""
-    if original.std() < MIN_CROP_STD:
-        return None
-    if anonymized.std() < MIN_CROP_STD:
-        return 0.0
-    a, b = original - original.mean(), anonymized - anonymized.mean()
-    return float(np.clip((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()), -1.0, 1.0))
+class ResidualMetric:
+    """The residual of version ``field`` in a pass (``judging.py``): each face's value and
+    reason written per batch, the run's statistics recorded at the end."""
 
+    name = RESIDUAL
 
-def _measure(sample, field, faces_field) -> list[tuple[str, float | None]]:
-    """Set each face's residual and reason; return (size bucket, residual) per face."""
-    faces = sample[faces_field].detections if sample[faces_field] else []
-    if not faces:
-        return []
-    try:
-        original, anon, reason = read_pair(sample.filepath, sample[media_field(field)], field == ORIGINAL)
-    except ImageError as e:
-        for face in faces:
-            face[residual(field)], face[residual_reason(field)] = None, unreadable_original(e)
-        return [(UNKNOWN, None)] * len(faces)
-    height, width = original.shape[:2]
-    grey_original = original @ LUMA
-    grey_anon = None if reason else anon @ LUMA
-    out = []
-    for face in faces:
-        region = face_region(width, height, face.bounding_box, 1.0)
-        value, why = _face_residual(grey_original, grey_anon, region, reason)
-        face[residual(field)] = value
-        face[residual_reason(field)] = why
-        x, y, w, h = to_pixels(face.bounding_box, width, height)
-        out.append((bucket(min(w, h)), value))
-    return out
+    def __init__(self, collection, field: str, faces_field: str):
+        self.collection, self.field, self.faces_field = collection, field, faces_field
+        self.judge = ResidualJudge()
+        self.faces: list[FaceResidual] = []
+        declare_fields(collection._dataset, {f"{faces_field}.detections.{residual(field)}": fo.FloatField,
+                                             f"{faces_field}.detections.{residual_reason(field)}": fo.StringField})
 
+    def write(self, records: list[tuple[str, list[FaceResidual]]]) -> None:
+        faces = [face for _, found in records for face in found]
+        if not faces:
+            return
+        batch = self.collection._dataset.select([sample_id for sample_id, _ in records])
+        batch.set_label_values(f"{self.faces_field}.detections.{residual(self.field)}",
+                               {f.face_id: f.value for f in faces})
+        batch.set_label_values(f"{self.faces_field}.detections.{residual_reason(self.field)}",
+                               {f.face_id: f.reason for f in faces})
+        self.faces += faces
 
-def _face_residual(grey_original, grey_anon, region, reason) -> tuple[float | None, str | None]:
-    """(residual, None), or (None, why there is none) for one face's pixel ``region``."""
-    if reason is not None:
-        return None, reason
-    x1, y1, x2, y2 = region
-    if x2 <= x1 or y2 <= y1:
-        return None, "face box outside the image"
-    value = residual_similarity(grey_original[y1:y2, x1:x2], grey_anon[y1:y2, x1:x2])
-    return value, None if value is not None else "original face box is uniform: no face texture to compare"
+    def finish(self) -> dict:
+        """The run's statistics, recorded as its results (over the faces in one order
+        whatever order the engine returned them in: the same sums to the last bit)."""
+        faces = sorted(self.faces, key=lambda f: f.face_id)
+        results = {**_summary([f.value for f in faces]),
+                   "by_size": {b: _summary([f.value for f in faces if f.bucket == b]) for b in BUCKETS}}
+        record_run(self.collection, run_key(RESIDUAL, self.field),
+                   {"method": "ldfa.compute_residual_similarity", "field": self.field,
+                    "faces_field": self.faces_field, "region": "face box (face_region, grow 1.0)",
+                    "grey": "ITU-R BT.601 luma", "uniform_below_std": MIN_CROP_STD,
+                    "versions": versions()},
+                   results)
+        return results
 
 
 def _summary(values: list[float | None]) -> dict:

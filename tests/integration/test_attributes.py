@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ldfa.plugin.metrics.attributes import MIN_FACE_PX, attributes_of, differences
+from ldfa.plugin.metrics.attributes_core import MIN_FACE_PX, attributes_of, differences
 from ldfa.plugin.models.face_mesh import load_face_mesh
 from ldfa.plugin.runs import run_results
 from ldfa.plugin.schema import ATTRIBUTE_DIFFS, attribute_diff, attribute_reason
