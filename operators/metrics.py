@@ -46,7 +46,8 @@ class ComputeIdentityDistance(foo.Operator):
         save_audit_views(ctx.dataset)
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
-        return {"embedders": stats}
+        verdict = stats.pop("verdict")
+        return {"embedders": stats, "verdict": verdict}
 
     def __call__(self, sample_collection, field, embedders=DEFAULT_EMBEDDERS, delegate=False):
         params = dict(field=field, embedders=list(embedders))

@@ -11,6 +11,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ldfa.operators.layout import AUDIT_PANEL, preferred_field
+from ldfa.operators.side_by_side import COLORS
 from ldfa.plugin.audit.dataset import source_dataset
 from ldfa.plugin.audit.views import (
     FACE_SIZES,
@@ -19,7 +20,6 @@ from ldfa.plugin.audit.views import (
     lost_faces,
     riskiest_faces,
     risky_faces,
-    threshold,
 )
 from ldfa.plugin.freshness import stale_samples
 from ldfa.plugin.metrics.report import ATTRIBUTE_COLUMNS, size_table
@@ -31,20 +31,23 @@ from ldfa.plugin.schema import (
     ORIGINAL,
     RESIDUAL,
     attribute_diff,
-    identity_distance,
     run_key,
+    same_person,
+    threshold_ratio,
 )
 
 # table column -> heading; arrows say which way is better
 COLUMNS = {"field": "version", "faces": "faces", "stale": "stale images ↓", "residual": "residual ↓",
-           "embedder": "model",
-           "dist": "distance ↑", "within": "same person ↓", "reid": "re-id ↓", "mAP": "mAP ↑",
+           "same_person": "same person (any model) ↓", "reid": "re-id (any model) ↓",
+           "not_measurable": "no model judges", "embedder": "model", "dist": "distance ↑",
+           "mAP": "mAP ↑",
            "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L", "pose_diff_deg": "pose Δ° ↓",
            "eye_diff": "eyes Δ ↓", "mouth_diff": "mouth Δ ↓", "landmark_nme": "NME ↓",
            "mesh_kept": "mesh finds ↑"}
 # the same figures by face size (shorter side): small street faces are where methods differ
 SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces",
-                      "residual": "residual ↓", "facenet_judged": "FaceNet judges",
+                      "residual": "residual ↓", "judged": "any model judges",
+                      "same_person": "same person (any model) ↓", "facenet_judged": "FaceNet judges",
                       "facenet_within": "FaceNet same person ↓", "dlib_judged": "dlib judges",
                       "dlib_within": "dlib same person ↓", "pose_diff_deg": "pose Δ° ↓",
                       "landmark_nme": "NME ↓"}
@@ -52,8 +55,9 @@ SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
 
 
 def table_rows(dataset) -> list[dict]:
-    """The report's comparison rows from recorded runs only; a missing measure stays None. The
-    identity columns are those of the embedder each version's identity run measured with."""
+    """The report's comparison rows from recorded runs only; a missing measure stays None. Same
+    person and re-id are the strictest judge's (any model of the version's identity run); the
+    distance is that of the embedder ``embedder_of`` names."""
     methods = {ORIGINAL: ORIGINAL, **anonymized_fields(dataset)}
     rows = []
     for field, method in methods.items():
@@ -61,12 +65,14 @@ def table_rows(dataset) -> list[dict]:
         ident = run_results(dataset, run_key(IDENTITY, field)) or {}
         embedder = embedder_of(dataset, field)
         stats = (ident.get("embedders") or {}).get(embedder) or {}
+        verdict = ident.get("verdict") or {}
         residual = run_results(dataset, run_key(RESIDUAL, field)) or {}
         attributes = run_results(dataset, run_key(ATTRIBUTES, field)) or {}
         row = {"method": method, "field": field, "faces": det.get("faces"),
                "stale": None if field == ORIGINAL else len(stale_samples(dataset, field)),
-               "residual": residual.get("mean"), "embedder": embedder, "dist": stats.get("mean"),
-               "within": stats.get("within_threshold"), "reid": stats.get("reid_rate")}
+               "residual": residual.get("mean"), "same_person": verdict.get("same_person_rate"),
+               "reid": verdict.get("reid_rate"), "not_measurable": verdict.get("not_measurable"),
+               "embedder": embedder, "dist": stats.get("mean")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
         row.update({c: attributes.get(c) for c in ATTRIBUTE_COLUMNS})
         rows.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
@@ -95,8 +101,7 @@ class AnonymizationAudit(foo.Panel):
         ctx.panel.data.ap_plot = [
             {"type": "bar", "name": size, "x": [r["field"] for r in rows],
              "y": [r[column] for r in rows]} for size, column in SIZE_COLUMNS.items()]
-        ctx.panel.data.dist_plot = _per_face_boxes(
-            dataset, faces_field, fields, lambda f: identity_distance(f, embedder_of(dataset, f)))
+        ctx.panel.data.dist_plot = _risk_plot(dataset, faces_field, fields)
         ctx.panel.data.pose_plot = _per_face_boxes(
             dataset, faces_field, fields, lambda f: attribute_diff(f, "pose_diff_deg"))
 
@@ -110,15 +115,11 @@ class AnonymizationAudit(foo.Panel):
             ctx.ops.set_group_slice(field)
 
     def show_risky(self, ctx, field: str) -> None:
-        """The faces of ``field`` still within the same-person threshold."""
+        """The faces of ``field`` that any model still calls the same person."""
         if field not in (ctx.panel.state.fields or []):
             self._show(ctx, ORIGINAL, ctx.dataset.view())
             return
-        source = source_dataset(ctx.dataset)
-        embedder = embedder_of(source, field)
-        limit = threshold(source, field, embedder)
-        self._show(ctx, field, risky_faces(ctx.dataset, field, ctx.panel.state.faces_field,
-                                           embedder, limit))
+        self._show(ctx, field, risky_faces(ctx.dataset, field, ctx.panel.state.faces_field))
 
     def on_row_click(self, ctx):
         row = _row(ctx)
@@ -148,9 +149,8 @@ class AnonymizationAudit(foo.Panel):
             self._show_riskiest(ctx, field)
 
     def _show_riskiest(self, ctx, field: str) -> None:
-        """Patches of ``field``'s faces, riskiest (smallest identity distance) first."""
-        embedder = embedder_of(source_dataset(ctx.dataset), field)
-        ctx.ops.set_view(view=riskiest_faces(ctx.dataset, field, ctx.panel.state.faces_field, embedder))
+        """Patches of ``field``'s faces, riskiest (closest to any model's threshold) first."""
+        ctx.ops.set_view(view=riskiest_faces(ctx.dataset, field, ctx.panel.state.faces_field))
 
     def on_reset(self, ctx):
         self._show(ctx, ORIGINAL, ctx.dataset.view())
@@ -175,8 +175,11 @@ class AnonymizationAudit(foo.Panel):
                     variant="contained")
         buttons.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
         panel.plot("dist_plot", on_click=self.on_dist_click, config={"displaylogo": False},
-                   layout={"title": {"text": "Identity distance per face"},
-                           "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
+                   layout={"title": {"text": "Closest identity distance per face, in same-person "
+                                             "thresholds (red: below 1, a model still recognises it)"},
+                           "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"},
+                           "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1,
+                                       "y1": 1, "line": {"dash": "dash", "color": "black"}}]})
         panel.plot("pose_plot", config={"displaylogo": False},
                    layout={"title": {"text": "Head pose difference per face (degrees)"},
                            "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
@@ -203,15 +206,34 @@ def _message(fields: list[str], rows: list[dict]) -> str:
                "them (export refuses them until then).\n\n" if stale else "")
     if all(r["mAP"] is None and r["dist"] is None for r in rows):
         return warning + "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
-    return warning + ("**distance**: mean identity distance (of the model named), original face to anonymized face "
-            "(larger is safer). **same person**: share still within the same-person threshold "
-            "(aim for 0). **re-id**: share whose nearest original is their own (aim for chance). "
+    return warning + ("**same person**: share of the faces some model can judge that any model still "
+            "calls the same person as the original, the strictest judge, as an attacker uses its best "
+            "model (aim for 0). **re-id**: share whose nearest original is their own for any model (aim "
+            "for chance). **no model judges**: faces too small for every model (not safe: unknown). "
+            "**distance**: mean identity distance (of the model named), original face to anonymized "
+            "face (larger is safer). "
             "**mAP, AP S/M/L**: COCO AP of a face detector on each version, overall and for small "
             "(< 32²px), medium and large (> 96²px) faces: the closer to *original*, the more "
             "useful the images stay. **pose Δ°, eyes Δ, mouth Δ, NME**: how far the anonymized face's "
             "head pose, eye and mouth openness and landmarks are from the original's (aim for 0); "
             "**mesh finds**: share of faces the face mesh still reads as a face. Click a row or a "
-            "box for the faces still within the threshold, a bar for the faces the detector missed.")
+            "box for the faces a model still recognises, a bar for the faces the detector missed.")
+
+
+def _risk_plot(dataset, faces_field: str, fields: list[str]) -> list[dict]:
+    """Per version a box of every face's closest distance in same-person thresholds, and again
+    in red the faces the verdict calls the same person, so the colour is the verdict's."""
+    traces = []
+    for box in _per_face_boxes(dataset, faces_field, fields, threshold_ratio):
+        ratios, verdicts = dataset.values([f"{faces_field}.detections.{threshold_ratio(box['name'])}",
+                                           f"{faces_field}.detections.{same_person(box['name'])}"],
+                                          unwind=True)
+        traces += [{**box, "x": [box["name"]] * len(box["y"]), "marker": {"color": COLORS["safe"]}},
+                   {"type": "scatter", "mode": "markers", "name": box["name"],
+                    "x": [box["name"]] * sum(v is True for v in verdicts),
+                    "y": [r for r, v in zip(ratios, verdicts) if v is True],
+                    "marker": {"color": COLORS["risky"], "size": 9}}]
+    return traces
 
 
 def _per_face_boxes(dataset, faces_field: str, fields: list[str], figure) -> list[dict]:

@@ -2,11 +2,12 @@
 
 Opened next to the App's sample view (modal), it shows the original and each anonymized version
 of the current sample in one Plotly figure: the files are drawn at full resolution, every face
-box on every version, coloured by risk (red: still within the same-person threshold), with the
-identity distance written on it. All versions share their axes, so zooming into a face on one
-zooms into the same face on all. Clicking a face selects it (the App's label selection); the
-buttons tag the selected faces (or all faces of the image when none is selected) or redo them
-with a new seed, and the new face appears in place.
+box on every version, coloured by the strictest judge's verdict (red: a model still calls it the
+same person), with its closest identity distance, in same-person thresholds, written on it.
+All versions share their axes, so zooming into a face on one zooms into the same face on all.
+Clicking a face selects it (the App's label selection); the buttons tag the selected faces (or
+all faces of the image when none is selected) or redo them with a new seed, and the new face
+appears in place.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ import fiftyone.operators.types as types
 from ldfa.operators.layout import SIDE_BY_SIDE_PANEL, preferred_field
 from ldfa.plugin.audit.dataset import source_dataset
 from ldfa.plugin.audit.review import tag_faces
-from ldfa.plugin.audit.views import embedder_of, threshold
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.geometry.boxes import to_corners
 from ldfa.plugin.guard.redo import redo_faces
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
-from ldfa.plugin.schema import APPROVED, FACE_FACTS, NEEDS_REVIEW, ORIGINAL, identity_distance
+from ldfa.plugin.schema import APPROVED, FACE_FACTS, NEEDS_REVIEW, ORIGINAL, same_person, threshold_ratio
 
 COLUMNS = 2
 ROW_HEIGHT_PX = 420
@@ -48,14 +48,15 @@ def _attr(face, key: str):
     return face[key] if face.has_field(key) else None
 
 
-def face_color(selected: bool, field: str, dist: float | None, limit: float) -> str:
+def face_color(selected: bool, field: str, verdict: bool | None) -> str:
+    """A face's box colour: the verdict of ``<field>_same_person`` (None: no model can judge it)."""
     if selected:
         return COLORS["selected"]
     if field == ORIGINAL:
         return COLORS[ORIGINAL]
-    if dist is None:
+    if verdict is None:
         return COLORS["unmeasured"]
-    return COLORS["risky"] if dist < limit else COLORS["safe"]
+    return COLORS["risky"] if verdict else COLORS["safe"]
 
 
 def face_hover(face, number: int, field: str) -> str:
@@ -64,6 +65,7 @@ def face_hover(face, number: int, field: str) -> str:
     if field != ORIGINAL:
         for key in sorted(face.field_names):
             if key.startswith(f"{field}_") and key.endswith(("_dist", "_reason", "_residual",
+                                                           "_same_person", "_threshold_ratio",
                                                            *(f"_{f}" for f in FACE_FACTS))):
                 value = face[key]
                 if value is not None:
@@ -74,10 +76,8 @@ def face_hover(face, number: int, field: str) -> str:
     return "<br>".join(lines)
 
 
-def figure(sample, fields: list[str], measures: dict[str, tuple[str, float]], selected: set[str],
-           faces_field: str) -> tuple[list[dict], dict]:
-    """Plotly (traces, layout) of ``sample``'s original and each version in ``fields``;
-    ``measures`` gives each version's embedder and same-person threshold."""
+def figure(sample, fields: list[str], selected: set[str], faces_field: str) -> tuple[list[dict], dict]:
+    """Plotly (traces, layout) of ``sample``'s original and each version in ``fields``."""
     versions = [(ORIGINAL, sample.filepath)] + [(f, sample[f]) for f in fields if sample[f]]
     width, height = display_size(sample.filepath)
     faces = sample[faces_field].detections if sample[faces_field] else []
@@ -98,16 +98,16 @@ def figure(sample, fields: list[str], measures: dict[str, tuple[str, float]], se
         images.append({"source": media_url(path), "xref": x, "yref": y, "x": 0, "y": 0,
                        "sizex": width, "sizey": height, "sizing": "stretch", "layer": "below",
                        "xanchor": "left", "yanchor": "top"})
-        embedder, limit = measures.get(field, ("facenet", 0.0))
         titles.append({"text": field, "xref": "paper", "yref": "paper", "showarrow": False,
                        "x": sum(x_domain) / 2, "y": y_domain[1] + 0.01, "yanchor": "bottom",
                        "font": {"size": 14}})
         for number, face in enumerate(faces, start=1):
             x1, y1, x2, y2 = to_corners(face.bounding_box, width, height)
-            dist = None if field == ORIGINAL else _attr(face, identity_distance(field, embedder))
-            color = face_color(face.id in selected, field, dist, limit)
+            verdict = None if field == ORIGINAL else _attr(face, same_person(field))
+            ratio = None if field == ORIGINAL else _attr(face, threshold_ratio(field))
+            color = face_color(face.id in selected, field, verdict)
             label = str(number) if field == ORIGINAL else (
-                "n/a" if dist is None else f"{dist:.2f}")
+                "n/a" if ratio is None else f"{ratio:.2f}")
             traces.append({"type": "scatter", "mode": "lines", "xaxis": x, "yaxis": y,
                            "x": [x1, x2, x2, x1, x1], "y": [y1, y1, y2, y2, y1],
                            "line": {"color": color, "width": 3 if face.id in selected else 2},
@@ -133,8 +133,8 @@ class SideBySide(foo.Panel):
         return foo.PanelConfig(name=SIDE_BY_SIDE_PANEL, label="Side by side", icon="compare",
                                surfaces="modal",
                                help_markdown="The original and each anonymized version, zoomed "
-                                             "together. Red: still within the same-person "
-                                             "threshold. Click a face to select it.")
+                                             "together. Red: a model still calls it the same "
+                                             "person. Click a face to select it.")
 
     def on_load(self, ctx):
         self._refresh(ctx)
@@ -167,14 +167,12 @@ class SideBySide(foo.Panel):
             ctx.panel.state.message = "Open a sample to compare its versions."
             return
         fields = list(anonymized_fields(source))
-        measures = {f: (embedder_of(source, f), threshold(source, f, embedder_of(source, f)))
-                    for f in fields}
         faces_field = ctx.panel.state.faces_field = faces_field_of(source)
         ctx.panel.state.face_ids = [f.id for f in (sample[faces_field].detections
                                                    if sample[faces_field] else [])]
         _, selected = self._faces_of_sample(ctx)
         try:
-            traces, layout = figure(sample, fields, measures, set(selected), faces_field)
+            traces, layout = figure(sample, fields, set(selected), faces_field)
         except ImageError as e:
             ctx.panel.state.layout = None
             ctx.panel.state.message = f"Cannot show this sample: {e}"
@@ -185,14 +183,15 @@ class SideBySide(foo.Panel):
         ctx.panel.state.layout = layout
         ctx.panel.data.figure = traces
         faces = len(ctx.panel.state.face_ids)
-        limits = ", ".join(sorted({f"{e} {t:.2f}" for e, t in measures.values()}))
         ctx.panel.state.message = (
             f"**{os.path.basename(sample.filepath)}**: {faces} face(s), {len(fields)} anonymized "
             f"version(s), {len(selected)} selected (the buttons act on the selected faces, or on "
-            f"all faces of this image when none is). Numbers: identity distance to the "
-            f"original face; red: below the same-person threshold ({limits}), still "
-            "recognisable; green: beyond it; grey: no distance (no usable face crop, or not "
-            "measured). Drag to zoom all versions together; double-click to reset.")
+            f"all faces of this image when none is). Numbers: the closest identity distance to "
+            "the original face of any model, in units of its same-person threshold; red: a model "
+            "still calls it the same person (below 1), recognisable; green: every model that can "
+            "judge it calls it another person (or no face is left); grey: no model can judge it "
+            "(not measured, or too small: not safe, unknown). Drag to zoom all versions together; "
+            "double-click to reset.")
 
     def _targets(self, ctx) -> list[str]:
         faces, selected = self._faces_of_sample(ctx)

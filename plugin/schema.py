@@ -73,6 +73,19 @@ def identity_reason(version: str, embedder: str) -> str:
     return f"{version}_{embedder}_reason"
 
 
+def same_person(version: str) -> str:
+    """A face's privacy verdict in ``version`` (on the face detection): True when any embedder
+    that can judge it still calls it the same person as its original, False when one judges
+    it and none does, None when none can (``ldfa.plugin.metrics.verdict``)."""
+    return f"{version}_same_person"
+
+
+def threshold_ratio(version: str) -> str:
+    """A face's closest identity distance in ``version`` in units of that embedder's
+    same-person threshold (below 1: still recognisable); sorts faces riskiest first."""
+    return f"{version}_threshold_ratio"
+
+
 def residual(version: str) -> str:
     """A face's residual similarity in ``version`` (on the face detection)."""
     return f"{version}_residual"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fiftyone as fo
 from fiftyone import ViewField as F
 
-from ldfa.plugin.models.embedders import EMBEDDERS
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (
     DETECT,
@@ -23,10 +22,11 @@ from ldfa.plugin.schema import (
     SMALL_FACES_VIEW,
     UNCERTAIN_FACES_VIEW,
     failed_tag,
-    identity_distance,
     lost_view,
     riskiest_view,
     run_key,
+    same_person,
+    threshold_ratio,
 )
 
 # face sizes by box area in pixels, as pycocotools' COCOeval ranges small, medium and large
@@ -40,29 +40,23 @@ def embedder_of(dataset, field: str) -> str:
     return "facenet" if "facenet" in embedders else embedders[0]
 
 
-def threshold(dataset, field: str, embedder: str) -> float:
-    """Same-person threshold recorded by the identity run of ``field`` (or the embedder default)."""
-    config = run_config(dataset, run_key(IDENTITY, field)) or {}
-    return (config.get("thresholds") or {}).get(embedder, EMBEDDERS[embedder].threshold)
-
-
-def risky_faces(collection, field: str, faces_field: str = FACES, embedder: str = "facenet",
-                within: float | None = None):
-    """Samples of ``collection`` with only their faces that have a distance on ``field``
-    (below ``within`` when given)."""
-    dist = F(identity_distance(field, embedder))
-    match = dist != None if within is None else (dist != None) & (dist < within)  # noqa: E711
+def risky_faces(collection, field: str, faces_field: str = FACES, same_person_only: bool = True):
+    """Samples of ``collection`` with only their faces on ``field`` that some identity model
+    still calls the same person (the strictest judge's verdict, ``<field>_same_person``); with
+    ``same_person_only=False``, every face a model measured a distance for."""
+    match = (F(same_person(field)) == True if same_person_only  # noqa: E712
+             else F(threshold_ratio(field)) != None)  # noqa: E711
     return collection.filter_labels(faces_field, match, only_matches=True)
 
 
-def riskiest_faces(collection, field: str, faces_field: str = FACES,
-                   embedder: str = "facenet", within: float | None = None):
-    """Faces patches of ``field`` sorted by identity distance, smallest (riskiest) first.
+def riskiest_faces(collection, field: str, faces_field: str = FACES, same_person_only: bool = False):
+    """Faces patches of ``field`` riskiest first: by the closest distance of any model, in units
+    of its same-person threshold (``<field>_threshold_ratio``).
 
     On an audit dataset the patches are cut from the slice of ``field``: the anonymized faces.
     """
-    view = risky_faces(_slice(collection, field), field, faces_field, embedder, within)
-    return view.to_patches(faces_field).sort_by(f"{faces_field}.{identity_distance(field, embedder)}")
+    view = risky_faces(_slice(collection, field), field, faces_field, same_person_only)
+    return view.to_patches(faces_field).sort_by(f"{faces_field}.{threshold_ratio(field)}")
 
 
 def lost_faces(collection, field: str, faces_field: str = FACES, size: str | None = None,
@@ -106,8 +100,8 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
                      small_face_px: int = 32) -> list[str]:
     """Create (or refresh) the reviewers' saved views; returns their names.
 
-    Per anonymized field: riskiest faces (within the same-person threshold of the embedder its
-    identity run used, riskiest first) and faces lost after anonymization (misses of its
+    Per anonymized field: riskiest faces (those any model of its identity run still calls the
+    same person, riskiest first) and faces lost after anonymization (misses of its
     detection evaluation). Plus small faces (shorter side under ``small_face_px`` pixels),
     uncertain faces (lowest score first) and samples where anonymization failed. Called after
     evaluation, since the views need the distances and eval keys.
@@ -115,10 +109,9 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
     faces_field = faces_field or faces_field_of(dataset)
     views = {}
     for field in anonymized_fields(dataset):
-        embedder = embedder_of(dataset, field)
-        if dataset.has_field(f"{faces_field}.detections.{identity_distance(field, embedder)}"):
-            views[riskiest_view(field)] = riskiest_faces(
-                dataset, field, faces_field, embedder, threshold(dataset, field, embedder))
+        if dataset.has_field(f"{faces_field}.detections.{same_person(field)}"):
+            views[riskiest_view(field)] = riskiest_faces(dataset, field, faces_field,
+                                                         same_person_only=True)
         key = detection_eval_key(dataset, field)
         if key and dataset.has_field(f"{faces_field}.detections.{key}"):
             views[lost_view(field)] = lost_faces(dataset, field, faces_field).to_patches(faces_field)

@@ -16,6 +16,13 @@ differ. Each face falls in one of three classes per embedder, with
   within threshold.
 - ``measured``: both crops embedded; the face has a distance.
 
+Per face, from every embedder together (``ldfa.plugin.metrics.verdict``: an attacker uses its
+best model): ``<field>_same_person``, True when any embedder that can judge the face puts it
+within its same-person threshold, False when one judges it and none does, None when no embedder
+can judge it (not measurable: neither safe nor at risk); ``<field>_threshold_ratio``, its closest
+distance in units of that embedder's threshold (below 1: same person), to sort faces riskiest
+first across models.
+
 Per sample: ``<field>_<embedder>_dist_min`` and ``_dist_mean``.
 
 Per run (results of the run ``ldfa_identity_<field>``), per embedder, over the faces it can
@@ -28,6 +35,10 @@ judge (``measured`` + ``no_usable_crop``; None when there are none):
 - the counts ``faces`` (all), ``measured``, ``no_usable_crop``, ``not_measurable``;
 - ``by_size``: the same figures for each face size bucket of ``ldfa.plugin.metrics.face_sizes``
   (shorter side of the original box in pixels).
+And once for the run, ``verdict``, the strictest judge's figures: ``faces``, ``judged`` (faces at
+least one embedder judges), ``not_measurable`` (faces none can), ``same_person`` (faces any
+embedder calls the same person) and over the judged faces ``same_person_rate`` and ``reid_rate``
+(re-identified by any embedder), with ``by_size``.
 ``field=ORIGINAL`` measures the untouched originals: the reference row (distance 0, every
 measurable face re-identified). Original faces are embedded once per process and reused for
 every field compared. The run records its ``IdentityConfig`` (embedders, thresholds, the FaceNet
@@ -57,6 +68,7 @@ from ldfa.plugin.metrics.identity_core import (
     PairResult,
 )
 from ldfa.plugin.metrics.judging import pair_tasks
+from ldfa.plugin.metrics.verdict import ratio_to_threshold, same_person_verdict
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, run_config, versions
 from ldfa.plugin.schema import (
@@ -65,6 +77,8 @@ from ldfa.plugin.schema import (
     identity_distance,
     identity_reason,
     run_key,
+    same_person,
+    threshold_ratio,
 )
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -95,7 +109,8 @@ def compute_identity_distance(
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
         engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
             its fields)
-    Returns: per embedder the run statistics (also saved in the run's results)
+    Returns: per embedder its run statistics, and under ``verdict`` those of the strictest
+        judge (also saved in the run's results)
     """
     faces_field = compared_faces_field(collection, field, faces_field)
     engine = EngineConfig.of(engine)
@@ -104,14 +119,16 @@ def compute_identity_distance(
     config = config.settled(models)  # the FaceNet weights that loaded: every worker loads them
     ids = collection.values("id")
     outcomes = _measure(collection, field, config, ids, engine, progress)
-    stats = {n: _stats(models[n], outcomes[n], config.thresholds[n]) for n in models}
+    reidentified = {n: _reidentified(models[n], outcomes[n]) for n in models}
+    stats = {n: _stats(models[n], outcomes[n], config.thresholds[n], reidentified[n]) for n in models}
+    verdict = _verdict(outcomes, config.thresholds, set().union(*reidentified.values()))
     record_run(collection, run_key(IDENTITY, field),
                {"method": "ldfa.compute_identity_distance", "field": field, **asdict(config),
                 "min_face_px": {n: m.min_face_px for n, m in models.items()},
                 "provenance": {n: m.provenance for n, m in models.items()},
                 "engine": engine.engine, "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
-               {"embedders": stats})
-    return stats
+               {"embedders": stats, "verdict": verdict})
+    return {"verdict": verdict, **stats}
 
 
 def recorded_config(collection, field: str) -> IdentityConfig | None:
@@ -151,14 +168,16 @@ def _measure(collection, field: str, config: IdentityConfig, ids: list[str], eng
         worker = IdentityWorker(config, torch_threads())  # the same distances on every engine
         for results in run_tasks(blocks(ids, pair_tasks(collection, field, faces_field)), worker,
                                  engine, batch_size=8):
-            _write(collection, field, faces_field, results)
+            _write(collection, field, faces_field, results, config.thresholds)
             by_sample.update((r.sample_id, r) for r in results)
             bar.update(len(results))
     return {n: [o for i in ids for o in by_sample[i].outcomes.get(n, [])] for n in config.embedders}
 
 
-def _write(collection, field: str, faces_field: str, results: list[PairResult]) -> None:
-    """Each face's distance and reason, each sample's minimum and mean, for a batch of results."""
+def _write(collection, field: str, faces_field: str, results: list[PairResult],
+           thresholds: dict[str, float]) -> None:
+    """Each face's distance and reason, each sample's minimum and mean, and each face's verdict
+    over every embedder, for a batch of results."""
     batch = collection._dataset.select([r.sample_id for r in results])
     for name in {n for r in results for n in r.outcomes}:
         dists, reasons, low, mean = {}, {}, {}, {}
@@ -174,6 +193,24 @@ def _write(collection, field: str, faces_field: str, results: list[PairResult]) 
         batch.set_label_values(f"{faces_field}.detections.{identity_reason(field, name)}", reasons)
         batch.set_values(f"{identity_distance(field, name)}_min", low, key_field="id")
         batch.set_values(f"{identity_distance(field, name)}_mean", mean, key_field="id")
+    verdicts, ratios = {}, {}
+    for r in results:
+        for face, verdict, ratio in _verdicts(r.outcomes, thresholds):
+            verdicts[face.face_id], ratios[face.face_id] = verdict, ratio
+    if verdicts:
+        batch.set_label_values(f"{faces_field}.detections.{same_person(field)}", verdicts)
+        batch.set_label_values(f"{faces_field}.detections.{threshold_ratio(field)}", ratios)
+
+
+def _verdicts(outcomes: dict[str, list[Outcome]], thresholds: dict[str, float]) -> list[tuple]:
+    """Per face, in order (every embedder judges every face): one embedder's outcome (the face's
+    id and size bucket), the verdict over every embedder, and the ratio to threshold."""
+    out = []
+    for judged in zip(*outcomes.values()):
+        distances = {name: o.judged_distance for name, o in zip(outcomes, judged)}
+        out.append((judged[0], same_person_verdict(distances, thresholds),
+                    ratio_to_threshold(distances, thresholds)))
+    return out
 
 
 def _declare_fields(dataset, field, faces_field, embedders) -> None:
@@ -184,12 +221,13 @@ def _declare_fields(dataset, field, faces_field, embedders) -> None:
         wanted[f"{identity_distance(field, name)}_mean"] = fo.FloatField
         wanted[f"{faces_field}.detections.{identity_distance(field, name)}"] = fo.FloatField
         wanted[f"{faces_field}.detections.{identity_reason(field, name)}"] = fo.StringField
+    wanted[f"{faces_field}.detections.{same_person(field)}"] = fo.BooleanField
+    wanted[f"{faces_field}.detections.{threshold_ratio(field)}"] = fo.FloatField
     declare_fields(dataset, wanted)
 
 
-def _stats(model, outcomes: list[Outcome], threshold: float) -> dict:
+def _stats(model, outcomes: list[Outcome], threshold: float, reidentified: set[str]) -> dict:
     """One embedder's run statistics: over all faces and for each size bucket."""
-    reidentified = _reidentified(model, outcomes)
     return {"metric": model.metric, "threshold": threshold, "min_face_px": model.min_face_px,
             **_summary(outcomes, reidentified, threshold),
             "by_size": {b: _summary([o for o in outcomes if o.bucket == b], reidentified, threshold)
@@ -223,3 +261,21 @@ def _summary(outcomes: list[Outcome], reidentified: set[str], threshold: float) 
         out["mean"] = float(dists.mean())
         out.update({f"p{p}": float(np.percentile(dists, p)) for p in PERCENTILES})
     return out
+
+
+def _verdict(outcomes: dict[str, list[Outcome]], thresholds: dict[str, float],
+             reidentified: set[str]) -> dict:
+    """The strictest judge's run figures, over all faces and for each size bucket: a face is
+    at risk when any embedder calls it the same person, re-identified when any embedder's
+    nearest original is its own; rates over the faces at least one embedder judges."""
+    faces = _verdicts(outcomes, thresholds)
+
+    def summary(rows: list) -> dict:
+        judged = [face.face_id for face, verdict, _ in rows if verdict is not None]
+        same = sum(verdict is True for _, verdict, _ in rows)
+        return {"faces": len(rows), "judged": len(judged), "not_measurable": len(rows) - len(judged),
+                "same_person": same, "same_person_rate": same / len(judged) if judged else None,
+                "reid_rate": (sum(i in reidentified for i in judged) / len(judged)) if judged else None}
+
+    return {**summary(faces), "by_size": {b: summary([f for f in faces if f[0].bucket == b])
+                                          for b in BUCKETS}}

@@ -19,6 +19,7 @@ from ldfa.plugin.io.device import use_torch_threads
 from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
 from ldfa.plugin.metrics.pair_core import PairTask
 from ldfa.plugin.metrics.pairs import unreadable_original
+from ldfa.plugin.metrics.verdict import NO_FACE_LEFT
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, load_embedder
 from ldfa.plugin.schema import FACES
 
@@ -65,6 +66,12 @@ class Outcome:
     original: np.ndarray | None = None  # the original's vector, where it has one
     anonymized: np.ndarray | None = None  # the anonymized face's vector, when measured
     distance: float | None = None  # between the two, when measured
+
+    @property
+    def judged_distance(self) -> float | None:
+        """The distance ``same_person_verdict`` takes: the distance when measured, ``NO_FACE_LEFT``
+        when the anonymized face has none left, None when the embedder cannot judge the face."""
+        return {"measured": self.distance, "no_usable_crop": NO_FACE_LEFT}.get(self.status)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The comparison report: one row per anonymized field plus the untouched originals.
 
 Columns follow the LDFA paper's table (detection mAP overall and by COCO face area, AP50) and
-add what is left of the original pixels (residual similarity), per embedder, identity
+add what is left of the original pixels (residual similarity), the strictest judge's verdict
+(share of the faces some embedder judges that any embedder still calls the same person, and
+re-identified by any; ``ldfa.plugin.metrics.verdict``), then per embedder its own identity
 distance, re-identification rate and share within threshold over the faces it can judge, with
 the count it cannot, and what the face still does (``ldfa.plugin.metrics.attributes``: head
 pose, eye and mouth openness, landmark NME, and the share of faces the face mesh still finds).
@@ -58,7 +60,8 @@ def comparison_table(
     rows = []
     for field in [ORIGINAL, *(fields or list(methods)[1:])]:
         ident = run_results(collection, run_key(IDENTITY, field))
-        if recompute or ident is None or set(embedders) - set(ident["embedders"]):
+        if (recompute or ident is None or set(embedders) - set(ident["embedders"])
+                or "verdict" not in ident):  # a run from before the verdict
             compute_identity_distance(collection, field, faces_field=faces_field,
                                       embedders=embedders, progress=progress)
             ident = run_results(collection, run_key(IDENTITY, field))
@@ -70,6 +73,9 @@ def comparison_table(
         if recompute or det is None:
             det = evaluate_face_detection(collection, field, gt_field=gt_field or faces_field,
                                           progress=progress, **({"detector": detector} if detector else {}))
+        verdict = ident["verdict"]
+        row.update(judged=verdict["judged"], not_measurable=verdict["not_measurable"],
+                   same_person=verdict["same_person_rate"], reid=verdict["reid_rate"])
         attributes = run_results(collection, run_key(ATTRIBUTES, field))
         if recompute or attributes is None:
             attributes = compute_attribute_differences(collection, field, faces_field=faces_field,
@@ -96,12 +102,15 @@ def size_table(collection, rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         residual = (run_results(collection, run_key(RESIDUAL, row["field"])) or {}).get("by_size", {})
-        ident = (run_results(collection, run_key(IDENTITY, row["field"])) or {}).get("embedders", {})
+        recorded = run_results(collection, run_key(IDENTITY, row["field"])) or {}
+        ident, verdict = recorded.get("embedders", {}), recorded.get("verdict", {}).get("by_size", {})
         attributes = (run_results(collection, run_key(ATTRIBUTES, row["field"])) or {}).get("by_size", {})
         for size in BUCKETS:
             cell = {"method": row["method"], "field": row["field"], "size": size,
                     "faces": residual.get(size, {}).get("faces"),
-                    "residual": residual.get(size, {}).get("mean")}
+                    "residual": residual.get(size, {}).get("mean"),
+                    "judged": verdict.get(size, {}).get("judged"),
+                    "same_person": verdict.get(size, {}).get("same_person_rate")}
             for emb, stats in ident.items():
                 by = stats.get("by_size", {}).get(size, {})
                 cell[f"{emb}_judged"] = by.get("measured", 0) + by.get("no_usable_crop", 0)
@@ -149,8 +158,13 @@ def to_markdown(rows: list[dict], title: str, by_size: list[dict] | None = None)
              "mAP columns: COCOeval of a face detector on each version against the reference faces "
              "(`mAP_s/m/l`: COCO areas < 32², 32²-96², > 96² px); `residual`: mean correlation of a "
              "face box's grey pixels with the original's (1: still there, 0: nothing left); "
-             "`*_dist`: mean identity distance (FaceNet cosine, dlib Euclidean) over measured "
-             "faces; `*_no_crop`: faces with no face left to measure (identity undefined); "
+             "`same_person`: share of the `judged` faces (those at least one embedder can "
+             "judge) that any embedder still calls the same person, the strictest judge, as an "
+             "attacker uses its best model; `reid`: share re-identified by any embedder; "
+             "`not_measurable`: faces no embedder can judge (neither safe nor at risk); per "
+             "embedder, its own figures: `*_dist`: mean identity distance (FaceNet cosine, dlib "
+             "Euclidean) over measured faces; `*_no_crop`: faces with no face left to measure "
+             "(identity undefined); "
              "`*_too_small`: faces below the size the embedder can judge, left out of the rates; "
              "`*_reid`: re-identification rate and `*_within`: share within the same-person "
              "threshold, both over the faces the embedder can judge. What the face still does, over "
@@ -161,7 +175,9 @@ def to_markdown(rows: list[dict], title: str, by_size: list[dict] | None = None)
              *_table(rows)]
     if by_size:
         lines += ["", "## By face size (shorter side, px)", "",
-                  "`*_judged`: faces the embedder can judge in that size.", "", *_table(by_size)]
+                  "`judged`: faces at least one embedder can judge in that size, `same_person` "
+                  "the share of them any embedder calls the same person; `*_judged`: faces the "
+                  "embedder can judge.", "", *_table(by_size)]
     return "\n".join(lines) + "\n"
 
 

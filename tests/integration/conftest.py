@@ -58,14 +58,24 @@ def audited(dataset, sample_photos, tmp_path):
     """Two photos, real classic anonymization, and metrics in the shared data model.
 
     Identity distances and the detection eval are written as the metrics side writes them (a
-    float per face, an eval-key attribute, run records with the names ``ldfa.plugin.schema``
-    gives) so that no model has to load here.
+    float per face with its verdict from ``same_person_verdict``, an eval-key attribute, run
+    records with the names ``ldfa.plugin.schema`` gives) so that no model has to load here.
     """
     import fiftyone as fo
 
     import ldfa
+    from ldfa.plugin.metrics.verdict import ratio_to_threshold, same_person_verdict
     from ldfa.plugin.runs import record_run
-    from ldfa.plugin.schema import DETECTION_EVAL, IDENTITY, eval_key, identity_distance, predictions, run_key
+    from ldfa.plugin.schema import (
+        DETECTION_EVAL,
+        IDENTITY,
+        eval_key,
+        identity_distance,
+        predictions,
+        run_key,
+        same_person,
+        threshold_ratio,
+    )
 
     png, jpg = sample_photos
     dataset.add_samples([fo.Sample(filepath=str(png), faces=face_labels(ASTRONAUT_FACE, TINY_FACE)),
@@ -78,10 +88,15 @@ def audited(dataset, sample_photos, tmp_path):
         dist, key = identity_distance(field, "facenet"), eval_key(predictions(field))
         dataset.add_sample_field(f"faces.detections.{dist}", fo.FloatField)
         dataset.add_sample_field(f"faces.detections.{key}", fo.StringField)
+        dataset.add_sample_field(f"faces.detections.{same_person(field)}", fo.BooleanField)
+        dataset.add_sample_field(f"faces.detections.{threshold_ratio(field)}", fo.FloatField)
         values = iter(zip(distances[field], eval_results[field]))
         for sample in dataset.iter_samples(autosave=True):
             for face in sample.faces.detections:
                 face[dist], face[key] = next(values)
+                judged = ({"facenet": face[dist]}, {"facenet": 0.4})
+                face[same_person(field)] = same_person_verdict(*judged)
+                face[threshold_ratio(field)] = ratio_to_threshold(*judged)
         record_run(dataset, run_key(IDENTITY, field),
                    {"field": field, "embedders": ["facenet"], "thresholds": {"facenet": 0.4},
                     "faces_field": "faces"},

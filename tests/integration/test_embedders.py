@@ -116,7 +116,12 @@ def test_a_face_below_the_embedders_minimum_size_is_not_measurable(astronaut_siz
     assert dists[0] == pytest.approx(0.0, abs=1e-6) and dists[2] is None
     facenet = astronaut_sizes.values("faces.detections.original_facenet_reason", unwind=True)
     assert facenet[2] == "identity not measurable at this size (face 12.8 px; facenet separates people from 20 px)"
-    for s in stats.values():  # undefined, so neither re-identified nor within the threshold
+    # the tiny face no model can judge is not measurable for the strictest judge too, not safe
+    verdict = stats["verdict"]
+    assert (verdict["faces"], verdict["judged"], verdict["not_measurable"], verdict["same_person"]) == (3, 2, 1, 2)
+    assert verdict["same_person_rate"] == 1.0 and verdict["by_size"]["<16"]["same_person_rate"] is None
+    assert astronaut_sizes.values("faces.detections.original_same_person", unwind=True) == [True, True, None]
+    for s in (stats["facenet"], stats["dlib"]):  # undefined, so neither re-identified nor within the threshold
         assert (s["faces"], s["measured"], s["not_measurable"], s["no_usable_crop"]) == (3, 2, 1, 0)
         assert s["reid_rate"] == 1.0 and s["within_threshold"] == 1.0
         tiny = s["by_size"]["<16"]
@@ -127,7 +132,12 @@ def test_a_face_below_the_embedders_minimum_size_is_not_measurable(astronaut_siz
 
 def test_a_solid_face_never_gets_a_distance(astronaut_sizes):
     stats = identity(astronaut_sizes, "anon_solid")
-    for name, s in stats.items():
+    # no face left is judged (not the same person); too small to judge is not
+    verdict = stats["verdict"]
+    assert (verdict["judged"], verdict["same_person"], verdict["not_measurable"]) == (2, 0, 1)
+    assert astronaut_sizes.values("faces.detections.anon_solid_same_person", unwind=True) == [False, False, None]
+    for name in ("facenet", "dlib"):
+        s = stats[name]
         dists = astronaut_sizes.values(f"faces.detections.anon_solid_{name}_dist", unwind=True)
         reasons = astronaut_sizes.values(f"faces.detections.anon_solid_{name}_reason", unwind=True)
         assert dists == [None, None, None]

@@ -76,6 +76,9 @@ def test_report_rows_for_every_method_and_the_original(anonymized, table):
         assert solid[f"{emb}_reid"] == 0.0 and solid[f"{emb}_within"] == 0.0
         for field in ("anon_gauss", "anon_pixelate"):
             assert table[field][f"{emb}_dist"] > 10 * original[f"{emb}_dist"] + 0.1
+    # the strictest judge: every untouched face it can judge is the same person, no solid one is
+    assert original["same_person"] == 1.0 and table["anon_solid"]["same_person"] == 0.0
+    assert table["anon_solid"]["judged"] + table["anon_solid"]["not_measurable"] == faces
     # the reference row: a plain full-frame detector against the faces ldfa's zoom pass found
     assert original["mAP"] > 0.7 and table["anon_solid"]["mAP"] < original["mAP"]
     # what is left of the original pixels: all of it, nothing, and something in between
@@ -94,6 +97,11 @@ def test_per_face_and_per_sample_distances_are_stored_and_reasons_recorded(anony
     measured = [d.anon_gauss_dlib_dist for d in sample.faces.detections if d.anon_gauss_dlib_dist is not None]
     assert sample.anon_gauss_dlib_dist_min == pytest.approx(min(measured))
     assert anonymized.has_evaluation("eval_anon_gauss_det")  # TP/FP/FN browsable in the App
+    # a face either model still puts within its threshold is at risk, whatever the other says
+    verdicts, facenet, dlib = (anonymized.values(f"faces.detections.anon_gauss_{name}", unwind=True)
+                               for name in ("same_person", "facenet_dist", "dlib_dist"))
+    assert all(v is True for v, f, d in zip(verdicts, facenet, dlib)
+               if (f is not None and f < 0.45) or (d is not None and d < 0.6))
 
 
 def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):

@@ -62,8 +62,12 @@ def test_audit_panel_shows_the_table_and_plots_from_recorded_runs(audit):
     assert [row["field"] for row in state["table"]] == ["original", "anon_pixelate", "anon_solid"]
     assert (state["table"][2]["embedder"], state["table"][2]["dist"]) == ("facenet", round((0.9 + 0.2 + 0.35) / 3, 3))
     assert state["table"][0]["mAP"] is None  # no run recorded for the originals: not made up
-    boxes = {trace["name"]: sorted(trace["y"]) for trace in data["dist_plot"]}
-    assert boxes == {"anon_pixelate": [0.1, 0.5, 0.7], "anon_solid": [0.2, 0.35, 0.9]}
+    # each face's closest distance in same-person thresholds (0.4 here); in red those the
+    # verdict calls the same person
+    boxes = {t["name"]: sorted(round(y, 6) for y in t["y"]) for t in data["dist_plot"] if t["type"] == "box"}
+    assert boxes == {"anon_pixelate": [0.25, 1.25, 1.75], "anon_solid": [0.5, 0.875, 2.25]}
+    red = {t["name"]: sorted(round(y, 6) for y in t["y"]) for t in data["dist_plot"] if t["type"] == "scatter"}
+    assert red == {"anon_pixelate": [0.25], "anon_solid": [0.5, 0.875]}
     bars = {trace["name"]: trace["y"] for trace in data["ap_plot"]}
     assert bars["small"] == [None, 0.1, 0.1] and bars["large"] == [None, 0.8, 0.8]
 
@@ -128,9 +132,10 @@ def test_side_by_side_draws_every_version_with_its_faces_in_pixels(audit, audite
     x, y = ASTRONAUT_FACE[0] * width, ASTRONAUT_FACE[1] * height
     assert first["ids"] == [source.faces.detections[0].id]
     assert first["x"] == pytest.approx([x]) and first["y"] == pytest.approx([y])
-    # on anon_solid the tiny face (0.2) is within the threshold (0.4): red; the other is not
+    # on anon_solid the tiny face (0.2) is within the threshold (0.4): red; the other is not.
+    # Written on each: the distance in units of the threshold
     solid = [t for t in markers if t["xaxis"] == "x3"]
-    assert [t["text"] for t in solid] == [["0.90"], ["0.20"]]
+    assert [t["text"] for t in solid] == [["2.25"], ["0.50"]]
     assert [t["marker"]["color"] for t in solid] == ["#4caf50", "#f44336"]
 
 
