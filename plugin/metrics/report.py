@@ -20,11 +20,9 @@ import os
 from pathlib import Path
 
 from ldfa.plugin.io.atomic import atomic_write
-from ldfa.plugin.metrics.attributes import compute_attribute_differences
-from ldfa.plugin.metrics.evaluation import evaluate_face_detection
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.identity import compute_identity_distance
-from ldfa.plugin.metrics.residual import compute_residual_similarity
+from ldfa.plugin.metrics.measure import MEASURES, measure_version
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
@@ -65,24 +63,19 @@ def comparison_table(
             compute_identity_distance(collection, field, faces_field=faces_field,
                                       embedders=embedders, progress=progress)
             ident = run_results(collection, run_key(IDENTITY, field))
-        residual = run_results(collection, run_key(RESIDUAL, field))
-        if recompute or residual is None:
-            residual = compute_residual_similarity(collection, field, faces_field=faces_field,
-                                                   progress=progress)
-        det = run_results(collection, run_key(DETECTION_EVAL, field))
-        if recompute or det is None:
-            det = evaluate_face_detection(collection, field, gt_field=gt_field or faces_field,
-                                          progress=progress, **({"detector": detector} if detector else {}))
-        verdict = ident["verdict"]
-        row.update(judged=verdict["judged"], not_measurable=verdict["not_measurable"],
-                   same_person=verdict["same_person_rate"], reid=verdict["reid_rate"])
-        attributes = run_results(collection, run_key(ATTRIBUTES, field))
-        if recompute or attributes is None:
-            attributes = compute_attribute_differences(collection, field, faces_field=faces_field,
-                                                       progress=progress)
+        found = {kind: None if recompute else run_results(collection, run_key(kind, field))
+                 for kind in MEASURES}
+        found.update(measure_version(  # the missing ones in one pass over the pairs
+            collection, field, [kind for kind, results in found.items() if results is None],
+            faces_field=faces_field, gt_field=gt_field, progress=progress,
+            **({"detector": detector} if detector else {})))
+        residual, det, attributes = (found[kind] for kind in (RESIDUAL, DETECTION_EVAL, ATTRIBUTES))
         row = {"method": methods[field], "field": field, "faces": det["faces"]}
         row.update({c: det[c] for c in ("mAP", "mAP_s", "mAP_m", "mAP_l", "AP50")})
         row["residual"] = residual["mean"]
+        verdict = ident["verdict"]
+        row.update(judged=verdict["judged"], not_measurable=verdict["not_measurable"],
+                   same_person=verdict["same_person_rate"], reid=verdict["reid_rate"])
         for emb in embedders:
             stats = ident["embedders"][emb]
             row[f"{emb}_dist"] = stats["mean"]

@@ -104,6 +104,33 @@ def test_ray_gives_the_local_engines_labels_files_and_facts(cluster, photos, tin
         photos.values("faces.detections.gauss_here_dlib_dist", unwind=True), abs=1e-9)
 
 
+def test_residual_attributes_and_detection_on_ray_equal_local(cluster, photos, tmp_path):
+    """Every metric's per-image judge runs on the workers: the same figures, per-face values,
+    reasons (an image never written gets one) and detections as in this process."""
+    import fiftyone as fo
+
+    from ldfa.plugin.engines.config import EngineConfig
+
+    ldfa.anonymize_faces(photos, method="gauss", field="gauss", progress=False, output_dir=tmp_path / "gauss")
+    photos.add_sample(fo.Sample(filepath=photos.first().filepath, faces=face_labels(HOPPER_FACE),
+                                gauss=str(tmp_path / "never_written.png")))
+    metrics = (ldfa.compute_residual_similarity, ldfa.compute_attribute_differences, ldfa.evaluate_face_detection)
+
+    def per_face() -> dict:
+        return {name: photos.values(f"faces.detections.gauss_{name}", unwind=True) for name in (
+            "residual", "residual_reason", "pose_diff_deg", "landmark_nme", "attributes_reason",
+            "detection_reason")} | {"found": [(d.bounding_box, d.confidence) for d in
+                                              photos.values("gauss_det.detections", unwind=True)]}
+
+    here = [metric(photos, "gauss", progress=False) for metric in metrics]
+    faces_here = per_face()
+    assert faces_here["residual_reason"][-1].startswith("no anonymized image (file not found)")
+    assert here[1]["measured"] and here[2]["faces_left_out"] == 1 and faces_here["found"]  # mesh: 2 of 8
+    on_ray = [metric(photos, "gauss", progress=False, engine=engine) for metric, engine in
+              zip(metrics, ("ray", {"engine": "ray", "workers": 2}, EngineConfig("ray")))]
+    assert on_ray == here and per_face() == faces_here
+
+
 @pytest.fixture
 def many_images(dataset, tmp_path):
     """32 textured 768-px images with a face box each: four batches of work, a few seconds each."""
