@@ -1,12 +1,12 @@
 """Identity guard: re-anonymize faces that still look like the same person.
 
-After anonymization, every face (or the given ``face_ids``) whose identity distance is still
-below the embedder's same-person threshold is re-anonymized with a new seed
-(``reanonymize_faces``, attempt + 1), up to ``max_tries`` times. Faces still within it are
-tagged ``needs_review`` on their detection so the App can filter them. Faces without a usable
-anonymized crop or too small to judge (identity undefined) are not re-done. Distances come from
-the field's identity run (measured first when there is none), so the guard judges with the
-same models and thresholds as the report. The guard stands above the stages, beside the
+After anonymization, every face (or the given ``face_ids``) that any identity model still calls
+the same person (``same_person_verdict``: the strictest judge, as the report and the audit
+judge) is re-anonymized with a new seed (``reanonymize_faces``, attempt + 1), up to
+``max_tries`` times. Faces still recognised are tagged ``needs_review`` on their detection so
+the App can filter them. Faces no model can judge (too small, no usable crop) are not re-done.
+Distances come from the field's identity run (measured first when there is none), so the guard
+judges with the same models and thresholds as the report. The guard stands above the stages, beside the
 pipeline: it measures (the metrics stage) and redoes (the anonymization stage), so neither
 stage imports the other.
 """
@@ -19,54 +19,58 @@ from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.guard.config import GuardConfig
 from ldfa.plugin.metrics.identity import compute_identity_distance, recorded_config, remeasure_faces
+from ldfa.plugin.metrics.verdict import same_person_verdict
+from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS
 from ldfa.plugin.options import check
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of
 from ldfa.plugin.schema import NEEDS_REVIEW, identity_distance
 
 
-@renamed(out_field="field")
+@renamed(out_field="field", embedder=("embedders", lambda name: [name]))
 def guard_identity(
     collection,
     field: str,
-    embedder: str = "facenet",
-    threshold: float | None = None,
+    embedders: list[str] | None = None,
+    thresholds: dict[str, float] | None = None,
     max_tries: int = GuardConfig.max_tries,
     face_ids: list[str] | None = None,
     progress: ProgressArg = True,
     engine: str | dict | EngineConfig = "local",
 ) -> dict:
-    """Re-anonymize faces within ``threshold`` of their original, up to ``max_tries`` times.
+    """Re-anonymize faces some model still recognises, up to ``max_tries`` times.
 
     The faces are those the anonymization run of ``field`` replaced (its recorded faces field).
-    Returns ``checked`` and ``redone`` (re-anonymizations) counts and ``needs_review``
-    (the face ids left within the threshold). Measuring and re-anonymizing run on ``engine``.
+    ``embedders`` judge (default: every model of the field's identity run, else
+    ``DEFAULT_EMBEDDERS``), each at its recorded threshold unless ``thresholds`` names another.
+    Returns ``checked`` and ``redone`` (re-anonymizations) counts and ``needs_review`` (the face
+    ids still recognised). Measuring and re-anonymizing run on ``engine``.
     """
     check(GuardConfig(max_tries))
     faces_field = faces_field_of(collection, field)
     config = recorded_config(collection, field)
-    if config is None or embedder not in config.embedders:
+    embedders = list(embedders or (config.embedders if config else DEFAULT_EMBEDDERS))
+    if config is None or set(embedders) - set(config.embedders):
         compute_identity_distance(collection, field, faces_field=faces_field, progress=False,
-                                  embedders=[*(config.embedders if config else ()), embedder],
+                                  embedders=sorted({*(config.embedders if config else ()), *embedders}),
                                   engine=engine)
         config = recorded_config(collection, field)
-    threshold = config.thresholds[embedder] if threshold is None else threshold
+    thresholds = {name: (thresholds or {}).get(name, config.thresholds[name]) for name in embedders}
     wanted = set(face_ids) if face_ids is not None else set(
         collection.values(f"{faces_field}.detections.id", unwind=True))
     checked, redone = len(wanted), 0
-    close = _within(collection, faces_field, identity_distance(field, embedder), threshold, wanted)
+    close = _recognised(collection, faces_field, field, thresholds, wanted)
     with Progress(max_tries, "Identity guard", progress) as bar:
         for _ in range(max_tries):
             if not close:
                 break
             redo_and_measure(collection, field, close, engine=engine)
             redone += len(close)
-            close = _within(collection, faces_field, identity_distance(field, embedder),
-                            threshold, close)
+            close = _recognised(collection, faces_field, field, thresholds, close)
             bar.update()
     _tag(collection, faces_field, close)
-    return {"checked": checked, "redone": redone,
-            "threshold": threshold, "embedder": embedder, "needs_review": sorted(close)}
+    return {"checked": checked, "redone": redone, "thresholds": thresholds,
+            "needs_review": sorted(close)}
 
 
 def redo_and_measure(collection, field: str, face_ids,
@@ -79,12 +83,14 @@ def redo_and_measure(collection, field: str, face_ids,
     return summary
 
 
-def _within(collection, faces_field, distance: str, threshold, face_ids) -> set[str]:
-    """Those of ``face_ids`` whose recorded distance is still below ``threshold``."""
+def _recognised(collection, faces_field, field: str, thresholds: dict[str, float], face_ids) -> set[str]:
+    """Those of ``face_ids`` that some model of ``thresholds`` still calls the same person, by
+    their recorded distances."""
     faces = collection.select_labels(ids=list(face_ids), fields=faces_field)
-    ids, dists = faces.values([f"{faces_field}.detections.id",
-                               f"{faces_field}.detections.{distance}"], unwind=True)
-    return {i for i, d in zip(ids, dists) if d is not None and d < threshold}
+    names = list(thresholds)
+    ids, *dists = faces.values([f"{faces_field}.detections.id"] + [
+        f"{faces_field}.detections.{identity_distance(field, name)}" for name in names], unwind=True)
+    return {i for i, *d in zip(ids, *dists) if same_person_verdict(dict(zip(names, d)), thresholds)}
 
 
 def _tag(collection, faces_field, face_ids: set[str]) -> None:

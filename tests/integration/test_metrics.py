@@ -145,16 +145,21 @@ def test_identity_guard_redoes_faces_within_threshold_and_tags_the_rest(anonymiz
     faces = anonymized.values("faces.detections.id", unwind=True)
     one = faces[:1]
     before = anonymized.values("faces.detections.anon_pixelate_attempt", unwind=True)
-    # threshold 3 > any cosine distance: the face stays "within" through every try
-    result = guard_identity(anonymized, "anon_pixelate", threshold=3.0, max_tries=1,
-                            face_ids=one, progress=False)
+    # threshold 3 > any cosine distance: FaceNet still recognises the face through every try
+    result = guard_identity(anonymized, "anon_pixelate", embedders=["facenet"], thresholds={"facenet": 3.0},
+                            max_tries=1, face_ids=one, progress=False)
     assert result["redone"] == 1 and result["needs_review"] == one
     after = anonymized.values("faces.detections.anon_pixelate_attempt", unwind=True)
     assert sum(a or 0 for a in after) == sum(b or 0 for b in before) + 1
     tagged = anonymized.filter_labels("faces", fo_module.ViewField("tags").contains(NEEDS_REVIEW))
     assert tagged.values("faces.detections.id", unwind=True) == one
-    cleared = guard_identity(anonymized, "anon_pixelate", threshold=0.0, face_ids=one, progress=False)
+    cleared = guard_identity(anonymized, "anon_pixelate", thresholds={"facenet": 0.0, "dlib": 0.0},
+                             face_ids=one, progress=False)
     assert cleared["redone"] == 0 and cleared["needs_review"] == []
+    # the strictest judge: FaceNet's "different person" does not clear a face dlib recognises
+    strict = guard_identity(anonymized, "anon_pixelate", thresholds={"facenet": 0.0, "dlib": 3.0},
+                            max_tries=1, face_ids=one, progress=False)
+    assert strict["redone"] == 1 and strict["needs_review"] == one
 
 
 def test_operators_and_evaluate_cli_run_on_the_anonymized_field(anonymized, table, capsys):
