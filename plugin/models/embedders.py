@@ -87,7 +87,10 @@ class FaceNetEmbedder(Embedder):
     a re-identification would: aligned, recall 0.988 at false-accept rate 0.0054 (full size),
     0.973 / 0.0035 at 32 px, 0.941 / 0.0104 at 24 px (box crops at full size: 0.959 / 0.0046).
     ``min_face_px`` 20: balanced accuracy 0.938 at 20 px, 0.893 at 16 px (0.965 at 24 px);
-    box crops reach 0.9 only from 24 px (0.895 at 20 px).
+    box crops reach 0.9 only from 24 px (0.895 at 20 px). These figures are on the people the
+    threshold was chosen on: on other people FaceNet misses more and accepts more
+    (``bench/identity_by_size.py --split``; README), which is why a face counts as recognised
+    when any model says so (``ldfa.plugin.metrics.verdict``).
     """
 
     name, metric, threshold = "facenet", "cosine", 0.45
