@@ -23,7 +23,8 @@ def face_region(width: int, height: int, box_rel, grow: float = 1.0) -> tuple[in
     x, y, w, h = box_rel
     cx, cy = (x + w / 2) * width, (y + h / 2) * height
     half_w, half_h = w * width * grow / 2, h * height * grow / 2
-    x1, y1 = max(0, math.floor(cx - half_w)), max(0, math.floor(cy - half_h))
+    x1 = min(max(0, math.floor(cx - half_w)), width)  # a box beyond the right or bottom edge: empty
+    y1 = min(max(0, math.floor(cy - half_h)), height)
     x2, y2 = min(width, math.ceil(cx + half_w)), min(height, math.ceil(cy + half_h))
     return x1, y1, max(x1, x2), max(y1, y2)
 
