@@ -11,14 +11,7 @@ from ldfa.plugin.models.detector.backends import BACKENDS
 from ldfa.plugin.models.detector.config import BACKEND_NAMES, DetectorConfig
 from ldfa.plugin.models.detector.passes import detect
 from ldfa_testing import dlib_faces, street_faces
-
-
-def iou(a, b):
-    """IoU of two relative [x, y, w, h] boxes."""
-    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    w = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
-    h = max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)
+from ldfa_testing.photos import iou
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
