@@ -63,15 +63,6 @@ def test_the_digest_follows_output_pixels_only():
     assert AnonymizationConfig.build(seed=1).digest() != base.digest()
 
 
-def test_the_apps_form_takes_what_was_filled_in():
-    from ldfa.operators.forms import given as form_given
-
-    submitted = {"method": "pixelate", "pixel_blocks": 4, "model": "", "prompt": "", "seed": None,
-                 "field": "anon_x", "view_target": "CURRENT_VIEW"}
-    assert form_given(submitted, AnonymizationConfig, DiffusionConfig) == {
-        "method": "pixelate", "pixel_blocks": 4, "prompt": ""}  # an empty model: the default
-
-
 def test_an_engine_is_a_name_a_dict_or_a_config_and_bad_ones_are_refused():
     from ldfa.plugin.engines.config import EngineConfig
 
@@ -84,28 +75,3 @@ def test_an_engine_is_a_name_a_dict_or_a_config_and_bad_ones_are_refused():
         EngineConfig.of({"engine": "ray", "workers": 0})
     with pytest.raises(ConfigError, match="unknown engine parameter"):
         EngineConfig.of({"engine": "ray", "nodes": 2})
-
-
-def test_the_identity_guard_reads_its_one_declaration():
-    """The SDK's defaults, the commands' options and the checks all come from GuardConfig and
-    GuardStep (the App's forms are built from them by ``add_inputs``)."""
-    import inspect
-
-    from ldfa.plugin.guard.config import GuardConfig, GuardStep
-    from ldfa.plugin.guard.identity import guard_identity
-    from ldfa.plugin.guard.step import anonymize_then_guard
-    from ldfa.plugin.pipeline import anonymize_dataset
-
-    def default(func, name):
-        return inspect.signature(func).parameters[name].default
-
-    assert default(guard_identity, "max_tries") == GuardConfig().max_tries
-    assert default(anonymize_then_guard, "identity_guard") == default(anonymize_dataset, "identity_guard") \
-        == GuardStep().identity_guard
-    for command in (["anonymize", "--dataset", "d"], ["run", "photos", "--output", "out"]):
-        assert given(parse(*command), GuardStep) == {}
-        assert given(parse(*command, "--identity-guard", "2"), GuardStep) == {"identity_guard": 2}
-    with pytest.raises(ConfigError, match="identity_guard must be >= 0, got -1"):
-        anonymize_then_guard(None, identity_guard=-1)
-    with pytest.raises(ConfigError, match="max_tries must be >= 0, got -1"):
-        guard_identity(None, "anon", max_tries=-1)
