@@ -11,9 +11,10 @@ differ. Each face falls in one of three classes per embedder, with
 - ``not_measurable``: the embedder cannot judge this face's identity at all: its box's shorter
   side is below the embedder's ``min_face_px`` (measured, see ``ldfa.plugin.models.embedders``), or
   the original has no usable crop. Neither safe nor unsafe: left out of every rate.
-- ``no_usable_crop``: the anonymized face has no usable crop (a uniform fill such as ``solid``,
-  no anonymized image): its identity is gone, so it counts as *not* re-identified and *not*
-  within threshold.
+- ``no_usable_crop``: the anonymized face has no usable crop (a uniform fill such as ``solid``):
+  its identity is gone, so it counts as *not* re-identified and *not* within threshold. An
+  image with no anonymized version to compare (never written, unreadable, another size) is not
+  that: its faces are ``not_measurable``, with the reason.
 - ``measured``: both crops embedded; the face has a distance.
 
 Per face, from every embedder together (``ldfa.plugin.metrics.verdict``: an attacker uses its

@@ -99,14 +99,18 @@ def _measure(task: PairTask, models: dict) -> PairResult:
     try:
         original, anon, reason = task.pair().compared()
     except ImageError as e:
+        reason = unreadable_original(e)
+    if reason is not None:
+        # No version to compare (never written, unreadable, another size): not measurable, and
+        # so never counted as a face with nothing left to recognise.
         for name in models:
             result.outcomes[name] = [Outcome(f.id, UNKNOWN, "not_measurable") for f in task.faces]
-            result.reasons[name] = [unreadable_original(e)] * len(task.faces)
+            result.reasons[name] = [reason] * len(task.faces)
         return result
     boxes = boxes_of(task.faces, original.shape[1], original.shape[0])
     for name, model in models.items():
         too_small = [model.not_measurable(box) for box in boxes]
-        before, after = _vectors(model, task.filepath, original, anon, reason, boxes, too_small,
+        before, after = _vectors(model, task.filepath, original, anon, boxes, too_small,
                                  task.same)
         judged = [_judge(model, face.id, box, small, before.get(i), after.get(i))
                   for i, (face, box, small) in enumerate(zip(task.faces, boxes, too_small))]
@@ -131,15 +135,13 @@ def _landmarks(marks, width: int, height: int) -> np.ndarray | None:
     return marks * [width, height]
 
 
-def _vectors(model, path, original, anon, reason, boxes, too_small, same) -> tuple[dict, dict]:
+def _vectors(model, path, original, anon, boxes, too_small, same) -> tuple[dict, dict]:
     """Vectors (or reasons) by face index of the original and the anonymized faces that the
     model can judge; the anonymized only where the original is usable. ``same``: the
     anonymized image is the original (its vectors are the original's)."""
     judged = [i for i, why in enumerate(too_small) if why is None]
     before = dict(zip(judged, _original_vectors(model, path, original, [boxes[i] for i in judged])))
     usable = [i for i in judged if not isinstance(before[i], str)]
-    if reason is not None:
-        return before, {i: reason for i in usable}
     if same:
         return before, {i: before[i] for i in usable}
     return before, dict(zip(usable, model.embed(anon, [boxes[i] for i in usable])))
