@@ -28,8 +28,11 @@ def use_torch_threads(threads: int | None) -> None:
     """Run torch with ``threads`` CPU threads (None: as it is). A model's last bits depend on
     how its sums are split across threads, so a worker elsewhere (a Ray actor, which Ray starts
     with one thread per CPU it reserves) uses the count of the process that planned the run,
-    and gives the same pixels and distances."""
+    and gives the same pixels and distances. None loads no torch: a worker without a torch
+    model (dlib, the classic methods) stays light."""
+    if not threads:
+        return
     import torch
 
-    if threads and torch.get_num_threads() != threads:
+    if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
