@@ -37,18 +37,16 @@ def run(args) -> int:
     from ldfa.plugin.audit.views import save_audit_views
     from ldfa.plugin.freshness import stale_samples
     from ldfa.plugin.io.folders import open_dataset
-    from ldfa.plugin.metrics.identity import compute_identity_distance
     from ldfa.plugin.metrics.measure import measure_version
-    from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, RESIDUAL
+    from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, IDENTITY, RESIDUAL
 
     dataset = open_dataset(args.dataset)
-    identity = compute_identity_distance(
-        dataset, args.field, faces_field=args.faces_field, embedders=args.embedders,
-        facenet_weights=args.facenet_weights, progress=not args.json,
-        engine=given(args, EngineConfig))
     measured = measure_version(dataset, args.field, faces_field=args.faces_field, gt_field=args.gt_field,
-                               detector=args.detector, progress=not args.json, engine=given(args, EngineConfig))
-    residual, attributes, detection = (measured[k] for k in (RESIDUAL, ATTRIBUTES, DETECTION_EVAL))
+                               detector=args.detector, embedders=args.embedders,
+                               facenet_weights=args.facenet_weights, progress=not args.json,
+                               engine=given(args, EngineConfig))
+    identity, residual, attributes, detection = (measured[k] for k in (IDENTITY, RESIDUAL, ATTRIBUTES,
+                                                                       DETECTION_EVAL))
     views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
              f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"

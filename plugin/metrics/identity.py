@@ -44,9 +44,10 @@ embedder calls the same person) and over the judged faces ``same_person_rate`` a
 measurable face re-identified). Original faces are embedded once per process and reused for
 every field compared. The run records its ``IdentityConfig`` (embedders, thresholds, the FaceNet
 weights actually loaded), which ``remeasure_faces`` and the identity guard reuse, so one field's
-distances always come from one set of models. The faces are judged by the core in
-``identity_core.py`` on the run's engine (``ldfa.plugin.engines``); this module reads the tasks
-and writes the outcomes and statistics.
+distances always come from one set of models. The faces are judged by the judge in
+``identity_core.py``, in the one pass over the pairs that the other metrics of the version can
+share (``judging.py``, ``measure.py``), on the run's engine; this module writes the outcomes and
+statistics.
 """
 
 from __future__ import annotations
@@ -58,19 +59,18 @@ import numpy as np
 
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.io.device import torch_threads
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.identity_core import (
     DEFAULT_EMBEDDERS,
     IdentityConfig,
-    IdentityWorker,
+    IdentityJudge,
     Outcome,
     PairResult,
 )
-from ldfa.plugin.metrics.judging import pair_tasks
+from ldfa.plugin.metrics.judging import judge_pairs
 from ldfa.plugin.metrics.verdict import ratio_to_threshold, same_person_verdict
-from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, run_config, versions
 from ldfa.plugin.schema import (
     FACES,
@@ -115,21 +115,46 @@ def compute_identity_distance(
     """
     faces_field = compared_faces_field(collection, field, faces_field)
     engine = EngineConfig.of(engine)
-    config = IdentityConfig(tuple(embedders), dict(thresholds or {}), facenet_weights, faces_field)
-    models = config.models()
-    config = config.settled(models)  # the FaceNet weights that loaded: every worker loads them
-    ids = collection.values("id")
-    outcomes = _measure(collection, field, config, ids, engine, progress)
-    reidentified = {n: _reidentified(models[n], outcomes[n]) for n in models}
-    stats = {n: _stats(models[n], outcomes[n], config.thresholds[n], reidentified[n]) for n in models}
-    verdict = _verdict(outcomes, config.thresholds, set().union(*reidentified.values()))
-    record_run(collection, run_key(IDENTITY, field),
-               {"method": "ldfa.compute_identity_distance", "field": field, **asdict(config),
-                "min_face_px": {n: m.min_face_px for n, m in models.items()},
-                "provenance": {n: m.provenance for n, m in models.items()},
-                "engine": engine.engine, "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
-               {"embedders": stats, "verdict": verdict})
-    return {"verdict": verdict, **stats}
+    metric = IdentityMetric(collection, field, IdentityConfig(tuple(embedders), dict(thresholds or {}),
+                                                              facenet_weights, faces_field), engine)
+    judge_pairs(collection, field, faces_field, [metric], engine, progress, f"Identity distance ({field})")
+    return metric.finish()
+
+
+class IdentityMetric:
+    """The identity distances of version ``field`` in a pass (``judging.py``): each face's
+    distance, reason and verdict and each sample's minimum and mean written per batch, the
+    run's statistics recorded at the end."""
+
+    name = IDENTITY
+
+    def __init__(self, collection, field: str, config: IdentityConfig, engine: EngineConfig):
+        self.collection, self.field, self.engine = collection, field, engine
+        self.models = config.models()
+        self.config = config.settled(self.models)  # the FaceNet weights that loaded: every worker loads them
+        self.judge = IdentityJudge(self.config, torch_threads())  # the same distances on every engine
+        self.results: dict[str, PairResult] = {}
+        _declare_fields(collection._dataset, field, self.config.faces_field, self.config.embedders)
+
+    def write(self, records: list[tuple[str, PairResult]]) -> None:
+        _write(self.collection, self.field, self.config.faces_field, records, self.config.thresholds)
+        self.results.update(records)
+
+    def finish(self) -> dict:
+        """Per embedder its run statistics and under ``verdict`` the strictest judge's, recorded
+        as the run's results (from every face's outcome in the collection's order)."""
+        config, models, ids = self.config, self.models, self.collection.values("id")
+        outcomes = {n: [o for i in ids for o in self.results[i].outcomes.get(n, [])] for n in config.embedders}
+        reidentified = {n: _reidentified(models[n], outcomes[n]) for n in models}
+        stats = {n: _stats(models[n], outcomes[n], config.thresholds[n], reidentified[n]) for n in models}
+        verdict = _verdict(outcomes, config.thresholds, set().union(*reidentified.values()))
+        record_run(self.collection, run_key(IDENTITY, self.field),
+                   {"method": "ldfa.compute_identity_distance", "field": self.field, **asdict(config),
+                    "min_face_px": {n: m.min_face_px for n, m in models.items()},
+                    "provenance": {n: m.provenance for n, m in models.items()},
+                    "engine": self.engine.engine, "versions": versions("facenet-pytorch", "dlib-bin", "torch")},
+                   {"embedders": stats, "verdict": verdict})
+        return {"verdict": verdict, **stats}
 
 
 def recorded_config(collection, field: str) -> IdentityConfig | None:
@@ -152,50 +177,34 @@ def remeasure_faces(collection, field: str, face_ids, engine: str | dict | Engin
     config = recorded_config(collection, field)
     if config is None:
         return []
+    engine = EngineConfig.of(engine)
     ids = collection.match_labels(ids=list(face_ids), fields=config.faces_field).values("id")
-    _measure(collection, field, config, ids, EngineConfig.of(engine), progress=False)
+    judge_pairs(collection, field, config.faces_field, [IdentityMetric(collection, field, config, engine)],
+                engine, False, f"Identity distance ({field})", ids=ids)
     return list(config.embedders)
 
 
-def _measure(collection, field: str, config: IdentityConfig, ids: list[str], engine: EngineConfig,
-             progress: ProgressArg) -> dict[str, list[Outcome]]:
-    """Judge every face of the samples ``ids`` on ``engine``, write each face's distance or
-    reason and each sample's minimum and mean; returns every face's outcome per embedder, in
-    the collection's order (the run's statistics are computed from them)."""
-    faces_field = config.faces_field
-    _declare_fields(collection._dataset, field, faces_field, config.embedders)
-    by_sample: dict[str, PairResult] = {}
-    with Progress(len(ids), f"Identity distance ({field})", progress) as bar:
-        worker = IdentityWorker(config, torch_threads())  # the same distances on every engine
-        for results in run_tasks(blocks(ids, pair_tasks(collection, field, faces_field)), worker,
-                                 engine, batch_size=8):
-            _write(collection, field, faces_field, results, config.thresholds)
-            by_sample.update((r.sample_id, r) for r in results)
-            bar.update(len(results))
-    return {n: [o for i in ids for o in by_sample[i].outcomes.get(n, [])] for n in config.embedders}
-
-
-def _write(collection, field: str, faces_field: str, results: list[PairResult],
+def _write(collection, field: str, faces_field: str, records: list[tuple[str, PairResult]],
            thresholds: dict[str, float]) -> None:
     """Each face's distance and reason, each sample's minimum and mean, and each face's verdict
-    over every embedder, for a batch of results."""
-    batch = collection._dataset.select([r.sample_id for r in results])
-    for name in {n for r in results for n in r.outcomes}:
+    over every embedder, for a batch of ``(sample id, result)``."""
+    batch = collection._dataset.select([sample_id for sample_id, _ in records])
+    for name in {n for _, r in records for n in r.outcomes}:
         dists, reasons, low, mean = {}, {}, {}, {}
-        for r in results:
+        for sample_id, r in records:
             if name not in r.outcomes:
                 continue  # a sample without faces
             for outcome, why in zip(r.outcomes[name], r.reasons[name]):
                 dists[outcome.face_id], reasons[outcome.face_id] = outcome.distance, why
             measured = [o.distance for o in r.outcomes[name] if o.distance is not None]
-            low[r.sample_id] = min(measured) if measured else None
-            mean[r.sample_id] = float(np.mean(measured)) if measured else None
+            low[sample_id] = min(measured) if measured else None
+            mean[sample_id] = float(np.mean(measured)) if measured else None
         batch.set_label_values(f"{faces_field}.detections.{identity_distance(field, name)}", dists)
         batch.set_label_values(f"{faces_field}.detections.{identity_reason(field, name)}", reasons)
         batch.set_values(f"{identity_distance(field, name)}_min", low, key_field="id")
         batch.set_values(f"{identity_distance(field, name)}_mean", mean, key_field="id")
     verdicts, ratios = {}, {}
-    for r in results:
+    for _, r in records:
         for face, verdict, ratio in _verdicts(r.outcomes, thresholds):
             verdicts[face.face_id], ratios[face.face_id] = verdict, ratio
     if verdicts:

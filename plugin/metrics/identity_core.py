@@ -1,9 +1,9 @@
-"""The identity core: one image pair in, each face's identity outcome out, no database.
+"""The identity judge: one read image pair in, each face's identity outcome out, no database.
 
 A task names the original, the version's image and the faces (relative boxes and landmarks);
 each embedder judges every face (``measured`` with a distance, ``no_usable_crop`` or
-``not_measurable`` with a reason; see ``identity.py``). Every engine runs ``measure_pairs``;
-the driver (``compute_identity_distance``) reads the tasks from FiftyOne and writes back.
+``not_measurable`` with a reason; see ``identity.py``). ``pair_core.PairWorker`` runs the judge
+on each pair it reads, beside the other metrics' judges; the driver (``identity.py``) writes back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.device import use_torch_threads
 from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
 from ldfa.plugin.metrics.pair_core import PairTask
-from ldfa.plugin.metrics.pairs import unreadable_original
+from ldfa.plugin.metrics.pairs import Pair, unreadable_original
 from ldfa.plugin.metrics.verdict import NO_FACE_LEFT
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, load_embedder
 from ldfa.plugin.schema import FACES
@@ -51,7 +51,6 @@ class IdentityConfig:
 class PairResult:
     """Each embedder's judgement of each face, in the order of the task's faces."""
 
-    sample_id: str
     outcomes: dict[str, list] = field(default_factory=dict)  # embedder -> [Outcome]
     reasons: dict[str, list] = field(default_factory=dict)  # embedder -> [reason or None]
 
@@ -75,29 +74,25 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class IdentityWorker:
-    """The identity core as a worker: the config's models load once per process, which runs
-    torch with ``threads`` CPU threads (``use_torch_threads``: the same distances anywhere)."""
+class IdentityJudge:
+    """Every face of a pair judged by each of the config's embedders (loaded once per process,
+    which runs torch with ``threads`` CPU threads: ``use_torch_threads``, the same distances
+    anywhere)."""
 
     config: IdentityConfig
     threads: int | None = None
 
-    def __call__(self, tasks: list[PairTask]) -> list[PairResult]:
+    def __call__(self, task: PairTask, pair: Pair) -> PairResult:
         use_torch_threads(self.threads)
-        return measure_pairs(tasks, self.config.models())
+        return _measure(task, pair, self.config.models())
 
 
-def measure_pairs(tasks: list[PairTask], models: dict) -> list[PairResult]:
-    """Judge every face of every task with each model."""
-    return [_measure(task, models) for task in tasks]
-
-
-def _measure(task: PairTask, models: dict) -> PairResult:
-    result = PairResult(task.sample_id)
+def _measure(task: PairTask, pair: Pair, models: dict) -> PairResult:
+    result = PairResult()
     if not task.faces:
         return result
     try:
-        original, anon, reason = task.pair().compared()
+        original, anon, reason = pair.compared()
     except ImageError as e:
         reason = unreadable_original(e)
     if reason is not None:

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from ldfa.plugin.io.atomic import atomic_write
 from ldfa.plugin.metrics.face_sizes import BUCKETS
-from ldfa.plugin.metrics.identity import compute_identity_distance
 from ldfa.plugin.metrics.measure import MEASURES, measure_version
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS
 from ldfa.plugin.progress import ProgressArg
@@ -57,18 +56,16 @@ def comparison_table(
     methods = {ORIGINAL: ORIGINAL, **anonymized_fields(collection)}
     rows = []
     for field in [ORIGINAL, *(fields or list(methods)[1:])]:
-        ident = run_results(collection, run_key(IDENTITY, field))
-        if (recompute or ident is None or set(embedders) - set(ident["embedders"])
-                or "verdict" not in ident):  # a run from before the verdict
-            compute_identity_distance(collection, field, faces_field=faces_field,
-                                      embedders=embedders, progress=progress)
-            ident = run_results(collection, run_key(IDENTITY, field))
         found = {kind: None if recompute else run_results(collection, run_key(kind, field))
                  for kind in MEASURES}
+        ident = found[IDENTITY]
+        if ident and (set(embedders) - set(ident["embedders"]) or "verdict" not in ident):
+            found[IDENTITY] = None  # without some embedder, or a run from before the verdict
         found.update(measure_version(  # the missing ones in one pass over the pairs
             collection, field, [kind for kind, results in found.items() if results is None],
-            faces_field=faces_field, gt_field=gt_field, progress=progress,
+            faces_field=faces_field, gt_field=gt_field, embedders=embedders, progress=progress,
             **({"detector": detector} if detector else {})))
+        ident = run_results(collection, run_key(IDENTITY, field))  # per embedder under "embedders"
         residual, det, attributes = (found[kind] for kind in (RESIDUAL, DETECTION_EVAL, ATTRIBUTES))
         row = {"method": methods[field], "field": field, "faces": det["faces"]}
         row.update({c: det[c] for c in ("mAP", "mAP_s", "mAP_m", "mAP_l", "AP50")})

@@ -35,9 +35,8 @@ def test_json_output_is_json_alone_and_the_terminal_quiet_unless_verbose(
     assert quiet.returncode == 0, quiet.stderr
     drawn = [d.strip() for d in quiet.stderr.decode().replace("\r", "\n").splitlines() if d.strip()]
     full = [d.split(":")[0] for d in drawn if "100%|" in d]
-    # identity's pass, then residual, attributes (the face mesh) and detection in one pass
-    assert full == ["Identity distance (anon_pixelate)",
-                    "Measuring anon_pixelate (residual, attributes, detection)"], drawn
+    # identity, residual, attributes (the face mesh) and detection in one pass
+    assert full == ["Measuring anon_pixelate (identity, residual, attributes, detection)"], drawn
     assert "XNNPACK" not in quiet.stderr.decode() and all("%|" in d for d in drawn), drawn
     done = subprocess.run([*command, "--json", "--verbose"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

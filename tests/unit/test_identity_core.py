@@ -1,7 +1,7 @@
-"""The identity core on its own (``metrics/identity_core.py``): image pairs in, each face's
-outcome per embedder out, no database. dlib (its weights ship in a wheel, loaded in a fraction
-of a second) judges; FaceNet's weights are converted from a 94 MB graph, so it is left to the
-integration tests."""
+"""The identity judge on its own (``metrics/identity_core.py``, run by ``pair_core.PairWorker``):
+image pairs in, each face's outcome per embedder out, no database. dlib (its weights ship in a
+wheel, loaded in a fraction of a second) judges; FaceNet's weights are converted from a 94 MB
+graph, so it is left to the integration tests."""
 
 import shutil
 
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from ldfa.plugin.geometry.masks import face_region
-from ldfa.plugin.metrics.identity_core import IdentityConfig, IdentityWorker
-from ldfa.plugin.metrics.pair_core import FaceRef, PairTask
+from ldfa.plugin.metrics.identity_core import IdentityConfig, IdentityJudge
+from ldfa.plugin.metrics.pair_core import FaceRef, PairTask, PairWorker
 from ldfa.plugin.metrics.verdict import NO_FACE_LEFT
 from ldfa_testing.photos import ASTRONAUT_FACE
 
@@ -36,8 +36,9 @@ def judged(sample_photos, tmp_path_factory):
              "solid": (original, str(folder / "solid.png"), False), "none written": (original, None, False),
              "unreadable": (str(folder / "text.png"), str(folder / "copy.png"), False)}
     tasks = [PairTask(name, path, version, same, (FACE, SMALL)) for name, (path, version, same) in pairs.items()]
-    worker = IdentityWorker(IdentityConfig(embedders=("dlib",)))
-    return {r.sample_id: (r.outcomes["dlib"], r.reasons["dlib"]) for r in worker(tasks)}
+    worker = PairWorker((("identity", IdentityJudge(IdentityConfig(embedders=("dlib",)))),))
+    return {r.sample_id: (r.records["identity"].outcomes["dlib"], r.records["identity"].reasons["dlib"])
+            for r in worker(tasks)}
 
 
 @pytest.mark.parametrize("name", ["copy", "same"])
