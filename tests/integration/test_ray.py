@@ -28,7 +28,8 @@ def cluster(request):
     import ray
 
     if request.param == "one node":
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # address="local": a cluster of its own, never one another run left beside it
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         yield request.param
         ray.shutdown()
         return
