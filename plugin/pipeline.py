@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ldfa.converters.export import export_anonymized, prepare
 from ldfa.converters.formats import detect_format, import_dataset, source_tree
-from ldfa.converters.safety import refuse_inside
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.anonymization.anonymize import source_root
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, AnonymizationConfig
@@ -20,6 +19,7 @@ from ldfa.plugin.errors import ModelUnavailableError, OutputError
 from ldfa.plugin.guard.config import GuardStep
 from ldfa.plugin.guard.step import anonymize_then_guard
 from ldfa.plugin.io.folders import dataset_for_command
+from ldfa.plugin.io.output import refuse_inside
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config

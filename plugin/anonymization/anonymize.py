@@ -21,13 +21,13 @@ from pathlib import Path
 import fiftyone as fo
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
-from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
+from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask, load_painter
 from ldfa.plugin.anonymization.records import anonymize_blocks, declare_face_facts, face_tasks
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, OutputError
 from ldfa.plugin.freshness import attempts_path, stale_samples
-from ldfa.plugin.io.output import output_path
+from ldfa.plugin.io.output import output_path, refuse_inside
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
 from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, face_fact, run_key
@@ -68,8 +68,9 @@ def anonymize_faces(
     field = field or anonymized_field(method)
     if not collection.has_field(faces_field):
         raise ConfigError(f"no field '{faces_field}': run `ldfa detect` (ldfa.detect_faces) first")
-    root = source_root(collection._dataset)
-    out_dir = _output_dir(output_dir, collection._dataset, root, field)
+    folders = _image_folders(collection._dataset)
+    root = Path(os.path.commonpath(sorted(folders)))
+    out_dir = _output_dir(output_dir, collection._dataset.name, root, folders, field)
     key = run_key(ANONYMIZE, field)
     previous = (run_config(collection, key) or {}).get("digest")
     if previous not in (None, config.digest()) and not overwrite:
@@ -80,9 +81,7 @@ def anonymize_faces(
               "config": config.to_dict(), "engine": engine.engine,
               "versions": versions("diffusers", "torch")}
     if config.uses_diffusion and engine.engine == "local":
-        from ldfa.plugin.anonymization.diffusion import Inpainter  # torch only where it diffuses
-
-        pipe = Inpainter(config.diffusion).pipeline  # load now: a missing model fails before any write
+        pipe = load_painter(config).pipeline  # load now: a missing model fails before any write
         record["device"], record["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, record)
     _register_media_field(collection._dataset, field)
@@ -128,28 +127,19 @@ def _image_folders(dataset: fo.Dataset) -> set[str]:
     return folders
 
 
-def _output_dir(output_dir, dataset: fo.Dataset, root: Path, field: str) -> Path:
+def _output_dir(output_dir, name: str, root: Path, folders: set[str], field: str) -> Path:
     """The folder to mirror the tree into, checked: a folder (or nothing yet) that holds none of
     the dataset's images and lies in no folder that holds one, also once symlinks are followed.
     So no original is ever overwritten or re-imported as a source, wherever the images live."""
     if output_dir:
         out_dir = Path(os.path.abspath(Path(output_dir).expanduser()))
     elif root.parent == root:
-        raise ConfigError(f"the images of '{dataset.name}' lie in unrelated folders (the only folder "
+        raise ConfigError(f"the images of '{name}' lie in unrelated folders (the only folder "
                           "holding them all is /): choose where outputs go (--output-dir)")
     else:
         out_dir = root.parent / f"{root.name}-{field}"
-    folders = _image_folders(dataset)
-    for out, resolve in ((out_dir, False), (out_dir.resolve(), True)):
-        for folder in sorted({Path(f).resolve() if resolve else Path(f) for f in folders}):
-            if out == folder or folder in out.parents:
-                raise OutputError(f"output_dir {out_dir} is inside {folder}, a folder of the dataset's "
-                                  "images; choose a folder outside it")
-            if out in folder.parents:
-                raise OutputError(f"output_dir {out_dir} holds images of the dataset (in {folder}); "
-                                  "choose a folder outside it")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"output_dir {out_dir} is a file, not a folder; choose a folder")
+    for folder in sorted(folders):
+        refuse_inside(Path(folder), out_dir, "output_dir", "the images' folder")
     return out_dir
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.methods import METHODS
 from ldfa.plugin.errors import ImageError, OutputError
-from ldfa.plugin.freshness import faces_digest
+from ldfa.plugin.freshness import box_key, faces_digest
 from ldfa.plugin.geometry.masks import blend_weights, face_region, face_shape, paste_region
 from ldfa.plugin.io.device import torch_threads, use_torch_threads
 from ldfa.plugin.io.images import DeepImage, read_rgb
@@ -59,19 +59,20 @@ class AnonymizationSummary:
             return
         self.unchanged += result.unchanged
         self.written += not result.unchanged
-        for facts in result.facts.values():
-            self.faces += 1
-            name = facts["method"] or "none"
-            self.methods_applied[name] = self.methods_applied.get(name, 0) + 1
+        self._tally(facts["method"] for facts in result.facts.values())
 
     def add_resumed(self, methods: list[list[str | None] | None]) -> None:
         """Count the images an earlier run of the same config finished, with the method each of
         their faces got (one list per image)."""
         self.images += len(methods)
         self.resumed += len(methods)
-        for name in (m or "none" for per_image in methods for m in per_image or []):
+        self._tally(m for per_image in methods for m in per_image or [])
+
+    def _tally(self, methods) -> None:
+        """Count faces by the method each got (None: no method, its box lay outside the image)."""
+        for method in methods:
             self.faces += 1
-            self.methods_applied[name] = self.methods_applied.get(name, 0) + 1
+            self.methods_applied[method or "none"] = self.methods_applied.get(method or "none", 0) + 1
 
     def to_dict(self) -> dict:
         return {**asdict(self), "failed": self.failed}
@@ -90,8 +91,7 @@ def face_seed(run_seed: int, sample_id: str, box, attempt: int) -> int:
     """A stable 63-bit seed per face, keyed by its box: reruns reproduce it, a new attempt
     changes it, and a face whose box did not change keeps it when others are added, edited or
     detected again around it."""
-    place = ",".join(f"{v:.6f}" for v in box)
-    text = f"{run_seed}:{sample_id}:{place}:{attempt}".encode()
+    text = f"{run_seed}:{sample_id}:{box_key(box)}:{attempt}".encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
 
 

@@ -24,6 +24,6 @@ class GuardConfig:
 class GuardStep:
     """The identity guard as the step after anonymizing: anonymize, then guard."""
 
-    identity_guard: int = option(0, "after anonymizing, re-anonymize faces FaceNet still matches to "
-                                 "their original, up to N tries; faces still matching are tagged "
+    identity_guard: int = option(0, "after anonymizing, re-anonymize faces any identity model still "
+                                 "matches to their original, up to N tries; faces still matching are tagged "
                                  "needs_review (0: off)", low=0)

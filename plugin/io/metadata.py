@@ -51,7 +51,7 @@ _REGIONS = (b"mwg-rs:Regions", b"MP:RegionInfo", b"MPRI:Regions")
 
 def kept_info(original: Image.Image, strip: bool = False) -> dict:
     """The ``Image.info`` an anonymized version of ``original`` may carry (module docstring)."""
-    info = {k: original.info[k] for k in SAVED_INFO[1:] if k in original.info}
+    info = {k: original.info[k] for k in SAVED_INFO if k != "exif" and k in original.info}
     exif = kept_exif(original.getexif(), strip)
     if exif:
         info["exif"] = exif

@@ -166,6 +166,19 @@ def copy_atomic(source: str, target: Path, link: bool = False) -> None:
         raise OutputError(f"could not write {target}: {e}") from None
 
 
+def refuse_inside(source: Path, output: Path, what: str = "output", source_is: str = "the source tree") -> None:
+    """Refuse an output inside ``source`` or holding it, as the paths are written and once links
+    are followed: originals are read-only, and an output below a source would be read back as one."""
+    for src, out in ((Path(os.path.abspath(source)), Path(os.path.abspath(output))),
+                     (source.resolve(), output.resolve())):
+        if out.is_relative_to(src):
+            raise OutputError(f"{what} {output} is inside {source_is} {source}; choose a folder outside it")
+        if src.is_relative_to(out):
+            raise OutputError(f"{what} {output} holds {source_is} {source}; choose another folder")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{what} {output} is a file, not a folder; choose a folder")
+
+
 def output_path(filepath: str, source_root: Path, output_dir: Path) -> Path:
     """Where the anonymized copy of ``filepath`` goes: the same relative path under output_dir."""
     return output_dir / Path(os.path.abspath(filepath)).relative_to(source_root)

@@ -28,6 +28,8 @@ class Metric(Protocol):
 
     def write(self, records: list[tuple[str, object]]) -> None: ...
 
+    def finish(self) -> dict: ...  # the run's statistics, recorded once every batch is written
+
 
 def judge_pairs(collection, field: str, faces_field: str | None, metrics: list[Metric],
                 engine: EngineConfig, progress: ProgressArg, label: str,

@@ -9,6 +9,7 @@ import fiftyone as fo_module
 import pytest
 
 from ldfa.plugin.metrics.evaluation import coco_scores
+from ldfa.plugin.metrics.identity import recorded_config
 
 pytestmark = pytest.mark.slow  # one fixture measures 3 methods with every model: ~40 s
 
@@ -100,8 +101,12 @@ def test_per_face_and_per_sample_distances_are_stored_and_reasons_recorded(anony
     # a face either model still puts within its threshold is at risk, whatever the other says
     verdicts, facenet, dlib = (anonymized.values(f"faces.detections.anon_gauss_{name}", unwind=True)
                                for name in ("same_person", "facenet_dist", "dlib_dist"))
-    assert all(v is True for v, f, d in zip(verdicts, facenet, dlib)
-               if (f is not None and f < 0.45) or (d is not None and d < 0.6))
+    thresholds = recorded_config(anonymized, "anon_gauss").thresholds
+    within = [v for v, f, d in zip(verdicts, facenet, dlib) if (f is not None and f < thresholds["facenet"])
+              or (d is not None and d < thresholds["dlib"])]
+    beyond = [v for v, f, d in zip(verdicts, facenet, dlib) if (f, d) != (None, None)
+              and (f is None or f >= thresholds["facenet"]) and (d is None or d >= thresholds["dlib"])]
+    assert within + beyond and all(v is True for v in within) and all(v is False for v in beyond)
 
 
 def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):

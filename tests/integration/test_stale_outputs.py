@@ -148,7 +148,7 @@ def test_images_in_unrelated_folders_are_mirrored_by_their_whole_path(fo, datase
         f"one/a/{png.name}", f"two/b/{jpg.name}"]
     assert_every_face_filled(dataset)
 
-    for unsafe, why in ((a / "anon", "inside"), (tmp_path / "one", "holds images")):
+    for unsafe, why in ((a / "anon", "inside"), (tmp_path / "one", "holds the images' folder")):
         with pytest.raises(ldfa.LdfaError, match=why):
             ldfa.anonymize_faces(dataset, method="pixelate", output_dir=unsafe, progress=False)
 

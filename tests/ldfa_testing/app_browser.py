@@ -4,7 +4,7 @@ Chromium runs through its own chromedriver (never Selenium Manager, which would 
 a browser), with the flags that keep it off the network. As a script it photographs the demo's
 audit for the README (run ``./dev.sh demo --no-app`` first)::
 
-    .venv/bin/python -m ldfa_testing.app_browser docs/
+    PYTHONPATH=tests .venv/bin/python -m ldfa_testing.app_browser docs/
 """
 
 from __future__ import annotations

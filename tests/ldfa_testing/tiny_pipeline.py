@@ -1,7 +1,8 @@
 """A tiny random-weight Stable Diffusion inpainting pipeline, ControlNet and IP-Adapter, saved
 as local model folders.
 
-    python -m ldfa_testing.tiny_pipeline DIR     # then: ldfa anonymize --method ldfa --model DIR ...
+    PYTHONPATH=tests .venv/bin/python -m ldfa_testing.tiny_pipeline DIR
+    ldfa anonymize --method ldfa --model DIR ...      # then
 
 Same classes and code paths as the real model (``StableDiffusionInpaintPipeline`` with a
 9-channel UNet, an 8x-downscaling VAE, a CLIP text encoder and tokenizer), a few thousand times
