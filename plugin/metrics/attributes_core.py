@@ -114,12 +114,12 @@ def _judge(model, original, version, missing, box) -> tuple[str, dict | None, st
     if box.size < MIN_FACE_PX:
         return "not_measurable", None, (f"attributes not measurable at this size (face {box.size:.1f} px; "
                                         f"the face mesh reads pose from {MIN_FACE_PX} px)")
+    if missing is not None:  # no version to compare: the mesh need not read the original
+        return "not_measurable", None, missing
     eyes = None if box.landmarks is None else box.landmarks[:2]
     before = model.locate(original, box.box, eyes, pupils=False)
     if not before.found:
         return "not_measurable", None, f"face mesh finds no face in the original (score {before.score:.2f})"
-    if missing is not None:
-        return "not_measurable", None, missing
     after = model.read(version, before.roi, pupils=False)
     if not after.found:
         return "no_face_left", None, (f"face mesh finds no face in the anonymized image (score "
