@@ -1,6 +1,9 @@
 """Cityscapes import: a root folder in the standard layout, read in place (no zips, no copies).
 
-Images are ``leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png``. Whatever annotations exist
+Images are ``leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png`` and the frame sequences around
+them, ``leftImg8bit_sequence/{split}/{city}/{city}_{seq}_{frame}_leftImg8bit.png``, whose samples
+also hold ``sequence`` and ``sequence_frame`` so faces can be followed across frames (a root may
+hold either folder or both). Whatever annotations exist
 beside them are loaded for viewing: ``gtFine``/``gtCoarse`` polygons as polylines, label and
 instance id PNGs as segmentations (by path), CityPersons boxes as detections. The polygon and
 CityPersons fields also tell face detection where the people are. The annotation files
@@ -14,11 +17,13 @@ from pathlib import Path
 
 import fiftyone as fo
 
+from ldfa.converters.sequences import cityscapes_frame
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.geometry.boxes import from_pixels
 from ldfa.plugin.progress import Progress, ProgressArg
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
+FRAMES = ("leftImg8bit", "leftImg8bit_sequence")  # the annotated frames, the sequences around them
 POLYGONS = {"gt_fine": ("gtFine", "_gtFine_polygons.json"), "gt_coarse": ("gtCoarse", "_gtCoarse_polygons.json")}
 MASKS = {"gt_fine_label_ids": ("gtFine", "_gtFine_labelIds.png"),
          "gt_fine_instance_ids": ("gtFine", "_gtFine_instanceIds.png")}
@@ -30,12 +35,16 @@ def import_cityscapes(root: str | Path, dataset: fo.Dataset, progress: ProgressA
 
     Returns a report: images added, annotation files loaded, and problems (a malformed file is
     reported and skipped, never fatal). Samples remember ``relpath`` (root-relative path),
-    ``split`` and ``city``; the dataset's ``info["ldfa_source"]`` remembers the root.
+    ``split`` and ``city``; the dataset's ``info["ldfa_source"]`` remembers the root. The
+    annotated frame of a sequence is two files, in ``leftImg8bit/`` and in the sequence: both
+    are samples with that frame's annotations (its people help face detection in both), and only
+    the sequence's copy is a frame of it (the other one is imported exactly as without sequences).
     """
     root = Path(root).expanduser().resolve()
-    images = sorted((root / "leftImg8bit").glob(f"*/*/*{IMAGE_SUFFIX}"))
+    images = [image for folder in FRAMES for image in sorted((root / folder).glob(f"*/*/*{IMAGE_SUFFIX}"))]
     if not images:
-        raise ConfigError(f"{root} has no leftImg8bit/<split>/<city>/*{IMAGE_SUFFIX}: not a Cityscapes root")
+        raise ConfigError(f"{root} has no {' or '.join(FRAMES)}/<split>/<city>/*{IMAGE_SUFFIX}: "
+                          "not a Cityscapes root")
     existing = set(dataset.values("relpath")) if dataset.has_field("relpath") else set()
     report = {"images": 0, "annotations": 0, "problems": []}
     samples = []
@@ -51,6 +60,8 @@ def import_cityscapes(root: str | Path, dataset: fo.Dataset, progress: ProgressA
             split, city = image.parent.parent.name, image.parent.name
             stem = image.name[: -len(IMAGE_SUFFIX)]
             sample = fo.Sample(filepath=str(image), relpath=relpath, split=split, city=city)
+            if relpath.startswith(f"{FRAMES[1]}/") and (frame := cityscapes_frame(image.name)):
+                sample["sequence"], sample["sequence_frame"] = frame
             for field, (folder, suffix) in POLYGONS.items():
                 _load(sample, field, root / folder / split / city / f"{stem}{suffix}", _polylines, report, root)
             for field, (folder, suffix) in MASKS.items():

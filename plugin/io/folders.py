@@ -1,64 +1,128 @@
-"""Building and extending datasets from folder trees of images (``ldfa detect --images``, the demo)."""
+"""Building and extending datasets from folder trees of images or videos (``ldfa detect --images``,
+``--videos``, the demo)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import fiftyone as fo
 
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.io.images import is_image_name
+from ldfa.plugin.io.video import is_video_name, probe
 from ldfa.plugin.runs import anonymized_fields, run_config
 from ldfa.plugin.schema import ANONYMIZE, run_key
 
+MEDIA_HINTS = {"image": "image files end in .jpg, .png, .tif and the like",
+               "video": "video files end in .mp4, .mov, .mkv, .avi or .webm"}
+
+
+def media_kind(name: str) -> str | None:
+    """``"image"`` or ``"video"``: the kind of sample a file becomes, by its extension; None for
+    any other file. A ``.gif`` is an image, as FiftyOne types it (a video sample's media type
+    comes from the MIME type, and a GIF forced to video breaks the dataset's deletion); an
+    animated one is then refused when read and recorded as a failure, never half anonymized."""
+    if is_image_name(name):
+        return "image"
+    return "video" if is_video_name(name) else None
+
 
 @dataclass(frozen=True)
-class ImageFolder:
-    """A folder's image files (sorted) and its count of other files, as ``scan_image_folder`` found them."""
+class MediaFolder:
+    """A folder's files of one kind (sorted) and its count of other files, as ``scan_media`` found them."""
 
     folder: Path
-    images: list[Path]
+    files: list[Path]
     others: int
+    kind: str  # "image" or "video": FiftyOne's media type of their samples
 
 
-def scan_image_folder(folder: str | Path) -> ImageFolder:
-    """The image files below ``folder``, checked before any dataset is made for them.
+def scan_media(path: str | Path, kind: str) -> MediaFolder:
+    """The ``kind`` files below the folder ``path`` (or the file ``path`` itself), checked before
+    any dataset is made for them.
 
-    Files are chosen by their image extension, so a corrupt ``.jpg`` is kept (and recorded as a
-    failure when read) while annotation files and other non-images are counted. Paths stay below
-    ``folder`` as given: a symlink is read through, but it does not move the tree the anonymized
-    copies mirror. A folder without any image file is an error, like a missing one.
+    Files are chosen by their extension (``media_kind``), so a corrupt ``.jpg`` or ``.mp4`` is
+    kept (and recorded as a failure when read) while annotation files and other files are
+    counted. Paths stay below the folder as given: a symlink is read through, but it does not
+    move the tree the anonymized copies mirror. A folder without any such file is an error, like
+    a missing one.
     """
-    folder = Path(os.path.abspath(Path(folder).expanduser()))
-    if not folder.is_dir():
-        raise ConfigError(f"{folder} is not a folder")
-    images, others = [], 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if is_image_name(path.name):
-            images.append(path)
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    if path.is_file():
+        if media_kind(path.name) != kind:
+            raise ConfigError(f"{path} is not a {kind} file; {MEDIA_HINTS[kind]}")
+        return MediaFolder(path.parent, [path], 0, kind)
+    if not path.is_dir():
+        raise ConfigError(f"{path} is not a folder" if kind == "image" else f"{path} is neither a file nor a folder")
+    files, others = [], 0
+    for found in sorted(p for p in path.rglob("*") if p.is_file()):
+        if media_kind(found.name) == kind:
+            files.append(found)
         else:
             others += 1
-    if not images:
-        raise ConfigError(f"{folder} holds no image files ({others} other files); "
-                          "image files end in .jpg, .png, .tif and the like")
-    return ImageFolder(folder, images, others)
+    if not files:
+        raise ConfigError(f"{path} holds no {kind} files ({others} other files); {MEDIA_HINTS[kind]}")
+    return MediaFolder(path, files, others, kind)
 
 
-def add_image_folder(dataset: fo.Dataset, folder: str | Path | ImageFolder) -> dict:
+def scan_image_folder(folder: str | Path) -> MediaFolder:
+    """``scan_media`` of the images below ``folder``."""
+    return scan_media(folder, "image")
+
+
+def video_sample(path: str | Path, **fields) -> tuple[fo.Sample, str | None]:
+    """A video sample with its ``fo.VideoMetadata`` from PyAV (FiftyOne's own would need the
+    ffprobe program), and why it could not be read, if so: such a video is still a sample,
+    without metadata, so that detection records its failure as it does a corrupt image's and
+    the export leaves it out, listed, instead of copying it."""
+    sample = fo.Sample(filepath=str(path), **fields)
+    try:
+        sample.metadata = fo.VideoMetadata(**probe(path).metadata())
+    except ImageError as e:
+        return sample, str(e)
+    return sample, None
+
+
+def add_image_folder(dataset: fo.Dataset, folder: str | Path | MediaFolder) -> dict:
     """Add every image file below ``folder`` (or of a scanned one) that ``dataset`` does not hold
     yet, except its own anonymized copies: an output folder may lie below ``folder``, and its
     images are results, never sources to anonymize again."""
-    found = folder if isinstance(folder, ImageFolder) else scan_image_folder(folder)
+    found = folder if isinstance(folder, MediaFolder) else scan_image_folder(folder)
+    return _add_new(dataset, found, lambda path: fo.Sample(filepath=str(path)))
+
+
+def add_video_folder(dataset: fo.Dataset, file_or_folder: str | Path | MediaFolder) -> dict:
+    """``add_image_folder`` for the video ``file_or_folder`` or the videos below it, each with its
+    metadata (``video_sample``); ``problems`` lists the videos that could not be read."""
+    found = file_or_folder if isinstance(file_or_folder, MediaFolder) else scan_media(file_or_folder, "video")
+    problems = []
+
+    def sample(path: Path) -> fo.Sample:
+        made, error = video_sample(path)
+        if error:
+            problems.append({"file": str(path), "error": error})
+        return made
+
+    return {**_add_new(dataset, found, sample), "problems": problems}
+
+
+def _add_new(dataset: fo.Dataset, found: MediaFolder, sample: Callable[[Path], fo.Sample]) -> dict:
+    """Add a sample made by ``sample`` for each of ``found``'s files the dataset does not hold
+    yet and no anonymization run of the dataset wrote."""
+    if dataset.media_type not in (None, found.kind):
+        raise ConfigError(f"dataset '{dataset.name}' holds {dataset.media_type}s, and a FiftyOne dataset holds "
+                          f"one kind of media: add the {found.kind}s to a dataset of their own")
     existing = set(dataset.values("filepath"))
     outputs = _output_folders(dataset)
-    new = [p for p in found.images if str(p) not in existing]
-    added = [fo.Sample(filepath=str(p)) for p in new if not any(p.is_relative_to(o) for o in outputs)]
+    new = [p for p in found.files if str(p) not in existing]
+    added = [sample(p) for p in new if not any(p.is_relative_to(o) for o in outputs)]
     if added:
         dataset.add_samples(added, progress=False)
-    return {"added": len(added), "already_present": len(existing), "not_images": found.others,
+    return {"added": len(added), "already_present": len(existing), f"not_{found.kind}s": found.others,
             "outputs_left_out": len(new) - len(added)}
 
 
