@@ -141,7 +141,8 @@ def run_pipeline(args) -> int:
     detected, anonymized = result["detected"], result["anonymized"]
     text = "\n".join([
         f"source: {result['source']} ({result['format']}); dataset '{result['dataset']}': "
-        f"{result['imported'].get('images', 0)} images imported",
+        f"{result['imported'].get('images', 0)} images"
+        + (f", {result['imported']['videos']} videos" if result["imported"].get("videos") else "") + " imported",
         f"detected: {detected['faces']} faces in {detected['images']} images ("
         + (", ".join(f"{n} {s}" for s, n in detected["by_source"].items()) or "none") + ")"
         if detected["images"] else f"detected: all {detected['already_detected']} images already, same settings",

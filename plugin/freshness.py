@@ -22,11 +22,22 @@ Face = tuple[str, tuple[float, ...], int]  # label id, relative [x, y, w, h] box
 
 def current_faces(detections, attempts) -> list[Face] | None:
     """The faces of one sample as (id, box, attempt): ``detections`` (an ``fo.Detections`` or
-    None when detection never ran) with their recorded ``attempts`` (None for none yet)."""
+    None when detection never ran; for a video, the list of its frames' ones) with their
+    recorded ``attempts`` (None for none yet)."""
+    if isinstance(detections, list):  # a video's frames: every frame must have been detected
+        if not detections or any(d is None for d in detections):
+            return None
+        return [face for frame, tries in zip(detections, attempts or [None] * len(detections))
+                for face in current_faces(frame, tries)]
     if detections is None:
         return None
     faces = detections.detections
     return [(d.id, tuple(d.bounding_box), a or 0) for d, a in zip(faces, attempts or [None] * len(faces))]
+
+
+def faces_path(collection, faces_field: str) -> str:
+    """Where a collection's faces are: ``frames.<faces_field>`` in a video collection."""
+    return f"frames.{faces_field}" if collection.media_type == "video" else faces_field
 
 
 def box_key(box) -> str:
@@ -55,11 +66,12 @@ def stale_samples(collection, field: str, faces_field: str | None = None) -> lis
     if not collection.has_field(field):
         return []
     faces_field = faces_field or (run_config(collection, run_key(ANONYMIZE, field)) or {}).get("faces_field")
-    if not faces_field or not collection.has_field(faces_field):
+    path = faces_path(collection, faces_field) if faces_field else None
+    if not path or not collection.has_field(path):
         return []
     written = collection.exists(field)
-    ids, faces = written.values(["id", faces_field])
-    attempts, recorded = (written.values(path) if collection.has_field(path) else [None] * len(ids)
-                          for path in (attempts_path(faces_field, field), faces_digest_field(field)))
+    ids, faces = written.values(["id", path])
+    attempts, recorded = (written.values(p) if collection.has_field(p) else [None] * len(ids)
+                          for p in (attempts_path(path, field), faces_digest_field(field)))
     return [i for i, f, a, d in zip(ids, faces, attempts, recorded)
             if d is None or d != faces_digest(current_faces(f, a))]

@@ -8,6 +8,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from ldfa.converters.export import export_anonymized, prepare
+from ldfa.converters.folder import videos_of
 from ldfa.converters.formats import detect_format, import_dataset, source_tree
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.anonymization.anonymize import source_root
@@ -57,7 +58,8 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     output = Path(output).expanduser().resolve()
     fmt = fmt or detect_format(source, annotations)
     root = source_tree(fmt, source, annotations, images)
-    refuse_inside(root, output)
+    only = Path(source).expanduser().resolve() if fmt == "folder" and Path(source).expanduser().is_file() else None
+    refuse_inside(only or root, output)
     config = AnonymizationConfig.build(method=method, **params)
     detection = DetectorConfig.build(**(detection or {}))
     engine = EngineConfig.of(engine)
@@ -67,28 +69,70 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     with dataset_for_command(name, create=True) as dataset:  # a failed import leaves no dataset
         imported = import_dataset(fmt, source, dataset, annotations, images, progress)
     people = dataset.info["ldfa_source"].get("people_fields") if use_people else []
-    redo = _detection_changed(dataset, detection, people or [], overwrite)
-    todo = dataset if redo else dataset.exists(FACES, False)
-    if len(todo):
-        detected = detect_faces(todo, people_field=people, progress=progress, engine=engine,
-                                **asdict(detection)).to_dict()
-        detected.pop("per_image")
-    else:
-        detected = {"images": 0, "already_detected": len(dataset)}
     field = anonymized_field(method)
-    prepare(dataset, field, output, overwrite or redo)  # refuse unsafe outputs before writing any image
-    if redo and dataset.has_field(field):  # new faces: every image anonymized again
-        dataset.exists(field).set_field(field, None).save()
-    anonymized = anonymize_then_guard(
-        dataset, identity_guard=identity_guard, field=field, progress=progress, overwrite=overwrite or redo,
-        output_dir=output / source_root(dataset).relative_to(root), engine=engine,
-        **config.to_dict())
+    collections = [c for c in (dataset, videos_of(dataset)) if c is not None and len(c)]
+    redo = {c.name: _detection_changed(c, detection, [] if c is not dataset else people or [], overwrite)
+            for c in collections}
+    detected = [_detect(c, redo[c.name], people if c is dataset else [], detection, progress, engine)
+                for c in collections]
+    prepare(dataset, field, output, overwrite or any(redo.values()))  # refuse unsafe outputs before writing
+    anonymized = []
+    for collection in collections:
+        if redo[collection.name] and collection.has_field(field):  # new faces: anonymized again
+            collection.exists(field).set_field(field, None).save()
+        anonymized.append(anonymize_then_guard(
+            collection, identity_guard=identity_guard if collection.media_type == "image" else 0,
+            field=field, progress=progress, overwrite=overwrite or redo[collection.name],
+            output_dir=_work_folder(name, field) if only else output / source_root(collection).relative_to(root),
+            engine=engine,
+            **config.to_dict()).to_dict())
     exported = export_anonymized(dataset, field, output, progress=progress)
     verified = verify_export(root, output, progress=progress)
     return {"format": fmt, "source": str(root), "output": str(output),
             "manifest": exported["manifest"], "ok": verified["ok"], "dataset": name,
-            "imported": imported, "detected": detected, "anonymized": anonymized.to_dict(),
+            "imported": imported, "detected": _joined(detected), "anonymized": _joined(anonymized),
             "exported": exported, "verified": verified}
+
+
+def _work_folder(name: str, field: str) -> Path:
+    """Where a single file's anonymized version is made before the export copies it out: not
+    beside the file, where an output would lie in a folder of originals (``anonymize_faces``
+    refuses that), but in FiftyOne's own folder for the media it makes."""
+    import fiftyone as fo
+
+    return Path(fo.config.default_dataset_dir) / "ldfa" / name / field
+
+
+def _detect(collection, redo: bool, people: list, detection: DetectorConfig, progress, engine) -> dict:
+    """Faces of the collection's samples not detected yet (all of them when settings changed)."""
+    todo = collection if redo else _undetected(collection)
+    if not len(todo):
+        return {"images": 0, "already_detected": len(collection)}
+    detected = detect_faces(todo, people_field=people, progress=progress, engine=engine,
+                            **asdict(detection)).to_dict()
+    detected.pop("per_image")
+    return detected
+
+
+def _undetected(collection):
+    """Samples whose faces were never detected, or whose detection failed (a video: any frame)."""
+    if collection.media_type != "video":
+        return collection.exists(FACES, False)
+    ids, frames = collection.values(["id", f"frames.{FACES}"])
+    return collection.select([i for i, faces in zip(ids, frames) if not faces or None in faces])
+
+
+def _joined(results: list[dict]) -> dict:
+    """The images' and the videos' summaries of one stage as one: counts added, videos apart."""
+    if len(results) < 2:
+        return results[0] if results else {"images": 0, "already_detected": 0}
+    images, videos = results
+    joined = dict(images)
+    for key, value in videos.items():
+        if isinstance(value, int) and isinstance(joined.get(key), int):
+            joined[key] += value
+    joined["videos"] = videos
+    return joined
 
 
 def _require_model(model: str) -> None:

@@ -99,5 +99,9 @@ def declare_fields(dataset: fo.Dataset, wanted: dict[str, type]) -> None:
     """Declare a run's fields (path -> FiftyOne field type) before writing them: the App can
     filter by them, and a first None value is accepted."""
     for path, kind in wanted.items():
-        if not dataset.has_field(path):
+        if dataset.has_field(path):
+            continue
+        if path.startswith("frames."):  # a video's frame-level field
+            dataset.add_frame_field(path.removeprefix("frames."), kind)
+        else:
             dataset.add_sample_field(path, kind)

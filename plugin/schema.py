@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 
-FACES = "faces"  # the default Detections field of the faces
+FACES = "faces"  # the default Detections field of the faces (``frames.faces`` in a video)
 FACE_LABEL = "face"
+TRACK_SOURCE = "track"  # the ``source`` of a face box the tracker filled in (a gap, or padding)
+# frame sequences (image samples): the sequence's name and each image's frame number in it
+SEQUENCE, SEQUENCE_FRAME = "sequence", "sequence_frame"
+VIDEOS_SUFFIX = "-videos"  # a folder's videos go into the companion dataset ``<name>-videos``
 ORIGINAL = "original"  # the untouched version, wherever versions are named
 ORIGINAL_MEDIA = "filepath"  # ... and where its images are
 

@@ -23,14 +23,16 @@ import fiftyone as fo
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask, load_painter
 from ldfa.plugin.anonymization.records import anonymize_blocks, declare_face_facts, face_tasks
+from ldfa.plugin.anonymization.video import VideoTask
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, OutputError
-from ldfa.plugin.freshness import attempts_path, stale_samples
+from ldfa.plugin.freshness import attempts_path, faces_path, stale_samples
 from ldfa.plugin.io.output import output_path, refuse_inside
+from ldfa.plugin.io.video import video_target
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
-from ldfa.plugin.schema import ANONYMIZE, FACES, anonymized_field, face_fact, run_key
+from ldfa.plugin.schema import ANONYMIZE, FACES, SEQUENCE, anonymized_field, face_fact, run_key
 
 
 @renamed(out_field="field")
@@ -66,8 +68,9 @@ def anonymize_faces(
     config = AnonymizationConfig.build(preset=preset, method=method, **params)
     engine = EngineConfig.of(engine)
     field = field or anonymized_field(method)
-    if not collection.has_field(faces_field):
-        raise ConfigError(f"no field '{faces_field}': run `ldfa detect` (ldfa.detect_faces) first")
+    faces = faces_path(collection, faces_field)  # frames.<faces_field> in a video collection
+    if not collection.has_field(faces):
+        raise ConfigError(f"no field '{faces}': run `ldfa detect` (ldfa.detect_faces) first")
     folders = _image_folders(collection._dataset)
     root = Path(os.path.commonpath(sorted(folders)))
     out_dir = _output_dir(output_dir, collection._dataset.name, root, folders, field)
@@ -85,7 +88,7 @@ def anonymize_faces(
         record["device"], record["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, record)
     _register_media_field(collection._dataset, field)
-    declare_face_facts(collection._dataset, faces_field, field)
+    declare_face_facts(collection._dataset, faces, field)
 
     if previous not in (None, config.digest()):
         # Overwriting another config: forget its paths first, so that if this run is killed
@@ -93,22 +96,38 @@ def anonymize_faces(
         collection.exists(field).set_field(field, None).save()
     done = _finished(collection, field, out_dir, faces_field) if previous == config.digest() else set()
     summary = AnonymizationSummary(field, method, output_dir=str(out_dir))
-    summary.add_resumed(collection.select(list(done)).values(
-        f"{faces_field}.detections.{face_fact(field, 'method')}"))
+    video = collection.media_type == "video"
+    methods = collection.select(list(done)).values(f"{faces}.detections.{face_fact(field, 'method')}")
+    if video:  # a video's faces, all its frames' together
+        methods = [[m for frame in frames for m in frame or []] for frames in methods]
+    summary.add_resumed(methods)
     ids = [i for i in collection.values("id") if i not in done]
-    attempts = attempts_path(faces_field, field)
+    attempts = attempts_path(faces, field)
+    sequences = not video and collection.has_field(SEQUENCE)
 
-    def read(block_ids: list[str]) -> list[ImageTask]:
+    def read(block_ids: list[str]) -> list:
         view = collection.select(block_ids, ordered=True)
-        paths, faces, tries = view.values(["filepath", faces_field, attempts])
+        paths, labels, tries = view.values(["filepath", faces, attempts])
+        if video:  # a face's track is keyed by its video
+            return [VideoTask(i, p, str(video_target(output_path(p, root, out_dir), config.video_codec)),
+                              _frame_tasks(i, f, t)) for i, p, f, t in zip(block_ids, paths, labels, tries)]
+        names = view.values(SEQUENCE) if sequences else [None] * len(block_ids)
         return [ImageTask(i, p, str(output_path(p, root, out_dir)),
-                          None if f is None else face_tasks(f, t))
-                for i, p, f, t in zip(block_ids, paths, faces, tries)]
+                          None if f is None else face_tasks(f, t, tracks=name))
+                for i, p, f, t, name in zip(block_ids, paths, labels, tries, names)]
 
-    anonymize_blocks(collection, ids, read, config, engine, faces_field, field, summary,
+    anonymize_blocks(collection, ids, read, config, engine, faces, field, summary,
                      f"Anonymizing ({method})", progress)
     record_run(collection, key, record, {"summary": summary.to_dict()})
     return summary
+
+
+def _frame_tasks(sample_id: str, frames: list | None, attempts: list | None) -> tuple | None:
+    """A video's faces per frame as tasks, tracks keyed by the video; None when any frame was
+    never detected (a frame without faces still has its empty detections)."""
+    if not frames or any(f is None for f in frames):
+        return None
+    return tuple(face_tasks(f, t, tracks=sample_id) for f, t in zip(frames, attempts or [None] * len(frames)))
 
 
 def source_root(dataset: fo.Dataset) -> Path:

@@ -60,7 +60,8 @@ _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
 # Fields added after runs were recorded (controlled LDFA's, strip_metadata): left out of the
 # digest at their defaults, so runs recorded before they existed still resume.
 _DIGEST_UNLESS_DEFAULT = ("control", "controlnet", "controlnet_scale", "push_away", "ip_adapter",
-                          "ip_adapter_scale", "strip_metadata")
+                          "ip_adapter_scale", "strip_metadata", "video_codec", "video_quality")
+VIDEO_CODECS = ("h264", "lossless")
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,11 @@ class AnonymizationConfig(*reversed(_METHOD_PARAMS), _RunOptions):
     strip_metadata: bool = option(False, "written images keep no EXIF but their orientation "
                                   "(default: camera, time and GPS stay; thumbnails, previews, "
                                   "XMP and face regions never do)")
+    video_codec: str = option("h264", "videos: h264 (plays in browsers and the App) or lossless "
+                              "(FFV1 in .mkv: every pixel outside the faces kept exactly)",
+                              choices=VIDEO_CODECS)
+    video_quality: int = option(18, "videos: H.264's constant rate factor (lower: closer to the "
+                                "source, larger files; 18 looks lossless)", low=0, high=51)
     diffusion: DiffusionConfig = dataclasses.field(default_factory=DiffusionConfig)
 
     @classmethod

@@ -87,21 +87,25 @@ class AnonymizationSummary:
         return "\n".join(lines)
 
 
-def face_seed(run_seed: int, sample_id: str, box, attempt: int) -> int:
+def face_seed(run_seed: int, sample_id: str, box, attempt: int, track: str | None = None) -> int:
     """A stable 63-bit seed per face, keyed by its box: reruns reproduce it, a new attempt
     changes it, and a face whose box did not change keeps it when others are added, edited or
-    detected again around it."""
-    text = f"{run_seed}:{sample_id}:{box_key(box)}:{attempt}".encode()
+    detected again around it. A tracked face (video, sequence) is keyed by its ``track``
+    instead, so one person gets one new identity in every frame."""
+    key = f"track:{track}" if track is not None else f"{sample_id}:{box_key(box)}"
+    text = f"{run_seed}:{key}:{attempt}".encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
 
 
 @dataclass(frozen=True)
 class FaceTask:
-    """One face of an image: its label id, relative [x, y, w, h] box and anonymization attempt."""
+    """One face of an image: its label id, relative [x, y, w, h] box and anonymization attempt;
+    ``track`` names the person across frames (unique in the dataset), None for a still image."""
 
     id: str
     box: tuple[float, float, float, float]
     attempt: int = 0
+    track: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ class FacePlan:
         return min(self.region[2] - self.region[0], self.region[3] - self.region[1])
 
     def seed(self, run_seed: int, sample_id: str) -> int:
-        return face_seed(run_seed, sample_id, self.face.box, self.face.attempt)
+        return face_seed(run_seed, sample_id, self.face.box, self.face.attempt, self.face.track)
 
     def facts(self, run_seed: int, sample_id: str) -> dict:
         return {"seed": self.seed(run_seed, sample_id), "method": self.method,

@@ -18,6 +18,7 @@ from ldfa.plugin.anonymization.faces import (
     FaceTask,
     ImageResult,
 )
+from ldfa.plugin.anonymization.video import VideoAnonymizeWorker
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.freshness import current_faces
@@ -37,11 +38,15 @@ def declare_face_facts(dataset: fo.Dataset, faces_field: str, field: str) -> Non
                              for name in FACE_FACTS} | {faces_digest_field(field): fo.StringField})
 
 
-def face_tasks(detections, attempts, bump: frozenset[str] = frozenset()) -> tuple[FaceTask, ...]:
-    """The faces of one sample as tasks (``freshness.current_faces``); faces in ``bump`` (label
-    ids) get one attempt more, so a new seed."""
-    return tuple(FaceTask(i, box, attempt + (i in bump))
-                 for i, box, attempt in current_faces(detections, attempts) or [])
+def face_tasks(detections, attempts, bump: frozenset[str] = frozenset(),
+               tracks: str | None = None) -> tuple[FaceTask, ...]:
+    """The faces of one image or frame as tasks (``freshness.current_faces``); faces in ``bump``
+    (label ids) get one attempt more, so a new seed. With ``tracks`` (the video's or sequence's
+    name), a face whose detection has a track ``index`` is keyed by ``<tracks>:<index>``."""
+    labels = detections.detections if detections is not None else []
+    return tuple(FaceTask(i, box, attempt + (i in bump),
+                          None if tracks is None or d.index is None else f"{tracks}:{d.index}")
+                 for d, (i, box, attempt) in zip(labels, current_faces(detections, attempts) or []))
 
 
 def write_results(collection, faces_field: str, field: str, results: list[ImageResult],
@@ -74,8 +79,10 @@ def anonymize_blocks(collection, ids: list[str], read, config: AnonymizationConf
                      progress: ProgressArg, set_paths: bool = True) -> None:
     """Run the anonymization core over the tasks ``read`` makes of ``ids`` (a block at a time)
     on ``engine``, writing each batch of results back as it arrives."""
+    video = collection.media_type == "video"
+    worker = (VideoAnonymizeWorker if video else AnonymizeWorker).like_here(config)
     with Progress(len(ids), label, progress) as bar:
-        for results in run_tasks(blocks(ids, read), AnonymizeWorker.like_here(config), engine,
-                                 IMAGES_PER_CHUNK, uses_gpu=config.uses_diffusion):
+        for results in run_tasks(blocks(ids, read), worker, engine, 1 if video else IMAGES_PER_CHUNK,
+                                 uses_gpu=config.uses_diffusion):
             write_results(collection, faces_field, field, results, summary, set_paths)
             bar.update(len(results))

@@ -38,6 +38,7 @@ class DetectResult:
     size: tuple[int, int] | None
     faces: list[Face]
     error: str | None = None
+    tracks: list[int] | None = None  # each face's track id, in a frame sequence
 
 
 @dataclass(frozen=True)

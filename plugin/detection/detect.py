@@ -8,6 +8,8 @@ import fiftyone as fo
 
 from ldfa.plugin import failures
 from ldfa.plugin.detection.core import DetectResult, DetectTask, DetectWorker, face_fields
+from ldfa.plugin.detection.tracks import TrackConfig, track_faces
+from ldfa.plugin.detection.video import VideoDetectResult, VideoDetectTask, VideoDetectWorker
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError
@@ -15,9 +17,12 @@ from ldfa.plugin.models.detector.backends import Face
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import record_run, versions
-from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, run_key
+from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, SEQUENCE, SEQUENCE_FRAME, run_key
 
 WRITE_IMAGES = 32  # results written to FiftyOne together: a few round trips per 32 images
+# Image sequences carry no frame rate; the tracker's settings are in frames, this only scales
+# its motion model (MOT17: 14-30 frames/s, Cityscapes sequences: 17).
+SEQUENCE_RATE = 25.0
 
 
 @dataclass
@@ -69,6 +74,7 @@ def detect_faces(
     people_field: str | list[str] | None = None,
     progress: ProgressArg = True,
     engine: str | dict | EngineConfig = "local",
+    tracking: dict | None = None,
     **params,
 ) -> DetectionSummary:
     """Detect faces in every sample of ``collection`` and write them to ``label_field``.
@@ -88,6 +94,12 @@ def detect_faces(
     images do not stop the run: they get ``<label_field>_error`` and the tag
     ``<label_field>_failed``.
 
+    Videos and frame sequences are tracked (``ldfa.plugin.detection.tracks``): in a video
+    collection the faces go to ``frames.<label_field>``, and in images that share a ``sequence``
+    (ordered by ``sequence_frame``) to ``label_field``; each face's ``index`` is its track id,
+    and the boxes the tracker fills (gaps inside a track, ``pad_frames`` before and after it)
+    have ``source="track"``, so the face is replaced in every frame of its track.
+
     Args:
         collection: a dataset or view of images
         label_field: the ``fo.Detections`` field to write
@@ -96,62 +108,116 @@ def detect_faces(
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
         engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
             its fields: ``ray_address``, ``workers``, ``gpus_per_worker``)
+        tracking: fields of :class:`TrackConfig` by name (videos and sequences)
         **params: any field of :class:`DetectorConfig` (``detector``, ``confidence``,
             ``candidate_confidence``, ``zoom``, ``zoom_confidence``, ``min_face_px``,
             ``max_side``, ``batch_size``, ``device``); its help says what each does
     """
     config = DetectorConfig.build(**params)
+    track = TrackConfig(**(tracking or {}))
     engine = EngineConfig.of(engine)
-    people_fields = _people_fields(collection, people_field)
-    _ensure_detections_field(collection, label_field)
+    video = collection.media_type == "video"
+    people_fields = [] if video else _people_fields(collection, people_field)
+    _ensure_detections_field(collection, label_field, video)
     summary = DetectionSummary(label_field, config.detector)
     ids = collection.values("id")
+    sequences = dict(zip(ids, collection.values(SEQUENCE))) if collection.has_field(SEQUENCE) else {}
 
-    def read(block_ids: list[str]) -> list[DetectTask]:
+    def read(block_ids: list[str]) -> list:
         view = collection.select(block_ids, ordered=True)
         paths, people = view.values("filepath"), view.values(people_fields) if people_fields else []
+        if video:
+            return [VideoDetectTask(i, p) for i, p in zip(block_ids, paths)]
         return [DetectTask(i, p, tuple(labels)) for i, p, labels in
                 zip(block_ids, paths, zip(*people) if people else [()] * len(block_ids))]
 
-    per_image, pending = {}, []
+    worker = VideoDetectWorker(params, asdict(track)) if video else DetectWorker(params)
+    per_image, pending, held = {}, [], []
     with Progress(len(ids), "Detecting faces", progress) as bar:
-        for results in run_tasks(blocks(ids, read), DetectWorker(params), engine, config.batch_size):
-            pending += results
-            if len(pending) >= WRITE_IMAGES:
+        for results in run_tasks(blocks(ids, read), worker, engine, 1 if video else config.batch_size):
+            held += [r for r in results if sequences.get(r.sample_id)]  # tracked once all are in
+            pending += [r for r in results if not sequences.get(r.sample_id)]
+            if len(pending) >= WRITE_IMAGES or video:
                 per_image.update(_write(collection, label_field, pending, config, summary))
                 pending = []
             bar.update(len(results))
+        pending += _tracked_sequences(held, sequences, collection, track)
         per_image.update(_write(collection, label_field, pending, config, summary))
     summary.per_image = [per_image[i] for i in ids]  # in the collection's order, whatever the engine
     record_run(
         collection,
         run_key(DETECT, label_field),
         {"method": "ldfa.detect_faces", "label_field": label_field, **asdict(config),
-         "people_fields": people_fields, "engine": asdict(engine),
+         "people_fields": people_fields, "engine": asdict(engine), "tracking": asdict(track),
          "versions": versions("facenet-pytorch", "onnxruntime", "torch")},
         summary.totals(),
     )
     return summary
 
 
-def _write(collection, label_field: str, results: list[DetectResult], config: DetectorConfig,
+def _tracked_sequences(results: list[DetectResult], sequences: dict, collection,
+                       track: TrackConfig) -> list[DetectResult]:
+    """The results of images in frame sequences with their faces tracked, sequence by sequence
+    in frame order; a frame that could not be read is left out of its sequence's tracks."""
+    if not results:
+        return []
+    numbers = dict(zip(*collection.select([r.sample_id for r in results]).values(["id", SEQUENCE_FRAME])))
+    by_sequence: dict[str, list[DetectResult]] = {}
+    for r in sorted(results, key=lambda r: numbers[r.sample_id] or 0):
+        by_sequence.setdefault(sequences[r.sample_id], []).append(r)
+    for frames in by_sequence.values():
+        readable = [r for r in frames if r.error is None]
+        if not readable:
+            continue
+        width, height = max(r.size for r in readable)
+        tracked = track_faces([r.faces for r in readable], width, height, SEQUENCE_RATE, track)
+        for r, faces in zip(readable, tracked):
+            r.faces = [face for face, _ in faces]
+            r.tracks = [index for _, index in faces]
+    return results
+
+
+def _write(collection, label_field: str, results: list, config: DetectorConfig,
            summary: DetectionSummary) -> dict[str, dict]:
     """Store a batch of results as labels (failures recorded), count them in ``summary`` and
-    return each image's line of ``summary.per_image`` by sample id."""
+    return each image's (or video's) line of ``summary.per_image`` by sample id."""
     labels, reasons, lines = {}, {}, {}
     for r in results:
         reasons[r.sample_id] = r.error
-        labels[r.sample_id] = None if r.error else fo.Detections(
-            detections=[to_detection(f, *r.size, config.min_face_px) for f in r.faces])
-        lines[r.sample_id] = {"filepath": r.filepath, "faces": len(r.faces), "error": r.error}
-        for face in r.faces:
+        video = isinstance(r, VideoDetectResult)
+        frames = r.frames if video else [list(zip(r.faces, r.tracks or [None] * len(r.faces)))]
+        labels[r.sample_id] = None
+        if r.error is None:
+            detections = [fo.Detections(detections=[to_detection(f, *r.size, config.min_face_px, index)
+                                                    for f, index in faces]) for faces in frames]
+            labels[r.sample_id] = detections if video else detections[0]
+        faces = [f for faces in frames for f, _ in faces]
+        lines[r.sample_id] = {"filepath": r.filepath, "faces": len(faces), "error": r.error}
+        if video:
+            lines[r.sample_id].update(frames=len(frames), tracks=len({i for fs in frames for _, i in fs}))
+        for face in faces:
             summary.by_source[face.source] = summary.by_source.get(face.source, 0) + 1
             summary.small += face.size < config.min_face_px
     if not results:
         return lines
-    collection.set_values(label_field, labels, key_field="id")
+    if collection.media_type == "video":
+        _write_frames(collection, label_field, labels)
+    else:
+        collection.set_values(label_field, labels, key_field="id")
     failures.record(collection, label_field, reasons)
     return lines
+
+
+def _write_frames(collection, label_field: str, labels: dict[str, list | None]) -> None:
+    """Each video's faces per frame (``frames.<label_field>``), replacing what an earlier run
+    wrote; a video that failed keeps no faces, so it is never taken for one without any."""
+    for sample in collection._dataset.select(list(labels)).iter_samples(autosave=True):
+        frames = labels[sample.id] or []
+        for number in list(sample.frames.keys()):
+            if number > len(frames):
+                sample.frames[number][label_field] = None
+        for number, detections in enumerate(frames, 1):
+            sample.frames[number][label_field] = detections
 
 
 def _people_fields(collection, people_field) -> list[str]:
@@ -165,18 +231,21 @@ def _people_fields(collection, people_field) -> list[str]:
     return fields
 
 
-def _ensure_detections_field(collection, label_field: str) -> None:
-    """Declare ``label_field`` up front so a first batch of failures still has a typed field."""
-    if not collection.has_field(label_field):
-        collection._dataset.add_sample_field(
-            label_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections
-        )
-    elif collection.get_field(label_field).document_type is not fo.Detections:
+def _ensure_detections_field(collection, label_field: str, video: bool = False) -> None:
+    """Declare ``label_field`` (a frame field in a video collection) up front so a first batch
+    of failures still has a typed field."""
+    path = f"frames.{label_field}" if video else label_field
+    if not collection.has_field(path):
+        add = collection._dataset.add_frame_field if video else collection._dataset.add_sample_field
+        add(label_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
+    elif collection.get_field(path).document_type is not fo.Detections:
         raise ConfigError(
             f"field '{label_field}' exists and does not hold fo.Detections; choose another label_field"
         )
 
 
-def to_detection(face: Face, width: int, height: int, min_face_px: int = 0) -> fo.Detection:
-    """A FiftyOne face detection: what ``detect_image`` gives for the face (``face_fields``)."""
-    return fo.Detection(label=FACE_LABEL, **face_fields(face, width, height, min_face_px))
+def to_detection(face: Face, width: int, height: int, min_face_px: int = 0,
+                 index: int | None = None) -> fo.Detection:
+    """A FiftyOne face detection: what ``detect_image`` gives for the face (``face_fields``),
+    with its track id as ``index`` in a video or sequence (FiftyOne draws tracks by it)."""
+    return fo.Detection(label=FACE_LABEL, index=index, **face_fields(face, width, height, min_face_px))

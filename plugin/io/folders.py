@@ -15,7 +15,7 @@ from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.io.images import is_image_name
 from ldfa.plugin.io.video import is_video_name, probe
 from ldfa.plugin.runs import anonymized_fields, run_config
-from ldfa.plugin.schema import ANONYMIZE, run_key
+from ldfa.plugin.schema import ANONYMIZE, VIDEOS_SUFFIX, run_key
 
 MEDIA_HINTS = {"image": "image files end in .jpg, .png, .tif and the like",
                "video": "video files end in .mp4, .mov, .mkv, .avi or .webm"}
@@ -149,12 +149,17 @@ def open_dataset(name: str, create: bool = False) -> fo.Dataset:
 @contextlib.contextmanager
 def dataset_for_command(name: str, create: bool = False):
     """``open_dataset`` for one command: a dataset this command creates is deleted again when
-    the command fails or is interrupted, so a failed command never leaves a dataset behind."""
+    the command fails or is interrupted, and so is its companion video dataset (``<name>-videos``)
+    when the command made that too, so a failed command never leaves a dataset behind."""
+    videos = f"{name}{VIDEOS_SUFFIX}"
     created = create and not fo.dataset_exists(name)
+    videos_created = created and not fo.dataset_exists(videos)
     dataset = open_dataset(name, create)
     try:
         yield dataset
     except BaseException:
         if created and not dataset.deleted:
             dataset.delete()
+        if videos_created and fo.dataset_exists(videos):
+            fo.delete_dataset(videos)
         raise

@@ -1,0 +1,88 @@
+"""Videos and frame sequences through the stages: faces detected per frame and tracked, every
+face replaced in every frame with one seed per track, the file kept whole, stale videos redone."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from ldfa_testing.videos import cut, shared_clip
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """walkway.mp4's first 12 frames at half size (960x540), with its audio."""
+    return cut(shared_clip("walkway.mp4"), tmp_path_factory.mktemp("clip") / "walkway.mp4", 12, 0.5)
+
+
+@pytest.fixture
+def videos(fo, dataset, clip):
+    from ldfa.plugin.io.video import probe
+
+    dataset.add_sample(fo.Sample(filepath=str(clip), metadata=fo.VideoMetadata(**probe(clip).metadata())))
+    return dataset
+
+
+def boxes_of(detections, width, height):
+    from ldfa.plugin.geometry.boxes import to_pixels
+
+    return [[round(v) for v in to_pixels(d.bounding_box, width, height)] for d in detections.detections]
+
+
+@pytest.mark.slow
+def test_a_video_is_detected_tracked_and_anonymized_in_every_frame(videos, clip, tmp_path):
+    import ldfa
+    from ldfa.plugin.freshness import stale_samples
+    from ldfa.plugin.io.video import probe, read_frames
+
+    detected = ldfa.detect_faces(videos, progress=False)
+    [line] = detected.per_image
+    assert line["frames"] == 12 and line["faces"] >= 12 and line["tracks"] >= 1 and line["error"] is None
+    sample = videos.first()
+    faces = [sample.frames[n]["faces"] for n in range(1, 13)]
+    assert all(f is not None for f in faces)
+    assert all(d.index is not None for f in faces for d in f.detections)
+
+    summary = ldfa.anonymize_faces(videos, method="solid", output_dir=tmp_path / "out", progress=False)
+    assert summary.written == 1 and summary.failed == 0 and summary.faces == line["faces"]
+    sample.reload()
+    out = sample["anon_solid"]
+    before, after = probe(clip), probe(out)
+    assert (after.frames, after.rate, after.width, after.height) == (12, before.rate, 960, 540)
+    assert after.streams == before.streams == ("video", "audio")
+    for n, (a, b) in enumerate(zip(read_frames(clip), read_frames(out))):
+        for x, y, w, h in boxes_of(faces[n], 960, 540):
+            inside = np.abs(a[y:y + h, x:x + w].astype(int) - b[y:y + h, x:x + w].astype(int))
+            assert inside.size and (inside.max(axis=-1) > 8).mean() > 0.5, f"frame {n + 1}: face left"
+
+    seeds = {}
+    for n in range(1, 13):
+        for d in sample.frames[n]["faces"].detections:
+            seeds.setdefault(d.index, set()).add(d["anon_solid_seed"])
+    assert all(len(s) == 1 for s in seeds.values())  # one seed per track, the same in every frame
+    assert len({s.pop() for s in seeds.values()}) == len(seeds)  # and another for each track
+
+    again = ldfa.anonymize_faces(videos, method="solid", output_dir=tmp_path / "out", progress=False)
+    assert (again.resumed, again.written) == (1, 0)
+    moved = sample.frames[5]["faces"].detections[0]
+    moved.bounding_box = [moved.bounding_box[0] + 0.01, *moved.bounding_box[1:]]
+    sample.save()
+    assert stale_samples(videos, "anon_solid") == [sample.id]
+    redone = ldfa.anonymize_faces(videos, method="solid", output_dir=tmp_path / "out", progress=False)
+    assert redone.written == 1 and stale_samples(videos, "anon_solid") == []
+
+
+@pytest.mark.slow
+def test_frame_sequences_are_tracked_as_sequences(fo, dataset, tmp_path):
+    import ldfa
+    from ldfa.plugin.schema import SEQUENCE, SEQUENCE_FRAME
+
+    frames = sorted((shared_clip("mot17-mini") / "MOT17-09-FRCNN" / "img1").glob("*.jpg"))[:4]
+    for path in frames:
+        shutil.copy(path, tmp_path / path.name)
+        dataset.add_sample(fo.Sample(filepath=str(tmp_path / path.name),
+                                     **{SEQUENCE: "MOT17-09", SEQUENCE_FRAME: int(path.stem)}))
+    ldfa.detect_faces(dataset, progress=False)
+    tracks = [{d.index for d in faces.detections} for faces in dataset.sort_by(SEQUENCE_FRAME).values("faces")]
+    assert all(None not in t for t in tracks)
+    assert set.intersection(*tracks)  # a person seen in every frame is one track throughout
