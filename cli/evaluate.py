@@ -1,4 +1,5 @@
-"""``ldfa evaluate``: identity distance, attributes kept and detection utility of one anonymized field."""
+"""``ldfa evaluate``: identity distance, attributes kept and detection utility of one anonymized field,
+and for videos and frame sequences its leaks, flicker and identity consistency over time."""
 
 from __future__ import annotations
 
@@ -38,9 +39,14 @@ def run(args) -> int:
     from ldfa.plugin.freshness import stale_samples
     from ldfa.plugin.io.folders import open_dataset
     from ldfa.plugin.metrics.measure import measure_version
-    from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, IDENTITY, RESIDUAL
+    from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, IDENTITY, RESIDUAL, SEQUENCE
 
     dataset = open_dataset(args.dataset)
+    over_time = _over_time(dataset, args) if dataset.media_type == "video" or dataset.has_field(SEQUENCE) else None
+    if dataset.media_type == "video":  # the image metrics read still images; a video is measured over time
+        emit({"dataset": dataset.name, "field": args.field, "temporal": over_time[0],
+              "stale": len(stale_samples(dataset, args.field))}, args.json, "\n".join(over_time[1]))
+        return 0
     measured = measure_version(dataset, args.field, faces_field=args.faces_field, gt_field=args.gt_field,
                                detector=args.detector, embedders=args.embedders,
                                facenet_weights=args.facenet_weights, progress=not args.json,
@@ -75,14 +81,36 @@ def run(args) -> int:
                  f"{_f(a['landmark_nme'])}; {a['measured']} measured, {a['no_face_left']} with no face "
                  f"the mesh finds, {a['not_measurable']} too small or unreadable, of {a['faces']}")
     lines.append("saved views for review in the App: " + ", ".join(views))
+    lines += over_time[1] if over_time else []
     stale = len(stale_samples(dataset, args.field))
     if stale:
         lines.append(f"stale: {stale} image(s) of {args.field} were made from other faces than the dataset "
                      "holds now (their new faces are in the clear there): rerun `ldfa anonymize` to redo them")
     emit({"dataset": dataset.name, "field": args.field, "identity": identity, "residual": residual,
-          "attributes": attributes, "detection": detection, "saved_views": views, "stale": stale},
-         args.json, "\n".join(lines))
+          "attributes": attributes, "detection": detection, "saved_views": views, "stale": stale,
+          **({"temporal": over_time[0]} if over_time else {})}, args.json, "\n".join(lines))
     return 0
+
+
+def _over_time(dataset, args) -> tuple[dict, list[str]]:
+    """The metrics over time of a video dataset or of frame sequences, and their lines."""
+    from ldfa.plugin.metrics.temporal import measure_temporal
+    from ldfa.plugin.runs import faces_field_of
+
+    faces = args.faces_field or faces_field_of(dataset, args.field)
+    t = measure_temporal(dataset, args.field, faces_field=faces, progress=not args.json)
+    leaks, flicker, same = t["leaks"], t["flicker"], t["consistency"]
+    lines = [f"over time: {t['clips']} clips, {t['frames']} frames, {t['tracks']} face tracks; "
+             f"leaks (face frames left in the clear, must be 0): {leaks['total']}"]
+    lines += [f"  LEAK {x['clip']} track {x['track']}: frames {x['frames']}" for x in leaks["tracks"]]
+    lines.append(f"flicker inside the faces (mean change between frames): {_f(flicker['anonymized'])} "
+                 f"anonymized, {_f(flicker['original'])} original (ratio {_f(flicker['ratio'])})")
+    lines.append(f"identity consistency ({same['embedder']}, {same['judged']} of {same['tracks']} tracks "
+                 f"judged): a track's new faces {_f(same['anonymized'])} apart (the same new person: small), "
+                 f"{_f(same['to_original'])} from the original (large); the original's own "
+                 f"{_f(same['original'])}")
+    lines += [f"  failed: {x['clip']}: {x['reason']}" for x in t["failed"]]
+    return t, lines
 
 
 def _f(value) -> str:

@@ -22,8 +22,8 @@ ORIGINAL = "original"  # the untouched version, wherever versions are named
 ORIGINAL_MEDIA = "filepath"  # ... and where its images are
 
 # run kinds: one FiftyOne run per kind and field (see ``run_key``)
-DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL, ATTRIBUTES = (
-    "detect", "anonymize", "identity", "residual", "detection", "attributes")
+DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL, ATTRIBUTES, TEMPORAL = (
+    "detect", "anonymize", "identity", "residual", "detection", "attributes", "temporal")
 FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anonymized version
 # a face's review verdict (a label tag): the identity guard and the App's review set them
 APPROVED, NEEDS_REVIEW = "approved", "needs_review"
@@ -114,6 +114,22 @@ def attribute_diff(version: str, name: str) -> str:
 def attribute_reason(version: str) -> str:
     """Why a face has no attribute differences in ``version``."""
     return f"{version}_attributes_reason"
+
+
+def leaks_field(version: str) -> str:
+    """A video's face frames left in the clear in ``version`` (an image sequence: the image's
+    faces); must be 0 (``ldfa.plugin.metrics.temporal``)."""
+    return f"{version}_leaks"
+
+
+def flicker_field(version: str) -> str:
+    """A clip's mean change between consecutive frames inside its face boxes, in ``version``."""
+    return f"{version}_flicker"
+
+
+def temporal_error_field(version: str) -> str:
+    """Why a clip of ``version`` was not measured over time, or not whole."""
+    return f"{version}_temporal_error"
 
 
 def predictions(version: str) -> str:

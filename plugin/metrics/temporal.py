@@ -36,21 +36,16 @@ from ldfa.plugin.metrics.temporal_core import (
 from ldfa.plugin.models.embedders import load_embedder
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import declare_fields, record_run, versions
-from ldfa.plugin.schema import FACES, SEQUENCE, SEQUENCE_FRAME, run_key
-
-TEMPORAL = "temporal"  # the run kind: ``run_key(TEMPORAL, field)``
-
-
-def leaks_field(field: str) -> str:
-    return f"{field}_leaks"
-
-
-def flicker_field(field: str) -> str:
-    return f"{field}_flicker"
-
-
-def temporal_error_field(field: str) -> str:
-    return f"{field}_temporal_error"
+from ldfa.plugin.schema import (
+    FACES,
+    SEQUENCE,
+    SEQUENCE_FRAME,
+    TEMPORAL,
+    flicker_field,
+    leaks_field,
+    run_key,
+    temporal_error_field,
+)
 
 
 @dataclass

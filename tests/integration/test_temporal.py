@@ -14,11 +14,11 @@ from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.geometry.boxes import from_corners
 from ldfa.plugin.io.video import probe, read_frames, rewrite_video
 from ldfa.plugin.metrics import temporal_core
-from ldfa.plugin.metrics.temporal import leaks_field, measure_temporal, temporal_error_field
+from ldfa.plugin.metrics.temporal import measure_temporal
 from ldfa.plugin.metrics.temporal_core import region
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.runs import run_results
-from ldfa.plugin.schema import run_key
+from ldfa.plugin.schema import leaks_field, run_key, temporal_error_field
 
 FRAMES, CROP = 8, (slice(450, 990), slice(250, 1210))  # 960 x 540 around the nearest walkers
 LEFT = 4  # the frame (index) a careless anonymization leaves as it was
