@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ldfa.plugin.detection.tracks import TrackConfig, track_faces
+from ldfa.plugin.detection.track_config import TrackConfig
+from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.models.detector.backends import Face
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"

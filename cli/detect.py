@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ldfa.cli.options import add_options, given
 from ldfa.cli.output import emit
-from ldfa.plugin.detection.tracks import TrackConfig
+from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.schema import FACES

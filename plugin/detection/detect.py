@@ -8,7 +8,8 @@ import fiftyone as fo
 
 from ldfa.plugin import failures
 from ldfa.plugin.detection.core import DetectResult, DetectTask, DetectWorker, face_fields
-from ldfa.plugin.detection.tracks import TrackConfig, track_faces
+from ldfa.plugin.detection.track_config import TrackConfig
+from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.detection.video import VideoDetectResult, VideoDetectTask, VideoDetectWorker
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
@@ -114,7 +115,7 @@ def detect_faces(
             ``max_side``, ``batch_size``, ``device``); its help says what each does
     """
     config = DetectorConfig.build(**params)
-    track = TrackConfig(**(tracking or {}))
+    track = TrackConfig.build(**(tracking or {}))
     engine = EngineConfig.of(engine)
     video = collection.media_type == "video"
     people_fields = [] if video else _people_fields(collection, people_field)

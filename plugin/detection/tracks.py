@@ -11,48 +11,17 @@ smoothing so the anonymized region does not jitter (but never shrinks below a de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
 
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.models.detector.backends import Face
-from ldfa.plugin.options import check, option
+from ldfa.plugin.schema import TRACK_SOURCE
 
 JOIN_IOU = 0.3  # a face the tracker left out joins a track whose box overlaps its own this much
-TRACK = "track"  # the source of a box the tracker filled in
-
-
-@dataclass(frozen=True)
-class TrackConfig:
-    """How faces are linked and filled across frames.
-
-    Defaults measured with ``.venv/bin/python bench/tracking.py`` on the clips of
-    ../shared/data/videos (walkway, hamilton's first 120 and concourse's first 40 frames, both
-    GIFs, the five MOT17 sequences: 369 frames, 3062 faces of the default detector). The detector
-    alone leaves 192 frames where a face found on both sides is missed (a leak) and covers 8;
-    tracking with these defaults covers all 192. ``pad_frames`` 0/1/2/3/5 covers 149/187/192/
-    192/192 at 0/396/752/1080/1650 boxes added. ``high`` 0.2 (every face the default detector
-    keeps, its second look's faces from 0.2 included, starts a track) makes 315 tracks, 0.5
-    makes 448 and 0.7 496: joined, the weak faces' tracks are interpolated across their gaps
-    (149 misses covered without padding, 67 at 0.5). ``max_gap`` 1/5/15/30/60 makes 490/368/327/
-    315/310 tracks, none joining faces too far apart to be one. ``smooth`` 1 halves the boxes'
-    jitter (6.9 to 3.6 % of the face's size a frame) for 3.8 % more area; 2 and 3 do no better
-    (4.0 %) for 5.7 and 7.9 %. ``low`` is the detector's ``candidate_confidence``: the default
-    detector keeps no face below 0.2, so it acts only on faces found at lower thresholds.
-    """
-
-    high: float = option(0.2, "faces scored at least this start a track", low=0.0, high=1.0, cli="--track-high")
-    low: float = option(0.1, "weaker faces down to this can continue a track (never start one)", low=0.0,
-                        high=1.0, cli="--track-low")
-    pad_frames: int = option(2, "frames covered before a track's first and after its last face", low=0,
-                             cli="--track-pad-frames")
-    max_gap: int = option(30, "frames a lost track is kept to be joined again (at 30 fps: scaled by the "
-                          "clip's frame rate)", low=0, cli="--track-max-gap")
-    smooth: int = option(1, "half-window (frames) of the box smoothing, which only grows boxes; 0: none",
-                         low=0, cli="--track-smooth")
 
 
 def track_faces(frames: list[list[Face]], width: int, height: int, rate: float,
@@ -60,9 +29,7 @@ def track_faces(frames: list[list[Face]], width: int, height: int, rate: float,
     """Per frame, every face of ``frames`` in its order with its track id (ints from 0, unique in
     the clip), then the faces the tracks fill in (source "track", score None, clipped to the
     ``width`` x ``height`` frame); every box grown by the smoothing."""
-    check(config)
-    if config.low > config.high:
-        raise ConfigError(f"track low ({config.low}) must not exceed track high ({config.high})")
+    config.validate()
     ids = _join_left_out(frames, _tracker_ids(frames, rate, config))
     kept: list[list] = [[None] * len(faces) for faces in frames]
     added: list[list[tuple[Face, int]]] = [[] for _ in frames]
@@ -147,7 +114,7 @@ def _filled(frames: list[list[Face]], members: list[tuple[int, int]], width: int
     for t in [*range(max(0, first - pad), first), *range(last + 1, min(len(frames), last + 1 + pad))]:
         box = np.clip(start if t < first else end, 0, limit)
         if box[2] > box[0] and box[3] > box[1]:
-            out.append((t, None, Face(box, None, None, TRACK)))
+            out.append((t, None, Face(box, None, None, TRACK_SOURCE)))
     return out
 
 
@@ -159,7 +126,7 @@ def _between(detected: dict[int, Face], t: int) -> Face:
     a, b = detected[before], detected[after]
     marks = None if a.landmarks is None or b.landmarks is None else (1 - w) * a.landmarks + w * b.landmarks
     return Face((1 - w) * np.asarray(a.box, dtype=np.float64) + w * np.asarray(b.box, dtype=np.float64),
-                None, marks, TRACK)
+                None, marks, TRACK_SOURCE)
 
 
 def _smoothed(boxes: np.ndarray, half: int) -> np.ndarray:

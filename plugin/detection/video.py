@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ldfa.plugin.detection.core import find_faces
-from ldfa.plugin.detection.tracks import TrackConfig, track_faces
+from ldfa.plugin.detection.track_config import TrackConfig
+from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.video import probe, read_frames
 from ldfa.plugin.models.detector.backends import Face

@@ -4,7 +4,8 @@ face dropped, gaps and ends filled, ids kept apart, boxes only ever grown."""
 import numpy as np
 import pytest
 
-from ldfa.plugin.detection.tracks import TrackConfig, track_faces
+from ldfa.plugin.detection.track_config import TrackConfig
+from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.models.detector.backends import Face
 
