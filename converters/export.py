@@ -1,11 +1,14 @@
 """Export of an anonymized field in the source dataset's own format and folder tree.
 
 Every file of the source tree comes back under the same relative path: each imported image as
-its anonymized version, everything else (annotations, label PNGs, extras) copied byte for byte
-or hard-linked; only photos that were never anonymized (not in the dataset) are left out, and
-the manifest lists them with the reason. Files are written one at a time, atomically, so
-memory stays flat and a rerun resumes; the manifest next to the tree lists what was written
-for ``verify-export``.
+its anonymized version, each video of the companion video dataset as its anonymized video (under
+the anonymized file's suffix when the codec asks another container: lossless FFV1 is ``.mkv``)
+with its face tracks beside it (``<exported name>.faces.json``, FiftyOne's video labels format),
+everything else (annotations, label PNGs, extras) copied byte for byte or hard-linked; only
+photos and videos that were never anonymized (in neither dataset, or whose anonymization failed)
+are left out, and the manifest lists them with the reason. A single-file source exports that
+file alone. Files are written one at a time, atomically, so memory stays flat and a rerun
+resumes; the manifest next to the tree lists what was written for ``verify-export``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import shutil
 from pathlib import Path
 
 import fiftyone as fo
+import fiftyone.utils.eta as foue
 
 from ldfa.converters import manifest, tree
+from ldfa.converters.folder import videos_of
 from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.freshness import stale_samples
@@ -46,20 +51,42 @@ def prepare(dataset: fo.Dataset, field: str, output: Path, overwrite: bool = Fal
         shutil.rmtree(output)
     claim = {"format": info["format"], "source_root": str(root), "field": field,
              "complete": False, "files": {}, "skipped": []}
+    if info.get("only"):
+        claim["only"] = list(info["only"])
     output.mkdir(parents=True, exist_ok=True)
     manifest.write(output, claim)
     return claim
 
 
 def refuse_stale(dataset: fo.Dataset, field: str, run: dict) -> None:
-    """An image whose faces changed after it was written may show a face in the clear: say how
-    many there are and the command that redoes them, before anything is written."""
+    """An image or video whose faces changed after it was written may show a face in the clear:
+    say how many there are and the command that redoes them, before anything is written."""
     stale = stale_samples(dataset, field, run["faces_field"])
     if stale:
         raise ConfigError(
-            f"{len(stale)} image(s) of '{field}' are stale (their faces changed after they were "
-            f"written); redo them with `ldfa anonymize --dataset {dataset.name} --method {run['method']} "
+            f"{len(stale)} {dataset.media_type}(s) of '{field}' are stale (their faces changed after they "
+            f"were written); redo them with `ldfa anonymize --dataset {dataset.name} --method {run['method']} "
             f"--field {field} --output-dir {run['output_dir']}`, then export")
+
+
+def _anonymization(dataset: fo.Dataset | None, field: str) -> dict | None:
+    """The anonymization run of ``field`` on ``dataset``, checked fresh; None for a missing or
+    empty dataset without one (a folder of videos only has no image to anonymize)."""
+    if dataset is None:
+        return None
+    run = run_config(dataset, run_key(ANONYMIZE, field))
+    if run is None and len(dataset):
+        raise ConfigError(f"field '{field}' of dataset '{dataset.name}' holds no ldfa anonymization; "
+                          "run `ldfa anonymize` first")
+    if run is not None:
+        refuse_stale(dataset, field, run)
+    return run
+
+
+def _mask(run: dict) -> dict:
+    """The mask parameters verification rebuilds the face masks with."""
+    return {"grow": run["config"]["mask_grow"], "ellipse": run["config"]["mask_ellipse"],
+            "fade_px": run["config"]["mask_blur_px"]}
 
 
 def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link: bool = False,
@@ -75,24 +102,43 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
         overwrite: replace a non-empty output folder
         faces_coco: COCO only: also write the faces as ``ldfa_faces.json`` beside the annotations
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
+
+    The videos of the companion video dataset (``ldfa_source["videos_dataset"]``) are exported
+    from the same ``field`` there, each with its face tracks; either dataset may be empty.
     """
     output = Path(output).expanduser().resolve()
-    run = run_config(dataset, run_key(ANONYMIZE, field))
-    if run is None:
+    images_of, videos = (None, dataset) if dataset.media_type == "video" else (dataset, videos_of(dataset))
+    run, video_run = _anonymization(images_of, field), _anonymization(videos, field)
+    if run is None and video_run is None:
         raise ConfigError(f"field '{field}' holds no ldfa anonymization; run `ldfa anonymize` first")
-    refuse_stale(dataset, field, run)
     claim = prepare(dataset, field, output, overwrite)
-    faces_field = run["faces_field"]
-    claim.update(method=run["method"], faces_field=faces_field,
-                 mask={"grow": run["config"]["mask_grow"], "ellipse": run["config"]["mask_ellipse"],
-                       "fade_px": run["config"]["mask_blur_px"]})
+    faces_field = (run or video_run)["faces_field"]
+    claim.update(method=(run or video_run)["method"], faces_field=faces_field)
+    images = {}
+    if run is not None:
+        claim["mask"] = _mask(run)
+        relpaths, anonymized, boxes = dataset.values(["relpath", field, f"{faces_field}.detections.bounding_box"])
+        images = {r: (a, b or []) for r, a, b in zip(relpaths, anonymized, boxes)}
+    clips = {}
+    if video_run is not None:
+        claim["videos"] = {"dataset": videos.name, "method": video_run["method"],
+                           "faces_field": video_run["faces_field"], "mask": _mask(video_run),
+                           "quality": video_run["config"].get("video_quality")}  # H.264's CRF
+        clips = {r: (a, i) for r, a, i in zip(*videos.values(["relpath", field, "id"]))} if len(videos) else {}
     info, root = source_of(dataset), Path(claim["source_root"])
-    relpaths, anonymized, boxes = dataset.values(
-        ["relpath", field, f"{faces_field}.detections.bounding_box"])
-    images = {r: (a, b or []) for r, a, b in zip(relpaths, anonymized, boxes)}
-    counts = {"anonymized": 0, "without_faces": 0, "copied": 0}
-    with Progress(len(images), f"Exporting {info['format']}", progress) as bar:
-        for rel in tree.files_of(root):
+    counts = {"anonymized": 0, "without_faces": 0, "videos": 0, "videos_without_faces": 0, "copied": 0}
+    with Progress(len(images) + len(clips), f"Exporting {info['format']}", progress) as bar:
+        for rel in info.get("only") or tree.files_of(root):
+            if rel in clips:
+                bar.update()
+                written = _export_video(rel, root, output, clips[rel], videos, video_run["faces_field"], field)
+                if isinstance(written, str):
+                    claim["skipped"].append({"file": rel, "reason": written})
+                    continue
+                claim["files"].update(written)
+                video = next(iter(written.values()))  # then its face tracks file
+                counts["videos" if video["frames"] else "videos_without_faces"] += 1
+                continue
             kind, reason = _export_one(rel, root, output, images, info["format"], field, link)
             if kind is None:
                 claim["skipped"].append({"file": rel, "reason": reason})
@@ -117,8 +163,8 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
 
 def _export_one(rel: str, root: Path, output: Path, images: dict, fmt: str, field: str, link: bool):
     """Export one source file: ``("anonymized" | "copy", None)``, or ``(None, reason)`` when it
-    is left out: a photo the dataset does not hold (never anonymized), an imported image with
-    no anonymized version, or a symlink leading outside the tree."""
+    is left out: a photo or video the datasets do not hold (never anonymized), an imported image
+    with no anonymized version, or a symlink leading outside the tree."""
     source, target = root / rel, output / rel
     if not source.resolve().is_relative_to(root.resolve()):
         return None, "a symlink leading outside the source tree: left out"
@@ -129,12 +175,45 @@ def _export_one(rel: str, root: Path, output: Path, images: dict, fmt: str, fiel
         if Path(path).resolve() != target:
             copy_atomic(path, target)
         return "anonymized", None
-    if tree.is_photo(rel, fmt):
-        return None, ("a photo that is not in the dataset, so never anonymized: left out "
+    media = tree.media_kind(rel, fmt)
+    if media:
+        return None, (f"a {media} that is not in the dataset, so never anonymized: left out "
                       "(import it to anonymize it)")
     if not (target.exists() and target.stat().st_size == source.stat().st_size):
         copy_atomic(str(source), target, link=link)
     return "copy", None
+
+
+def _export_video(rel: str, root: Path, output: Path, clip: tuple[str | None, str], videos: fo.Dataset,
+                  faces_field: str, field: str) -> dict[str, dict] | str:
+    """Export one video of the video dataset: its manifest entries (the anonymized video, under
+    the anonymized file's suffix, with its face boxes per frame; its face tracks file), or the
+    reason it is left out."""
+    path, sample_id = clip
+    if not (root / rel).resolve().is_relative_to(root.resolve()):
+        return "a symlink leading outside the source tree: left out"
+    if not path:
+        return f"no anonymized version in '{field}' (its anonymization failed or never ran)"
+    name = Path(rel).with_suffix(Path(path).suffix).as_posix()
+    if name != rel and (root / name).exists():
+        return f"its anonymized version would be named {name}, the name of another source file: left out"
+    if Path(path).resolve() != output / name:
+        copy_atomic(path, output / name)
+    frames = {n: frame[faces_field] for n, frame in videos[sample_id].frames.items()}
+    entry = {"kind": "video", "frames": _boxes_per_frame(frames)} | ({"source": rel} if name != rel else {})
+    labels = f"{name}.faces.json"
+    if (root / labels).exists():  # the source's own file of that name is copied, never replaced
+        return {name: entry}
+    tracks = foue.to_video_labels(frames={n: {faces_field: d} for n, d in frames.items() if d is not None})
+    manifest.write_json(output / labels, tracks.serialize())
+    return {name: entry, labels: {"kind": "added"}}
+
+
+def _boxes_per_frame(frames: dict[int, fo.Detections | None]) -> list[list[list[float]]]:
+    """The relative face boxes of frame 1, 2, ... up to the last frame with a face."""
+    last = max((n for n, d in frames.items() if d is not None and d.detections), default=0)
+    return [[list(d.bounding_box) for d in (frames.get(n) or fo.Detections()).detections]
+            for n in range(1, last + 1)]
 
 
 def _write_faces_coco(dataset: fo.Dataset, faces_field: str, path: Path) -> None:

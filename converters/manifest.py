@@ -1,8 +1,14 @@
 """The export manifest: a JSON file *next to* the exported tree (never inside it).
 
-It says what the export is (format, source root, anonymized field, mask parameters), lists every
-exported file as ``copy`` or ``anonymized`` (with its face boxes), and marks the export complete.
-``verify-export`` proves an export from it; a rerun of the same export resumes from it.
+It says what the export is (format, source root, anonymized field, mask parameters; with videos,
+their dataset, method and mask parameters under ``videos``; for a single-file source, ``only``
+that file), lists every exported file by its name in the export as ``copy``, ``anonymized`` (an
+image, with its face boxes), ``video`` (with its face boxes per frame, ``frames[i]`` the relative
+[x, y, w, h] boxes of frame i + 1 up to the last frame with a face, and ``source``: the source
+file's name when the anonymized video has another suffix, such as a lossless ``.mkv``) or
+``added`` (files the export adds: face labels), lists the source files left out with why, and
+marks the export complete. ``verify-export`` proves an export from it; a rerun of the same export
+resumes from it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The files of a dataset's source tree, and which of them are photos (which may show faces).
+"""The files of a dataset's source tree, and which of them are photos or videos (which may show faces).
 
 Export and verification walk the tree the same way, folder by folder, never holding the whole
-listing in memory. A photo the dataset does not hold was never anonymized, so the export leaves
-it out (and lists it with the reason) instead of copying faces into an anonymized dataset.
+listing in memory. A photo or video the datasets do not hold was never anonymized, so the export
+leaves it out (and lists it with the reason) instead of copying faces into an anonymized dataset.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ldfa.plugin.io.images import is_image_name
+from ldfa.plugin.io.video import is_video_name
 
 
 def files_of(root: Path):
@@ -28,3 +29,11 @@ def is_photo(rel: str, fmt: str) -> bool:
     so is every image of a plain folder and of a COCO tree (annotation PNGs such as panoptic masks included: a COCO
     tree does not say which images are annotations)."""
     return is_image_name(rel) and not (fmt == "cityscapes" and rel.split("/", 1)[0].startswith("gt"))
+
+
+def media_kind(rel: str, fmt: str) -> str | None:
+    """``"video"`` for a video file (an animated GIF included), ``"photo"`` for a camera photo
+    (``is_photo``), None for a file that shows no one (annotations, label images, extras)."""
+    if is_video_name(rel):
+        return "video"
+    return "photo" if is_photo(rel, fmt) else None
