@@ -159,8 +159,10 @@ def _export_text(result: dict) -> str:
     reasons: dict[str, int] = {}
     for item in result["skipped"]:
         reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
+    videos = (f"{result['videos']} anonymized videos ({result['videos_without_faces']} without faces), "
+              if result.get("videos") else "")
     lines = [f"exported to {result['output']}: {result['anonymized']} anonymized images, "
-             f"{result['without_faces']} without faces, {result['copied']} other files copied "
+             f"{result['without_faces']} without faces, {videos}{result['copied']} other files copied "
              f"(manifest {result['manifest']})"]
     lines += [f"  left out: {n} x {reason}" for reason, n in reasons.items()]
     return "\n".join(lines)

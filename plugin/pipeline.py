@@ -65,7 +65,7 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     engine = EngineConfig.of(engine)
     if config.uses_diffusion and engine.engine == "local":
         _require_model(config.diffusion.model)
-    name = dataset_name or f"ldfa-{fmt}-{Path(source).resolve().name}"
+    name = dataset_name or f"ldfa-{fmt}-{only.stem if only else Path(source).resolve().name}"
     with dataset_for_command(name, create=True) as dataset:  # a failed import leaves no dataset
         imported = import_dataset(fmt, source, dataset, annotations, images, progress)
     people = dataset.info["ldfa_source"].get("people_fields") if use_people else []
@@ -118,6 +118,8 @@ def _undetected(collection):
     """Samples whose faces were never detected, or whose detection failed (a video: any frame)."""
     if collection.media_type != "video":
         return collection.exists(FACES, False)
+    if not collection.has_field(f"frames.{FACES}"):
+        return collection
     ids, frames = collection.values(["id", f"frames.{FACES}"])
     return collection.select([i for i, faces in zip(ids, frames) if not faces or None in faces])
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from ldfa.plugin.geometry.masks import face_region
+from ldfa_testing.videos import panned
 
 pytestmark = pytest.mark.slow  # whole demo runs
 
@@ -78,17 +79,22 @@ def app_opens(line: str) -> None:
         server.wait(timeout=60)
 
 
-def test_anonymizing_your_own_folder_runs_as_written(fo, sample_photos, tmp_path):
-    """The README's own-folder lines, in one shell, with a home that holds ~/photos."""
+def test_anonymizing_your_own_folder_and_video_runs_as_written(fo, sample_photos, tmp_path):
+    """The README's own-folder lines, in one shell, with a home that holds ~/photos and
+    ~/videos/street.mp4 (a clip panned across a packaged photo, with audio: no ../shared)."""
     photos = tmp_path / "photos"
     (photos / "trip").mkdir(parents=True)
     png, jpg = sample_photos
     (photos / png.name).write_bytes(png.read_bytes())
     (photos / "trip" / jpg.name).write_bytes(jpg.read_bytes())
     (photos / "notes.txt").write_text("not an image")
+    (tmp_path / "videos").mkdir()
+    clip = panned(png, tmp_path / "videos" / "street.mp4")
+    (tmp_path / "videos" / "other.mp4").write_bytes(b"a sibling of the clip: not part of its run")
     done = subprocess.run(["bash", "-c", quick_start()[1]], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "HOME": str(tmp_path)}, timeout=900)
+                          env={**os.environ, "HOME": str(tmp_path)}, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert_video_anonymized(fo, clip, tmp_path / "videos-anon" / "street.mp4")
     out = tmp_path / "photos-anon"
     assert str(out) in done.stdout
     assert (out / "notes.txt").read_text() == "not an image"
@@ -101,3 +107,23 @@ def test_anonymizing_your_own_folder_runs_as_written(fo, sample_photos, tmp_path
         for face in faces.detections:
             x1, y1, x2, y2 = face_region(width, height, face.bounding_box)
             assert np.abs(before[y1:y2, x1:x2] - after[y1:y2, x1:x2]).mean() > 5, path
+
+
+def assert_video_anonymized(fo, clip: Path, out: Path) -> None:
+    """The clip's video came back whole (frames, rate, size, audio) with every face tracked and
+    filled in every frame; nothing but it in the output."""
+    from ldfa.plugin.geometry.boxes import to_pixels
+    from ldfa.plugin.io.video import probe, read_frames
+
+    assert sorted(p.name for p in out.parent.iterdir()) == ["street.mp4", "street.mp4.faces.json"]
+    before, after = probe(clip), probe(out)
+    assert (after.frames, after.rate, after.width, after.height, after.streams) == (
+        before.frames, before.rate, before.width, before.height, before.streams)
+    videos = fo.load_dataset("ldfa-folder-street-videos")  # `ldfa run`'s name for the videos' dataset
+    frames = videos.first().frames
+    for n, (a, b) in enumerate(zip(read_frames(clip), read_frames(out)), 1):
+        faces = frames[n]["faces"].detections
+        assert faces, f"frame {n}: no face tracked"
+        for face in faces:
+            x, y, w, h = (round(v) for v in to_pixels(face.bounding_box, before.width, before.height))
+            assert np.abs(a[y:y + h, x:x + w].astype(float) - b[y:y + h, x:x + w]).mean() > 5, n

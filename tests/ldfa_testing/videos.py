@@ -47,3 +47,33 @@ def cut(source: Path, target: Path, frames: int, scale: float = 1.0) -> Path:
                 packet.stream = copied
                 out.mux(packet)
     return target
+
+
+def panned(photo: Path, target: Path, frames: int = 10, size: int = 320, rate: int = 10) -> Path:
+    """A clip made from a packaged photo, for tests that must run without ``../shared``: a
+    ``size`` px window sliding across ``photo`` (so the face moves), H.264 at ``rate`` frames/s,
+    with a 440 Hz AAC tone as its audio."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(photo).convert("RGB"))
+    step = (pixels.shape[1] - size) // max(frames - 1, 1)
+    with av.open(str(target), "w") as out:
+        video = out.add_stream("libx264", rate=rate)
+        video.width = video.height = size
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=44100)
+        for n in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels[:size, n * step:n * step + size]),
+                                               format="rgb24")
+            frame.pts = n
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        samples = 44100 * frames // rate
+        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 44100)).astype(np.float32)
+        for start in range(0, samples, 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 44100, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode())
+    return target
