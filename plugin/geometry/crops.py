@@ -50,8 +50,9 @@ def unusable(image: np.ndarray, box: np.ndarray) -> str | None:
         return f"face box under {MIN_CROP_PX} px: nothing to embed"
     h, w = image.shape[:2]
     qx, qy = (x2 - x1) / 4, (y2 - y1) / 4
-    core = image[max(math.ceil(y1 + qy), 0):min(math.floor(y2 - qy), h),
-                 max(math.ceil(x1 + qx), 0):min(math.floor(x2 - qx), w)]
+    top, left = max(math.ceil(y1 + qy), 0), max(math.ceil(x1 + qx), 0)
+    # never a negative end: a box left of or above the image is empty, not counted from the far side
+    core = image[top:max(min(math.floor(y2 - qy), h), top), left:max(min(math.floor(x2 - qx), w), left)]
     if core.size == 0:
         return "face outside the image"
     if float(core.std()) < MIN_CROP_STD:
@@ -71,6 +72,7 @@ def face_crop(image: Image.Image, face: FaceBox, size: int, template: np.ndarray
     x1, y1, x2, y2 = face.box
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     half = max(x2 - x1, y2 - y1) * (0.5 + margin)
-    box = (int(max(cx - half, 0)), int(max(cy - half, 0)),
-           int(min(cx + half, image.width)), int(min(cy + half, image.height)))
+    # outward to whole pixels: a box on the frame's edge keeps at least its one pixel
+    box = (math.floor(max(cx - half, 0)), math.floor(max(cy - half, 0)),
+           math.ceil(min(cx + half, image.width)), math.ceil(min(cy + half, image.height)))
     return np.asarray(image.resize((size, size), Image.BILINEAR, box=box))

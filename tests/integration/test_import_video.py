@@ -3,11 +3,8 @@ metadata, a single video as a source, numbered frames as sequences, MOTChallenge
 Cityscapes' sequences."""
 
 import shutil
-from fractions import Fraction
 
-import av
 import pytest
-from PIL import Image
 
 from ldfa.converters.cityscapes import import_cityscapes
 from ldfa.converters.folder import import_folder, videos_of
@@ -19,32 +16,10 @@ from ldfa.plugin.io.folders import add_video_folder
 from ldfa.plugin.io.video import probe
 from ldfa.plugin.runs import record_run
 from ldfa.plugin.schema import ANONYMIZE, run_key
+from ldfa_testing import sequences
+from ldfa_testing.videos import cut
 
 CLIP_FRAMES, CLIP_SIZE = 5, (320, 180)
-
-
-def cut_clip(source, target, frames: int = CLIP_FRAMES) -> None:
-    """The first ``frames`` frames of ``source``, made small, with the audio of that time copied
-    packet for packet: a short real clip with sound."""
-    with av.open(str(source)) as src, av.open(str(target), "w") as out:
-        video_in, audio_in = src.streams.video[0], src.streams.audio[0]
-        video = out.add_stream("libx264", rate=video_in.average_rate)
-        video.width, video.height, video.pix_fmt = *CLIP_SIZE, "yuv420p"
-        audio = out.add_stream_from_template(audio_in)
-        for i, frame in enumerate(src.decode(video_in)):
-            if i == frames:
-                end = frame.time
-                break
-            small = frame.reformat(*CLIP_SIZE, "yuv420p")
-            small.pts, small.time_base = i, 1 / Fraction(video_in.average_rate)
-            out.mux(video.encode(small))
-        out.mux(video.encode())
-        src.seek(0)
-        for packet in src.demux(audio_in):
-            if packet.pts is None or packet.pts * packet.time_base >= end:
-                break
-            packet.stream = audio
-            out.mux(packet)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +28,7 @@ def clip(shared_data, tmp_path_factory):
     if not walkway.is_file():
         pytest.skip(f"needs {walkway}")
     target = tmp_path_factory.mktemp("clip") / "walkway.mp4"
-    cut_clip(walkway, target)
+    cut(walkway, target, CLIP_FRAMES, scale=CLIP_SIZE[0] / 1920)
     assert probe(target).streams == ("video", "audio")
     return target
 
@@ -186,27 +161,8 @@ def test_mot_frames_are_a_sequence_with_their_people(fo, dataset, mot_tree, comp
 
 
 @pytest.fixture
-def cityscapes_sequences(shared_data, tmp_path):
-    """A Cityscapes root with one sequence of four real frames (MOT17-09's, renamed), whose third
-    is also the annotated frame in leftImg8bit/ with a gtFine person."""
-    frames = sorted((shared_data / "videos" / "mot17-mini" / "MOT17-09-FRCNN" / "img1").glob("*.jpg"))
-    if len(frames) < 4:
-        pytest.skip("needs 4 frames of mot17-mini/MOT17-09-FRCNN")
-    root = tmp_path / "cityscapes"
-    for n, frame in zip(range(17, 21), frames):
-        name = f"frankfurt_000000_{n:06d}_leftImg8bit.png"
-        target = root / "leftImg8bit_sequence" / "val" / "frankfurt" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with Image.open(frame) as img:
-            img.resize((480, 270)).save(target)
-    annotated = root / "leftImg8bit" / "val" / "frankfurt" / "frankfurt_000000_000019_leftImg8bit.png"
-    annotated.parent.mkdir(parents=True)
-    shutil.copy(target.with_name("frankfurt_000000_000019_leftImg8bit.png"), annotated)
-    gt = root / "gtFine" / "val" / "frankfurt" / "frankfurt_000000_000019_gtFine_polygons.json"
-    gt.parent.mkdir(parents=True)
-    gt.write_text('{"imgHeight": 270, "imgWidth": 480, "objects": [{"label": "person", '
-                  '"polygon": [[65, 112], [90, 112], [90, 178], [65, 178]]}]}')
-    return root
+def cityscapes_sequences(tmp_path):
+    return sequences.cityscapes_sequences(tmp_path / "cityscapes")
 
 
 def test_cityscapes_sequences_are_frames_and_the_annotated_frame_keeps_its_people(

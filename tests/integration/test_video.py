@@ -1,11 +1,13 @@
 """Videos and frame sequences through the stages: faces detected per frame and tracked, every
 face replaced in every frame with one seed per track, the file kept whole, stale videos redone."""
 
+import json
 import shutil
 
 import numpy as np
 import pytest
 
+from ldfa_testing.sequences import cityscapes_sequences, mot_frames
 from ldfa_testing.videos import cut, shared_clip
 
 
@@ -86,3 +88,33 @@ def test_frame_sequences_are_tracked_as_sequences(fo, dataset, tmp_path):
     tracks = [{d.index for d in faces.detections} for faces in dataset.sort_by(SEQUENCE_FRAME).values("faces")]
     assert all(None not in t for t in tracks)
     assert set.intersection(*tracks)  # a person seen in every frame is one track throughout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tree", ["mot", "cityscapes"])
+def test_a_mot_folder_and_a_cityscapes_sequence_tree_run_as_sequences(fo, tmp_path, tree, capsys):
+    """`ldfa run` on a MOTChallenge folder (its gt.txt people a second opinion) and on a Cityscapes
+    leftImg8bit_sequence tree: frames tracked as sequences, every face replaced, no leak over time,
+    the annotations back byte for byte."""
+    from ldfa.cli import main as cli
+    from ldfa.plugin.schema import SEQUENCE
+
+    root = tmp_path / tree
+    if tree == "mot":
+        shutil.copytree(mot_frames(), root / "MOT17-09-FRCNN")
+        annotation = "MOT17-09-FRCNN/gt/gt.txt"
+    else:
+        cityscapes_sequences(root)
+        annotation = "gtFine/val/frankfurt/frankfurt_000000_000019_gtFine_polygons.json"
+    out, name = tmp_path / f"{tree}-anon", f"run-{tree}"
+    assert cli(["run", str(root), "--output", str(out), "--method", "solid", "--dataset", name]) == 0
+    assert "verify-export: ok" in capsys.readouterr().out
+    assert (out / annotation).read_bytes() == (root / annotation).read_bytes()
+    dataset = fo.load_dataset(name)
+    frames = dataset.exists(SEQUENCE)
+    assert len(frames) == 4 and len(set(frames.values(SEQUENCE))) == 1
+    tracked = [d for faces in frames.values("faces") for d in faces.detections]
+    assert tracked and all(d.index is not None for d in tracked)
+    assert cli(["evaluate", "--dataset", name, "--field", "anon_solid", "--json"]) == 0
+    over_time = json.loads(capsys.readouterr().out)["temporal"]
+    assert over_time["clips"] == 1 and over_time["tracks"] >= 1 and over_time["leaks"]["total"] == 0
