@@ -207,3 +207,48 @@ def test_on_ray_a_stopped_run_resumes_a_bad_image_is_a_failure_and_the_guard_run
     assert facts(view, "ray") == facts(view, "here")
     assert summary.identity_guard == here.identity_guard and here.identity_guard["checked"] == 9
     assert [p for p in (tmp_path / "ray").rglob("*") if p.name.startswith(".")] == []
+
+
+@pytest.fixture
+def two_videos(dataset, tmp_path):
+    """A video dataset of two short clips with faces: walkway's first 4 frames at half size and
+    hamilton's first 4 (another size, rate and scene)."""
+    import fiftyone as fo
+
+    from ldfa.plugin.io.video import probe
+    from ldfa_testing.videos import cut, shared_clip
+
+    (tmp_path / "videos").mkdir()
+    for name, scale in (("walkway.mp4", 0.5), ("hamilton.mp4", 1.0)):
+        clip = cut(shared_clip(name), tmp_path / "videos" / name, 4, scale)
+        dataset.add_sample(fo.Sample(filepath=str(clip), metadata=fo.VideoMetadata(**probe(clip).metadata())))
+    return dataset
+
+
+def tracks(videos, field) -> list:
+    """Each video's faces per frame: box, track id, how found and score."""
+    return [[[(d.bounding_box, d.index, d.source, d.confidence) for d in frame[field].detections]
+             for _, frame in sorted(sample.frames.items())] for sample in videos]
+
+
+def test_ray_splits_videos_and_gives_the_local_engines_tracks_and_videos(cluster, two_videos, tmp_path):
+    """One video a task on both engines: the same faces per frame with the same track ids, and
+    anonymized videos byte for byte the local engine's (libx264 with the same settings and
+    frames is deterministic), with the same per-face facts."""
+    done = []
+    ldfa.detect_faces(two_videos, label_field="found_here", progress=False)
+    found = ldfa.detect_faces(two_videos, label_field="found_on_ray", engine={"engine": "ray", "workers": 2},
+                              progress=lambda fraction, label: done.append(fraction))
+    assert found.failed == 0 and tracks(two_videos, "found_on_ray") == tracks(two_videos, "found_here")
+    assert all(any(frames) for frames in tracks(two_videos, "found_here")), "a clip without faces"
+    assert 0.5 in done  # each video's result came back on its own: a task a video
+
+    faces = sum(len(frame) for frames in tracks(two_videos, "found_here") for frame in frames)
+    for name, engine in (("here", "local"), ("ray", {"engine": "ray", "workers": 2})):
+        summary = ldfa.anonymize_faces(two_videos, method="pixelate", faces_field="found_here", field=name,
+                                       output_dir=tmp_path / name, progress=False, engine=engine)
+        assert (summary.written, summary.failed, summary.faces) == (2, 0, faces), name
+    assert digests(two_videos, "ray") == digests(two_videos, "here")
+    here, on_ray = ([two_videos.values(f"frames.found_here.detections.{field}_{fact}", unwind=True)
+                     for fact in FACTS] for field in ("here", "ray"))
+    assert on_ray == here and len(here[0]) == faces and None not in here[0]  # every face's seed
