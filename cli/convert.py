@@ -148,11 +148,22 @@ def run_pipeline(args) -> int:
         if detected["images"] else f"detected: all {detected['already_detected']} images already, same settings",
         f"anonymized: {anonymized['written']} written, {anonymized['resumed']} already done, "
         f"{anonymized['failed']} failed; {anonymized['faces']} faces",
-        *guard_lines(anonymized["identity_guard"]), _export_text(result["exported"]), _verify_text(result["verified"]),
+        *guard_lines(anonymized["identity_guard"]), *_failed_lines(detected, anonymized),
+        _export_text(result["exported"]), _verify_text(result["verified"]),
         f"output: {result['output']}", f"manifest: {result['manifest']}"])
     emit(result, args.json, text)
     failed_all = anonymized["images"] and anonymized["failed"] == anonymized["images"]
     return 1 if failed_all or not result["verified"]["ok"] else 0
+
+
+def _failed_lines(detected: dict, anonymized: dict) -> list[str]:
+    """One line per file that could not be anonymized, with its first reason (detection's, when
+    the file could not even be read for faces)."""
+    failed: dict[str, str] = {}
+    for stage in (detected, anonymized):
+        for failure in stage.get("failures", []):
+            failed.setdefault(failure["filepath"], failure["error"])
+    return [f"  failed: {path}: {why}" for path, why in failed.items()]
 
 
 def _export_text(result: dict) -> str:

@@ -125,14 +125,15 @@ def _undetected(collection):
 
 
 def _joined(results: list[dict]) -> dict:
-    """The images' and the videos' summaries of one stage as one: counts added, videos apart."""
+    """The images' and the videos' summaries of one stage as one: counts added and failures
+    joined, the videos' own summary under ``videos``."""
     if len(results) < 2:
         return results[0] if results else {"images": 0, "already_detected": 0}
     images, videos = results
     joined = dict(images)
     for key, value in videos.items():
-        if isinstance(value, int) and isinstance(joined.get(key), int):
-            joined[key] += value
+        if isinstance(value, (int, list)) and type(joined.get(key)) is type(value):
+            joined[key] += value  # counts added, lists (failures) joined
     joined["videos"] = videos
     return joined
 

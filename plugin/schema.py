@@ -15,6 +15,8 @@ import re
 FACES = "faces"  # the default Detections field of the faces (``frames.faces`` in a video)
 FACE_LABEL = "face"
 TRACK_SOURCE = "track"  # the ``source`` of a face box the tracker filled in (a gap, or padding)
+# the ``source`` of a weak detection (no pass kept it) kept because it continues a face's track
+CANDIDATE_SOURCE = "candidate"
 # frame sequences (image samples): the sequence's name and each image's frame number in it
 SEQUENCE, SEQUENCE_FRAME = "sequence", "sequence_frame"
 VIDEOS_SUFFIX = "-videos"  # a folder's videos go into the companion dataset ``<name>-videos``

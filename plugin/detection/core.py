@@ -18,6 +18,7 @@ from ldfa.plugin.io.images import decode, read_rgb
 from ldfa.plugin.models.detector.backends import Face
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.models.detector.passes import detect
+from ldfa.plugin.schema import CANDIDATE_SOURCE
 
 
 @dataclass
@@ -27,6 +28,7 @@ class DetectTask:
     sample_id: str
     filepath: str
     people: tuple
+    tracked: bool = False  # a frame of a sequence: its weak candidates go to the tracker too
 
 
 @dataclass
@@ -62,21 +64,26 @@ def detect_images(tasks: list[DetectTask], config: DetectorConfig) -> list[Detec
             readable.append(task)
         except ImageError as e:
             results[task.sample_id] = DetectResult(task.sample_id, task.filepath, None, [], str(e))
-    found = find_faces(images, [task.people for task in readable], config)
+    found = find_faces(images, [task.people for task in readable], config,
+                       candidates=any(task.tracked for task in readable))
     for task, img, faces in zip(readable, images, found):
+        faces = faces if task.tracked else [f for f in faces if f.source != CANDIDATE_SOURCE]
         results[task.sample_id] = DetectResult(task.sample_id, task.filepath,
                                                (img.shape[1], img.shape[0]), faces)
     return [results[task.sample_id] for task in tasks]
 
 
-def find_faces(images: list, people: list[tuple], config: DetectorConfig) -> list[list[Face]]:
+def find_faces(images: list, people: list[tuple], config: DetectorConfig,
+               candidates: bool = False) -> list[list[Face]]:
     """Faces of each RGB image: the full frame, the zoom pass, then a closer look at each of
-    the image's ``people`` labels without a face."""
-    found = detect(images, config)
+    the image's ``people`` labels without a face; with ``candidates``, the weak candidates no
+    pass kept follow (source ``candidate``), for the tracker of a video or sequence."""
+    found = detect(images, config, candidates)
     persons = [[p for label in labels for p in people_in(label, img.shape[1], img.shape[0])]
                for labels, img in zip(people, images)]
     if any(persons):
-        found = [f + more for f, more in zip(found, faces_for_people(images, found, persons, config))]
+        kept = [[f for f in faces if f.source != CANDIDATE_SOURCE] for faces in found]
+        found = [f + more for f, more in zip(found, faces_for_people(images, kept, persons, config))]
     return found
 
 

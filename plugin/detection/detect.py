@@ -129,7 +129,7 @@ def detect_faces(
         paths, people = view.values("filepath"), view.values(people_fields) if people_fields else []
         if video:
             return [VideoDetectTask(i, p) for i, p in zip(block_ids, paths)]
-        return [DetectTask(i, p, tuple(labels)) for i, p, labels in
+        return [DetectTask(i, p, tuple(labels), bool(sequences.get(i))) for i, p, labels in
                 zip(block_ids, paths, zip(*people) if people else [()] * len(block_ids))]
 
     worker = VideoDetectWorker(params, asdict(track)) if video else DetectWorker(params)

@@ -18,8 +18,9 @@ import supervision as sv
 from trackers import ByteTrackTracker
 
 from ldfa.plugin.detection.track_config import TrackConfig
+from ldfa.plugin.geometry.boxes import iou
 from ldfa.plugin.models.detector.backends import Face
-from ldfa.plugin.schema import TRACK_SOURCE
+from ldfa.plugin.schema import CANDIDATE_SOURCE, TRACK_SOURCE
 
 JOIN_IOU = 0.3  # a face the tracker left out joins a track whose box overlaps its own this much
 
@@ -28,9 +29,13 @@ def track_faces(frames: list[list[Face]], width: int, height: int, rate: float,
                 config: TrackConfig = TrackConfig()) -> list[list[tuple[Face, int]]]:
     """Per frame, every face of ``frames`` in its order with its track id (ints from 0, unique in
     the clip), then the faces the tracks fill in (source "track", score None, clipped to the
-    ``width`` x ``height`` frame); every box grown by the smoothing."""
+    ``width`` x ``height`` frame); every box grown by the smoothing. Weak candidates (source
+    ``candidate``: no detection pass kept them) are ByteTrack's low-score detections: kept where
+    they continue the track of a face that was kept, left out otherwise (they never start one)."""
     config.validate()
-    ids = _join_left_out(frames, _tracker_ids(frames, rate, config))
+    ids = _confirmed(frames, _join_left_out(frames, _tracker_ids(frames, rate, config)))
+    frames = [[f for f, k in zip(faces, found) if k is not None] for faces, found in zip(frames, ids)]
+    ids = [[k for k in found if k is not None] for found in ids]
     kept: list[list] = [[None] * len(faces) for faces in frames]
     added: list[list[tuple[Face, int]]] = [[] for _ in frames]
     for track, members in enumerate(_tracks(ids)):
@@ -48,7 +53,8 @@ def _tracker_ids(frames: list[list[Face]], rate: float, config: TrackConfig) -> 
                                track_activation_threshold=config.high, high_conf_det_threshold=config.high)
     ids: list[list[int | None]] = []
     for faces in frames:
-        scores = np.array([1.0 if f.score is None else f.score for f in faces], dtype=np.float32)
+        scores = np.array([1.0 if f.score is None else min(f.score, _below(config.high)) if _weak(f) else f.score
+                           for f in faces], dtype=np.float32)
         kept = np.flatnonzero(scores >= config.low)
         boxes = np.array([faces[i].box for i in kept], dtype=np.float32).reshape(-1, 4)
         tracked = tracker.update(sv.Detections(xyxy=boxes, confidence=scores[kept], data={"face": kept}))
@@ -66,12 +72,12 @@ def _join_left_out(frames: list[list[Face]], ids: list[list[int | None]]) -> lis
     next_id = max((k for frame in boxes for k in frame), default=-1) + 1
     joined = [list(found) for found in ids]
     for t, faces in enumerate(frames):
-        left = [i for i, k in enumerate(joined[t]) if k is None]
+        left = [i for i, k in enumerate(joined[t]) if k is None and not _weak(faces[i])]
         near = {k: box for s in (t - 1, t + 1) if 0 <= s < len(frames) for k, box in boxes[s].items()
                 if k not in boxes[t]}
         if left and near:
             tracks = list(near)
-            overlaps = _iou([faces[i].box for i in left], [near[k] for k in tracks])
+            overlaps = iou([faces[i].box for i in left], [near[k] for k in tracks])
             for a, b in zip(*np.unravel_index(np.argsort(-overlaps, axis=None), overlaps.shape)):
                 i, k = left[a], tracks[b]
                 if overlaps[a, b] >= JOIN_IOU and joined[t][i] is None and k not in boxes[t]:
@@ -82,6 +88,21 @@ def _join_left_out(frames: list[list[Face]], ids: list[list[int | None]]) -> lis
                 joined[t][i], next_id = next_id, next_id + 1
                 boxes[t][joined[t][i]] = faces[i].box
     return joined
+
+
+def _weak(face: Face) -> bool:
+    return face.source == CANDIDATE_SOURCE
+
+
+def _below(high: float) -> float:
+    """A score just under ``high``: a weak candidate is a low-score detection to ByteTrack, whatever it scored."""
+    return float(np.nextafter(np.float32(high), np.float32(0)))
+
+
+def _confirmed(frames: list[list[Face]], ids: list[list[int | None]]) -> list[list[int | None]]:
+    """The ids with every weak candidate's None unless its track holds a face that was kept."""
+    kept = {k for faces, found in zip(frames, ids) for f, k in zip(faces, found) if k is not None and not _weak(f)}
+    return [[k if k in kept else None for k in found] for found in ids]
 
 
 def _tracks(ids: list[list[int]]) -> list[list[tuple[int, int]]]:
@@ -139,5 +160,3 @@ def _smoothed(boxes: np.ndarray, half: int) -> np.ndarray:
     return (sums[high] - sums[low]) / (high - low)[:, None]
 
 
-def _iou(a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
-    return sv.box_iou_batch(np.array(a, dtype=np.float64).reshape(-1, 4), np.array(b, dtype=np.float64).reshape(-1, 4))

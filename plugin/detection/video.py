@@ -46,10 +46,10 @@ def detect_video(task: VideoDetectTask, config: DetectorConfig, tracking: TrackC
         for frame in read_frames(task.filepath):
             batch.append(frame)
             if len(batch) == config.batch_size:
-                found += find_faces(batch, [()] * len(batch), config)
+                found += find_faces(batch, [()] * len(batch), config, candidates=True)
                 batch = []
         if batch:
-            found += find_faces(batch, [()] * len(batch), config)
+            found += find_faces(batch, [()] * len(batch), config, candidates=True)
     except ImageError as e:
         return VideoDetectResult(task.sample_id, task.filepath, None, error=str(e))
     size = (info.width, info.height)

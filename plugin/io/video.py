@@ -95,6 +95,9 @@ def probe(path) -> VideoInfo:
     the packets where the container keeps no frame count (Matroska, WebM)."""
     with _opened(path) as container:
         stream = _video_stream(container, path)
+        size, end = os.path.getsize(path), max((e.pos + e.size for e in stream.index_entries), default=0)
+        if end > size:  # an index (MP4's moov) naming bytes past the end: a cut download or copy
+            raise ImageError(f"{path}: truncated: the file ends at byte {size}, its index runs to byte {end}")
         first, packets = None, 0
         try:
             for packet in container.demux(stream):  # ends with an empty packet, which flushes the decoder
@@ -107,9 +110,6 @@ def probe(path) -> VideoInfo:
             raise ImageError(f"{path}: unreadable or corrupt video ({e})") from None
         if first is None:
             raise ImageError(f"{path}: no frame decodes (zero frames or corrupt)")
-        size, end = os.path.getsize(path), max((e.pos + e.size for e in stream.index_entries), default=0)
-        if end > size:  # an index (MP4's moov) naming bytes past the end: a cut download or copy
-            raise ImageError(f"{path}: truncated: the file ends at byte {size}, its index runs to byte {end}")
         rotation = round(-first.rotation / 90) % 4 * 90
         width, height = stream.codec_context.width, stream.codec_context.height
         if rotation in (90, 270):

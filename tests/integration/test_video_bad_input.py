@@ -179,9 +179,6 @@ def test_ldfa_run_exports_the_good_videos_whole_and_leaves_the_bad_ones_out(run,
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="ldfa run's summary names no failed video, only counts ('4 failed', '4 x no "
-                   "anonymized version'); fix in cli/convert.py run_pipeline: one line per failed file, '  failed: "
-                   "<relpath>: <first reason>' (detection's error, else anonymization's), from the summaries' failures")
 def test_ldfa_run_says_which_videos_failed_and_why(fo, run, folder, tmp_path):
     if run["raised"] is not None:
         raise run["raised"]
@@ -243,9 +240,5 @@ def test_detect_then_anonymize_record_each_bad_video_on_its_sample(fo, folder, t
             fo.delete_dataset(name)
 
 
-@pytest.mark.xfail(strict=True, reason="probe decodes before it compares the index with the file's size, so an MP4 "
-                   "cut short with its index first ('faststart') is called 'unreadable or corrupt video (Invalid "
-                   "data found ...)' when its first packets cannot decode; fix in plugin/io/video.py probe: check "
-                   "`end > size` (the index running past the end) before the demux/decode loop")
 def test_an_mp4_cut_short_is_called_truncated(folder):
     assert why(folder / "truncated.mp4").startswith("truncated")

@@ -148,3 +148,21 @@ def test_empty_clips_and_frames():
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ConfigError, match="track|pad_frames|high"):
         track_faces([[face(10, 10)]], W, H, RATE, bad)
+
+
+def test_a_weak_candidate_is_kept_where_it_continues_a_kept_faces_track_and_nowhere_else():
+    """ByteTrack's second threshold: the detector's weak candidates (no pass kept them) extend a
+    track past its last kept face, beyond any padding; a candidate alone starts nothing."""
+    from dataclasses import replace
+
+    path = walk(12, 100, 100, dx=10)
+    weak = [replace(f, score=0.15, source="candidate") for f in path]
+    lone = replace(face(450, 300, score=0.15), source="candidate")
+    frames = [[path[t]] if t < 4 else [weak[t]] for t in range(12)]
+    frames[6].append(lone)
+    out = track_faces(frames, W, H, RATE, EXACT)
+    for t in range(12):
+        faces = [(f, k) for f, k in out[t] if f.source == "candidate"]
+        assert len(faces) == (1 if t >= 4 else 0), t  # every candidate of the track, the lone one not
+        assert {k for _, k in out[t]} == {0}
+    assert not any(contains(f.box, lone.box) for f, _ in out[6])

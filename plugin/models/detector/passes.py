@@ -17,9 +17,11 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
+from ldfa.plugin.geometry.boxes import iou
 from ldfa.plugin.geometry.windows import square_crop
-from ldfa.plugin.models.detector.backends import MIN_IMAGE_PX, Backend, Face, load_backend, suppress
+from ldfa.plugin.models.detector.backends import MIN_IMAGE_PX, NMS_IOU, Backend, Face, load_backend, suppress
 from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.schema import CANDIDATE_SOURCE
 
 # The zoom pass (measured on ../shared/data/street-faces, README "Which detector"): a window of
 # this many detection pixels around each weak candidate, enough context for the detector to see
@@ -32,12 +34,14 @@ ZOOM_GRID_PX = 64  # window centres snap to this grid; a candidate is then <= 32
 ZOOM_BATCH = 16  # zoom windows per detector call (small and same-size: batching pays here)
 
 
-def detect(images: list[np.ndarray], config: DetectorConfig) -> list[list[Face]]:
+def detect(images: list[np.ndarray], config: DetectorConfig, candidates: bool = False) -> list[list[Face]]:
     """Faces in each RGB uint8 image, in that image's full-resolution pixels, best first.
 
     Images are grouped by their detection size so backends can batch them; boxes are clipped
     to the image. Every face is kept however small (``min_face_px`` only marks faces, in
-    ``detect_faces``): a dropped face would be a face left in the export.
+    ``detect_faces``): a dropped face would be a face left in the export. With ``candidates``,
+    the weak full-frame candidates no pass kept follow each image's faces (source
+    ``candidate``), for a tracker to keep where they continue a face's track.
     """
     config = config.validate()
     backend = load_backend(config.detector, config.device)
@@ -61,13 +65,24 @@ def detect(images: list[np.ndarray], config: DetectorConfig) -> list[list[Face]]
                 for face in faces:
                     if face.score >= config.confidence:
                         results[i].append(replace(face.scaled(1.0 / scale), source=backend.name))
-                    elif face.size < ZOOM_BELOW_PX:
+                    else:
                         weak.append((i, face, scale))
     if config.zooms and weak:
-        for i, face in _zoom(images, weak, backend, config):
+        small = [(i, face, scale) for i, face, scale in weak if face.size < ZOOM_BELOW_PX]
+        for i, face in _zoom(images, small, backend, config):
             results[i].append(face)
-    return [[f for f in (_clip(f, img.shape[1], img.shape[0]) for f in suppress(faces)) if f.size > 0]
-            for img, faces in zip(images, results)]
+    found = [_clipped(suppress(faces), img) for img, faces in zip(images, results)]
+    if candidates:
+        for i, face, scale in weak:
+            for weak_face in _clipped([replace(face.scaled(1.0 / scale), source=CANDIDATE_SOURCE)], images[i]):
+                if not found[i] or iou([weak_face.box], [f.box for f in found[i]]).max() < NMS_IOU:
+                    found[i].append(weak_face)
+    return found
+
+
+def _clipped(faces: list[Face], image: np.ndarray) -> list[Face]:
+    """The faces clipped to the image, those left with no area dropped."""
+    return [f for f in (_clip(f, image.shape[1], image.shape[0]) for f in faces) if f.size > 0]
 
 
 def _zoom(images, weak, backend: Backend, config: DetectorConfig):
