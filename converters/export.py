@@ -46,7 +46,7 @@ def prepare(dataset: fo.Dataset, field: str, output: Path, overwrite: bool = Fal
     root = Path(info["root"])
     previous = manifest.read(output)
     resumable = bool(previous) and previous["source_root"] == str(root) and previous["field"] == field
-    check_output(root, output, resumable, overwrite)
+    check_output(root, output, resumable, overwrite, info.get("only", ()))
     if overwrite and not resumable and output.exists():
         shutil.rmtree(output)
     claim = {"format": info["format"], "source_root": str(root), "field": field,

@@ -18,8 +18,10 @@ def contained(root: Path, relative: str) -> Path:
     return path
 
 
-def check_output(source_root: Path, output: Path, resumable: bool, overwrite: bool) -> None:
-    """Refuse an output inside the source tree, or a non-empty one that is not ours to resume."""
-    refuse_inside(source_root, output)
+def check_output(source_root: Path, output: Path, resumable: bool, overwrite: bool, only=()) -> None:
+    """Refuse an output inside the source tree (a source of ``only`` these root-relative files:
+    inside one of them), or a non-empty one that is not ours to resume."""
+    for source in [source_root / rel for rel in only] or [source_root]:
+        refuse_inside(source, output)
     if output.is_dir() and any(output.iterdir()) and not (resumable or overwrite):
         raise OutputError(f"output {output} is not empty; choose an empty folder or pass --overwrite")

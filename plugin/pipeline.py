@@ -73,9 +73,9 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     collections = [c for c in (dataset, videos_of(dataset)) if c is not None and len(c)]
     redo = {c.name: _detection_changed(c, detection, [] if c is not dataset else people or [], overwrite)
             for c in collections}
+    prepare(dataset, field, output, overwrite or any(redo.values()))  # refuse an unsafe output before any work
     detected = [_detect(c, redo[c.name], people if c is dataset else [], detection, progress, engine)
                 for c in collections]
-    prepare(dataset, field, output, overwrite or any(redo.values()))  # refuse unsafe outputs before writing
     anonymized = []
     for collection in collections:
         if redo[collection.name] and collection.has_field(field):  # new faces: anonymized again

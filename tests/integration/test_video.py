@@ -118,3 +118,23 @@ def test_a_mot_folder_and_a_cityscapes_sequence_tree_run_as_sequences(fo, tmp_pa
     assert cli(["evaluate", "--dataset", name, "--field", "anon_solid", "--json"]) == 0
     over_time = json.loads(capsys.readouterr().out)["temporal"]
     assert over_time["clips"] == 1 and over_time["tracks"] >= 1 and over_time["leaks"]["total"] == 0
+
+
+@pytest.mark.slow
+def test_ldfa_run_on_a_video_writes_it_beside_itself(fo, clip, tmp_path, monkeypatch, capsys):
+    """The issue's own command, `ldfa run walkway.mp4 --output out/`, typed in the video's folder:
+    out/ lies beside the video (in its folder), which is fine for a single file."""
+    from ldfa.cli import main as cli
+    from ldfa.plugin.io.video import probe
+
+    shutil.copy(clip, tmp_path / "walkway.mp4")
+    (tmp_path / "notes.txt").write_text("a sibling: not part of this run")
+    monkeypatch.chdir(tmp_path)
+    assert cli(["run", "walkway.mp4", "--output", "out/", "--method", "gauss"]) == 0
+    assert "verify-export: ok" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["walkway.mp4", "walkway.mp4.faces.json"]
+    before, after = probe(clip), probe(tmp_path / "out" / "walkway.mp4")
+    assert (after.frames, after.rate, after.width, after.height, after.streams) == (
+        before.frames, before.rate, before.width, before.height, before.streams)
+    assert cli(["evaluate", "--dataset", "ldfa-folder-walkway-videos", "--field", "anon_gauss", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["temporal"]["leaks"]["total"] == 0
