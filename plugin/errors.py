@@ -19,3 +19,11 @@ class ImageError(LdfaError):
 
 class OutputError(LdfaError):
     """An output location is unsafe or already holds results of another configuration."""
+
+
+def still_images_only(collection, what: str) -> None:
+    """Refuse a video collection in a stage that reads still images, saying what measures videos."""
+    if collection.media_type == "video":
+        raise ConfigError(f"{what} reads still images, and '{collection.name}' holds videos: measure a "
+                          "video's anonymization over time (`ldfa evaluate`: leaks per track, flicker, "
+                          "identity consistency), or import its frames as a frame sequence")

@@ -13,7 +13,7 @@ from typing import Any
 
 import fiftyone as fo
 
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.errors import ConfigError, still_images_only
 from ldfa.plugin.schema import ANONYMIZE, FACES, media_field, run_key
 
 
@@ -76,7 +76,8 @@ def faces_field_of(collection, field: str | None = None) -> str:
 
 def compared_faces_field(collection, field: str, faces_field: str | None = None) -> str:
     """The faces field a metric of version ``field`` reads (given, else ``faces_field_of``),
-    once both it and the version are checked to be fields of ``collection``."""
+    once both it and the version are checked to be fields of ``collection`` (of still images)."""
+    still_images_only(collection, f"measuring '{field}' face by face")
     faces_field = faces_field or faces_field_of(collection, field)
     if not collection.has_field(faces_field) or not collection.has_field(media_field(field)):
         raise ConfigError(f"'{faces_field}' and '{field}' must both be fields of the collection")

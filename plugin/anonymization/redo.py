@@ -14,7 +14,7 @@ from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
 from ldfa.plugin.anonymization.records import anonymize_blocks, face_tasks
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.errors import ConfigError, still_images_only
 from ldfa.plugin.freshness import attempts_path
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
@@ -35,6 +35,7 @@ def reanonymize_faces(
     the config recorded for ``field``; conditions (controlled LDFA, push-away) still come from
     the original image. The identity guard and the App's review build on it.
     """
+    still_images_only(collection, "re-anonymizing chosen faces")
     run = run_config(collection, run_key(ANONYMIZE, field))
     if run is None:
         raise ConfigError(f"no anonymization run for field '{field}'")

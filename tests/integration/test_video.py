@@ -64,6 +64,14 @@ def test_a_video_is_detected_tracked_and_anonymized_in_every_frame(videos, clip,
     assert all(len(s) == 1 for s in seeds.values())  # one seed per track, the same in every frame
     assert len({s.pop() for s in seeds.values()}) == len(seeds)  # and another for each track
 
+    from ldfa.plugin.metrics.measure import measure_version
+
+    for still_only in (lambda: measure_version(videos, "anon_solid", progress=False),
+                       lambda: ldfa.guard_identity(videos, "anon_solid", progress=False),
+                       lambda: ldfa.reanonymize_faces(videos, "anon_solid", [], progress=False)):
+        with pytest.raises(ldfa.LdfaError, match="reads still images.*over time"):
+            still_only()
+
     again = ldfa.anonymize_faces(videos, method="solid", output_dir=tmp_path / "out", progress=False)
     assert (again.resumed, again.written) == (1, 0)
     moved = sample.frames[5]["faces"].detections[0]
