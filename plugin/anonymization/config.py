@@ -60,7 +60,8 @@ _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
 # Fields added after runs were recorded (controlled LDFA's, strip_metadata): left out of the
 # digest at their defaults, so runs recorded before they existed still resume.
 _DIGEST_UNLESS_DEFAULT = ("control", "controlnet", "controlnet_scale", "push_away", "ip_adapter",
-                          "ip_adapter_scale", "strip_metadata", "video_codec", "video_quality")
+                          "ip_adapter_scale", "strip_metadata", "video_codec", "video_quality",
+                          "video_keyframes")
 VIDEO_CODECS = ("h264", "lossless")
 
 
@@ -188,6 +189,10 @@ class AnonymizationConfig(*reversed(_METHOD_PARAMS), _RunOptions):
                               choices=VIDEO_CODECS)
     video_quality: int = option(18, "videos: H.264's constant rate factor (lower: closer to the "
                                 "source, larger files; 18 looks lossless)", low=0, high=51)
+    video_keyframes: int = option(1, "videos, diffusion only (classic methods ignore it): diffuse a "
+                                  "track's face every this many frames and carry it to the frames "
+                                  "between, aligned on its landmarks and colour-matched; a face without "
+                                  "landmarks or poorly aligned is diffused itself (1: every frame)", low=1)
     diffusion: DiffusionConfig = dataclasses.field(default_factory=DiffusionConfig)
 
     @classmethod

@@ -100,12 +100,15 @@ def face_seed(run_seed: int, sample_id: str, box, attempt: int, track: str | Non
 @dataclass(frozen=True)
 class FaceTask:
     """One face of an image: its label id, relative [x, y, w, h] box and anonymization attempt;
-    ``track`` names the person across frames (unique in the dataset), None for a still image."""
+    ``track`` names the person across frames (unique in the dataset), None for a still image;
+    ``landmarks``: the detector's 5 relative (x, y) points, which carry a video's diffused face
+    to the frames between keyframes (``carry.py``)."""
 
     id: str
     box: tuple[float, float, float, float]
     attempt: int = 0
     track: str | None = None
+    landmarks: tuple | None = None
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,12 @@ def face_tasks(detections, attempts, bump: frozenset[str] = frozenset(),
                tracks: str | None = None) -> tuple[FaceTask, ...]:
     """The faces of one image or frame as tasks (``freshness.current_faces``); faces in ``bump``
     (label ids) get one attempt more, so a new seed. With ``tracks`` (the video's or sequence's
-    name), a face whose detection has a track ``index`` is keyed by ``<tracks>:<index>``."""
+    name), a face whose detection has a track ``index`` is keyed by ``<tracks>:<index>``. A
+    face's ``landmarks``, where detection stored them, ride along (a video's keyframes use them)."""
     labels = detections.detections if detections is not None else []
     return tuple(FaceTask(i, box, attempt + (i in bump),
-                          None if tracks is None or d.index is None else f"{tracks}:{d.index}")
+                          None if tracks is None or d.index is None else f"{tracks}:{d.index}",
+                          tuple(map(tuple, d["landmarks"])) if d.has_field("landmarks") and d["landmarks"] else None)
                  for d, (i, box, attempt) in zip(labels, current_faces(detections, attempts) or []))
 
 

@@ -7,6 +7,10 @@ not grow with the clip; each batch is planned and rendered exactly as a batch of
 those faces would. A face's seed is keyed by its track (``FaceTask.track``): with LDFA one
 person is one new person in every frame. Audio, subtitles, timing, size and rotation are kept
 by ``rewrite_video``; a frame the detection never saw is an error, never a frame left as it was.
+
+With ``video_keyframes`` above 1 a diffusing run diffuses a track's face only every that many
+frames and carries it to the frames between (``carry.KeyframePainter``): the diffusion cost of
+a clip drops about as many times, and a face that cannot be carried is diffused itself.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from ldfa.plugin.anonymization.carry import KeyframePainter
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import (
     AnonymizeWorker,
@@ -55,6 +62,8 @@ class VideoTask:
 def anonymize_video(task: VideoTask, config: AnonymizationConfig, inpainter) -> ImageResult:
     """Write ``task``'s video with every face of every frame replaced; a failure is a result."""
     facts: dict[str, dict] = {}
+    keyframes = KeyframePainter(inpainter, config.video_keyframes) \
+        if inpainter is not None and config.video_keyframes > 1 else None
 
     def edit(start: int, frames: list) -> list:
         if start + len(frames) > len(task.frames):
@@ -64,7 +73,8 @@ def anonymize_video(task: VideoTask, config: AnonymizationConfig, inpainter) -> 
         for pixels, faces in zip(frames, task.frames[start:]):
             image = ImageTask(task.sample_id, task.filepath, task.target, faces)
             items.append(ImagePlan(image, pixels, task.filepath, 1, plan_faces(image, pixels, config)))
-        rendered = render(items, config, inpainter)
+        painter = keyframes.batch(start, _marked_faces(start, items, config)) if keyframes else inpainter
+        rendered = render(items, config, painter)
         for item in items:
             facts.update((f.face.id, f.facts(config.seed, task.sample_id)) for f in item.faces)
         return [pixels for pixels, _ in rendered]
@@ -81,6 +91,20 @@ def anonymize_video(task: VideoTask, config: AnonymizationConfig, inpainter) -> 
         return ImageResult(task.sample_id, task.filepath, None, str(e))
     return ImageResult(task.sample_id, task.filepath, task.target, facts=facts,
                        faces_digest=task.faces_digest)
+
+
+def _marked_faces(start: int, items: list[ImagePlan], config: AnonymizationConfig) -> dict:
+    """Each face of a batch of frames as ``KeyframePainter.batch`` reads it: its frame and its
+    landmarks in pixels (None for a face without landmarks or without a track: never carried)."""
+    faces = {}
+    for frame, item in enumerate(items, start):
+        height, width = item.pixels.shape[:2]
+        for plan in item.faces:
+            face = plan.face
+            marks = None if face.landmarks is None or face.track is None \
+                else np.asarray(face.landmarks, dtype=np.float64) * [width, height]
+            faces[(id(item.pixels), plan.paste, plan.seed(config.seed, item.task.sample_id))] = (frame, marks)
+    return faces
 
 
 class VideoAnonymizeWorker(AnonymizeWorker):
