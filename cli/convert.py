@@ -143,9 +143,9 @@ def run_pipeline(args) -> int:
         f"source: {result['source']} ({result['format']}); dataset '{result['dataset']}': "
         f"{result['imported'].get('images', 0)} images"
         + (f", {result['imported']['videos']} videos" if result["imported"].get("videos") else "") + " imported",
-        f"detected: {detected['faces']} faces in {detected['images']} images ("
+        f"detected: {detected['faces']} faces in {_media(detected, 'images')} ("
         + (", ".join(f"{n} {s}" for s, n in detected["by_source"].items()) or "none") + ")"
-        if detected["images"] else f"detected: all {detected['already_detected']} images already, same settings",
+        if detected["images"] else f"detected: all {_media(detected, 'already_detected')} already, same settings",
         f"anonymized: {anonymized['written']} written, {anonymized['resumed']} already done, "
         f"{anonymized['failed']} failed; {anonymized['faces']} faces",
         *guard_lines(anonymized["identity_guard"]), *_failed_lines(detected, anonymized),
@@ -154,6 +154,14 @@ def run_pipeline(args) -> int:
     emit(result, args.json, text)
     failed_all = anonymized["images"] and anonymized["failed"] == anonymized["images"]
     return 1 if failed_all or not result["verified"]["ok"] else 0
+
+
+def _media(summary: dict, key: str) -> str:
+    """A stage's count of ``key`` in words: images, videos, or both (``ldfa run`` joins the two)."""
+    videos = summary.get("videos")
+    if videos:
+        return f"{summary[key] - videos.get(key, 0)} images and {videos.get(key, 0)} videos"
+    return f"{summary[key]} {'videos' if summary.get('media') == 'video' else 'images'}"
 
 
 def _failed_lines(detected: dict, anonymized: dict) -> list[str]:

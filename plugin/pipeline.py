@@ -107,11 +107,11 @@ def _detect(collection, redo: bool, people: list, detection: DetectorConfig, pro
     """Faces of the collection's samples not detected yet (all of them when settings changed)."""
     todo = collection if redo else _undetected(collection)
     if not len(todo):
-        return {"images": 0, "already_detected": len(collection)}
+        return {"images": 0, "already_detected": len(collection), "media": collection.media_type}
     detected = detect_faces(todo, people_field=people, progress=progress, engine=engine,
                             **asdict(detection)).to_dict()
     detected.pop("per_image")
-    return detected
+    return {**detected, "media": collection.media_type}
 
 
 def _undetected(collection):
