@@ -23,8 +23,13 @@ class OpenAudit(foo.Operator):
                                               "version, same files, face boxes on all")
 
     def execute(self, ctx):
-        audit = open_audit(source_dataset(ctx.dataset))
-        ctx.ops.open_dataset(audit.name)
+        source = source_dataset(ctx.dataset)
+        audit = open_audit(source)
+        if audit.name == source.name:  # videos: no grouped audit, see ldfa.plugin.audit.dataset
+            ctx.ops.notify("Saved views refreshed. Videos are compared on the dataset itself: pick a version "
+                           "under Media field (settings); a video's Side by side tab shows a frame of each.")
+        else:
+            ctx.ops.open_dataset(audit.name)
         return {"dataset": audit.name}
 
 

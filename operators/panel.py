@@ -2,13 +2,18 @@
 
 It reads recorded runs only (it never starts a computation), so it opens instantly. On the
 grouped audit dataset a click also switches the grid to the slice of the version clicked, so
-the grid shows the anonymized faces themselves.
+the grid shows the anonymized faces themselves. Videos and frame sequences get the figures over
+time of each version (leaks, flicker, identity consistency) and, per version, its leaking tracks;
+a video dataset shows those alone, since the per-face image measures read still images.
 """
 
 from __future__ import annotations
 
+import os
+
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
+from fiftyone import ViewField as F
 
 from ldfa.operators.layout import AUDIT_PANEL, preferred_field
 from ldfa.operators.side_by_side import COLORS
@@ -17,9 +22,15 @@ from ldfa.plugin.audit.views import (
     FACE_SIZES,
     detection_eval_key,
     embedder_of,
+    leaking_samples,
+    leaking_track,
+    leaks_view,
     lost_faces,
+    mirrored,
+    over_time,
     riskiest_faces,
     risky_faces,
+    temporal_results,
 )
 from ldfa.plugin.freshness import stale_samples
 from ldfa.plugin.metrics.report import ATTRIBUTE_COLUMNS, size_table
@@ -52,6 +63,13 @@ SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces",
                       "dlib_within": "dlib same person ↓", "pose_diff_deg": "pose Δ° ↓",
                       "landmark_nme": "NME ↓"}
 SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
+# the figures over time of videos and frame sequences (``ldfa.plugin.metrics.temporal``)
+TEMPORAL_COLUMNS = {"field": "version", "clips": "clips", "frames": "frames", "tracks": "face tracks",
+                    "leaks": "leaked face frames (must be 0)", "leaking_tracks": "leaking tracks",
+                    "failed": "clips not measured", "stale": "stale", "flicker": "flicker ↓",
+                    "flicker_original": "flicker, original", "same_new": "new faces apart ↓",
+                    "to_original": "from the original ↑", "judged": "tracks judged"}
+LEAK_COLUMNS = {"clip": "clip", "track": "track", "count": "frames leaked", "frames": "frame numbers"}
 
 
 def table_rows(dataset) -> list[dict]:
@@ -75,8 +93,52 @@ def table_rows(dataset) -> list[dict]:
                "embedder": embedder, "dist": stats.get("mean")}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
         row.update({c: attributes.get(c) for c in ATTRIBUTE_COLUMNS})
-        rows.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
+        rows.append(_rounded(row))
     return rows
+
+
+def temporal_rows(dataset) -> list[dict]:
+    """Per anonymized version, the totals of its temporal run (None where it never ran): leaks,
+    flicker beside the original's, identity consistency (a track's new faces apart, and from the
+    original; over the tracks the embedder could judge)."""
+    rows = []
+    for field, method in anonymized_fields(dataset).items():
+        t = temporal_results(dataset, field) or {}
+        leaks, flicker, same = t.get("leaks") or {}, t.get("flicker") or {}, t.get("consistency") or {}
+        rows.append(_rounded({
+            "field": field, "method": method, "clips": t.get("clips"), "frames": t.get("frames"),
+            "tracks": t.get("tracks"), "failed": len(t["failed"]) if "failed" in t else None,
+            "stale": len(stale_samples(dataset, field)), "leaks": leaks.get("total"),
+            "leaking_tracks": len(leaks["tracks"]) if "tracks" in leaks else None,
+            "flicker": flicker.get("anonymized"), "flicker_original": flicker.get("original"),
+            "same_new": same.get("anonymized"), "to_original": same.get("to_original"),
+            "judged": f"{same['judged']} of {same['tracks']}" if same else None,
+            "embedder": same.get("embedder")}))
+    return rows
+
+
+def leak_rows(dataset, field: str) -> list[dict]:
+    """Every track version ``field`` left in the clear somewhere, with the frames where it did."""
+    video = dataset.media_type == "video"
+    return [{"clip": os.path.basename(t["clip"]) if video else t["clip"], "path": t["clip"],
+             "track": t["track"], "count": len(t["frames"]), "frames": _spans(t["frames"]),
+             "numbers": t["frames"]}
+            for t in ((temporal_results(dataset, field) or {}).get("leaks") or {}).get("tracks", [])]
+
+
+def _spans(numbers: list[int]) -> str:
+    """Frame numbers as runs: ``[3, 4, 5, 9]`` -> ``3-5, 9``."""
+    spans: list[list[int]] = []
+    for n in sorted(numbers):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _rounded(row: dict) -> dict:
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
 
 
 class AnonymizationAudit(foo.Panel):
@@ -93,11 +155,18 @@ class AnonymizationAudit(foo.Panel):
         rows = table_rows(dataset)
         fields = [r["field"] for r in rows if r["field"] != ORIGINAL]
         ctx.panel.state.table = rows
-        ctx.panel.state.by_size = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
-                                   for r in size_table(dataset, rows)]
         ctx.panel.state.fields = fields
         ctx.panel.state.faces_field = faces_field = faces_field_of(dataset)
-        ctx.panel.state.message = _message(fields, rows)
+        ctx.panel.state.video = video = dataset.media_type == "video"
+        temporal = temporal_rows(dataset) if over_time(dataset) else None
+        ctx.panel.state.temporal = temporal
+        ctx.panel.state.leak_fields = [r["field"] for r in temporal or [] if r["leaking_tracks"]]
+        for k, field in enumerate(ctx.panel.state.leak_fields):
+            ctx.panel.state.set(f"leaks_{k}", leak_rows(dataset, field))
+        ctx.panel.state.message = _message(fields, rows, temporal, video)
+        if video:  # the image measures and their plots read still images
+            return
+        ctx.panel.state.by_size = [_rounded(r) for r in size_table(dataset, rows)]
         ctx.panel.data.ap_plot = [
             {"type": "bar", "name": size, "x": [r["field"] for r in rows],
              "y": [r[column] for r in rows]} for size, column in SIZE_COLUMNS.items()]
@@ -155,9 +224,45 @@ class AnonymizationAudit(foo.Panel):
     def on_reset(self, ctx):
         self._show(ctx, ORIGINAL, ctx.dataset.view())
 
+    def on_temporal_click(self, ctx):
+        """The videos (or sequence frames) where the clicked version left a face in the clear: its
+        saved view where the App shows the dataset that holds it."""
+        rows, row = ctx.panel.state.temporal or [], ctx.params.get("row")
+        if row is None or not 0 <= int(row) < len(rows):
+            return
+        field, source = rows[int(row)]["field"], source_dataset(ctx.dataset)
+        if ctx.dataset.name == source.name and source.has_saved_view(leaks_view(field)):
+            ctx.ops.set_view(name=leaks_view(field))
+        else:
+            self._show(ctx, field, self._on_screen(ctx, leaking_samples(source, field)))
+
+    def on_leak_click(self, ctx):
+        """The clicked leaking track: its frames, with only its faces."""
+        table, row = str(ctx.params.get("path") or ""), ctx.params.get("row")
+        fields = ctx.panel.state.leak_fields or []
+        k = int(table.removeprefix("leaks_")) if table.removeprefix("leaks_").isdigit() else -1
+        rows = (ctx.panel.state.get(table) or []) if 0 <= k < len(fields) else []
+        if row is None or not 0 <= int(row) < len(rows):
+            return
+        leak, faces_field, source = rows[int(row)], ctx.panel.state.faces_field, source_dataset(ctx.dataset)
+        view = leaking_track(source, leak["path"], leak["track"], leak["numbers"], faces_field)
+        if ctx.dataset.name != source.name:  # the audit's copies of those images, with that track's faces
+            view = mirrored(ctx.dataset, view).filter_labels(faces_field, F("index") == leak["track"])
+        self._show(ctx, fields[k], view)
+
+    def _on_screen(self, ctx, view):
+        """``view`` of the source dataset as the dataset on screen holds it (an audit dataset: its
+        copies of those samples)."""
+        return view if ctx.dataset.name == view._dataset.name else mirrored(ctx.dataset, view)
+
     def render(self, ctx):
         panel = types.Object()
         panel.md(ctx.panel.state.message or "", name="intro")
+        if ctx.panel.state.temporal is not None:
+            self._render_over_time(panel, ctx)
+        if ctx.panel.state.video:
+            panel.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
+            return types.Property(panel, view=types.GridView(orientation="vertical"))
         table = types.TableView(on_click_row=self.on_row_click)
         for column, label in COLUMNS.items():
             table.add_column(column, label=label)
@@ -189,6 +294,21 @@ class AnonymizationAudit(foo.Panel):
                            "yaxis": {"range": [0, 1]}})
         return types.Property(panel, view=types.GridView(orientation="vertical"))
 
+    def _render_over_time(self, panel, ctx):
+        """The versions' figures over time, then each version's leaking tracks."""
+        table = types.TableView(on_click_row=self.on_temporal_click)
+        for column, label in TEMPORAL_COLUMNS.items():
+            table.add_column(column, label=label)
+        panel.list("temporal", types.Object(), view=table,
+                   label="Over time (videos, frame sequences): click a version for its clips with a face left in "
+                         "the clear")
+        for k, field in enumerate(ctx.panel.state.leak_fields or []):
+            leaks = types.TableView(on_click_row=self.on_leak_click)
+            for column, label in LEAK_COLUMNS.items():
+                leaks.add_column(column, label=label)
+            panel.list(f"leaks_{k}", types.Object(), view=leaks,
+                       label=f"Leaking tracks in {field}: faces left in the clear (click one for its frames)")
+
 
 def _row(ctx) -> dict | None:
     rows = ctx.panel.state.table or []
@@ -196,14 +316,20 @@ def _row(ctx) -> dict | None:
     return rows[int(row)] if row is not None and 0 <= int(row) < len(rows) else None
 
 
-def _message(fields: list[str], rows: list[dict]) -> str:
+def _message(fields: list[str], rows: list[dict], temporal: list[dict] | None = None,
+             video: bool = False) -> str:
     if not fields:
-        return ("No anonymized version yet: run *Anonymize faces*, then *Compute identity "
-                "distance* and *Evaluate face detection* (or `ldfa report`).")
+        return ("No anonymized version yet: run *Anonymize faces*, then " + (
+            "`ldfa evaluate` to measure it over time." if video else
+            "*Compute identity distance* and *Evaluate face detection* (or `ldfa report`)."))
     stale = [f"{r['field']} ({r['stale']})" for r in rows if r["stale"]]
-    warning = (f"**Stale images**: {', '.join(stale)} were made from other faces than the dataset holds "
-               "now, so their new faces are in the clear there: run *Anonymize faces* again to redo "
-               "them (export refuses them until then).\n\n" if stale else "")
+    warning = (f"**Stale {'videos' if video else 'images'}**: {', '.join(stale)} were made from other faces "
+               "than the dataset holds now, so their new faces are in the clear there: run *Anonymize faces* "
+               "again to redo them (export refuses them until then).\n\n" if stale else "")
+    if temporal is not None:
+        warning += _over_time_message(temporal, video)
+    if video:
+        return warning
     if all(r["mAP"] is None and r["dist"] is None for r in rows):
         return warning + "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
     return warning + ("**same person**: share of the faces some model can judge that any model still "
@@ -218,6 +344,29 @@ def _message(fields: list[str], rows: list[dict]) -> str:
             "head pose, eye and mouth openness and landmarks are from the original's (aim for 0); "
             "**mesh finds**: share of faces the face mesh still reads as a face. Click a row or a "
             "box for the faces a model still recognises, a bar for the faces the detector missed.")
+
+
+def _over_time_message(temporal: list[dict], video: bool) -> str:
+    """What the figures over time mean, and what does not apply to videos."""
+    if all(r["tracks"] is None for r in temporal):
+        text = ("**Over time**: not measured yet: run `ldfa evaluate --field <version>` to measure every face "
+                "track's leaks, flicker and identity consistency.")
+    else:
+        leaking = [f"{r['field']} ({r['leaks']} face frames, {r['leaking_tracks']} tracks)" for r in temporal
+                   if r["leaks"]]
+        text = ((f"**Faces left in the clear**: {', '.join(leaking)}; their tracks are listed below. "
+                 if leaking else "**No face left in the clear** in any measured frame. ")
+                + "**leaked face frames**: a face box whose detail is still the original's (must be 0). "
+                "**flicker**: mean change inside the face boxes between consecutive frames, beside the "
+                "original's own motion. **new faces apart**: mean identity distance between a track's "
+                "anonymized faces (one new person: small), beside **from the original** (large); over the "
+                "tracks the embedder could judge.")
+    if video:
+        text += ("\n\nThe per-face image measures (identity distance, residual similarity, attributes, "
+                 "detection AP) read still images and do not apply to videos. To watch a version, open a "
+                 "video and pick it under *Media field* in the settings (gear); its *Side by side* tab shows "
+                 "one frame of every version.")
+    return text + "\n\n"
 
 
 def _risk_plot(dataset, faces_field: str, fields: list[str]) -> list[dict]:

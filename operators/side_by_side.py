@@ -8,12 +8,19 @@ All versions share their axes, so zooming into a face on one zooms into the same
 Clicking a face selects it (the App's label selection); the buttons tag the selected faces (or
 all faces of the image when none is selected) or redo them with a new seed, and the new face
 appears in place.
+
+A video shows one frame of every version, the same frame number, decoded exactly
+(``ldfa.plugin.audit.frames``), with its face boxes labelled by track and coloured by the
+version's temporal run: red where that track was left in the clear in this frame. A slider and
+buttons step through the frames, and *Next leak* jumps to the next frame where a version leaks.
+(A panel cannot follow the App's own video player: FiftyOne 1.22 tells panels no frame changes.)
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from urllib.parse import quote
 
 import fiftyone.operators as foo
@@ -21,13 +28,19 @@ import fiftyone.operators.types as types
 
 from ldfa.operators.layout import SIDE_BY_SIDE_PANEL, preferred_field
 from ldfa.plugin.audit.dataset import source_dataset
+from ldfa.plugin.audit.frames import frame_image
 from ldfa.plugin.audit.review import tag_faces
+from ldfa.plugin.audit.views import clip_leaks
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.geometry.boxes import to_corners
 from ldfa.plugin.guard.redo import redo_faces
 from ldfa.plugin.io.images import display_size
+from ldfa.plugin.io.video import probe
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
 from ldfa.plugin.schema import APPROVED, FACE_FACTS, NEEDS_REVIEW, ORIGINAL, same_person, threshold_ratio
+
+# (face, its number in the image, version) -> (verdict: True red, False green, None grey; label; hover text)
+Mark = Callable[[object, int, str], tuple[bool | None, str, str]]
 
 COLUMNS = 2
 ROW_HEIGHT_PX = 420
@@ -76,11 +89,77 @@ def face_hover(face, number: int, field: str) -> str:
     return "<br>".join(lines)
 
 
-def figure(sample, fields: list[str], selected: set[str], faces_field: str) -> tuple[list[dict], dict]:
-    """Plotly (traces, layout) of ``sample``'s original and each version in ``fields``."""
+def track_hover(face, field: str, leaked: bool | None) -> str:
+    """What a reviewer wants to know about one face of a video frame in one version."""
+    lines = [f"track {face.index} · {field}", f"found by: {_attr(face, 'source') or 'n/a'}"]
+    if face.confidence is not None:
+        lines.append(f"score: {face.confidence:.2f}")
+    if field != ORIGINAL:
+        lines.append({True: "LEFT IN THE CLEAR in this frame", False: "replaced",
+                      None: "not measured over time"}[leaked])
+    if face.tags:
+        lines.append("tags: " + ", ".join(face.tags))
+    return "<br>".join(lines)
+
+
+def image_figure(sample, fields: list[str], selected: set[str], faces_field: str) -> tuple[list[dict], dict]:
+    """Plotly (traces, layout) of image ``sample``'s original and each version in ``fields``."""
     versions = [(ORIGINAL, sample.filepath)] + [(f, sample[f]) for f in fields if sample[f]]
-    width, height = display_size(sample.filepath)
+
+    def mark(face, number: int, field: str):
+        verdict = None if field == ORIGINAL else _attr(face, same_person(field))
+        ratio = None if field == ORIGINAL else _attr(face, threshold_ratio(field))
+        label = str(number) if field == ORIGINAL else "n/a" if ratio is None else f"{ratio:.2f}"
+        return verdict, label, face_hover(face, number, field)
+
     faces = sample[faces_field].detections if sample[faces_field] else []
+    return figure([(f, media_url(path)) for f, path in versions], display_size(sample.filepath), faces,
+                  selected, mark)
+
+
+def frame_figure(source, sample, fields: list[str], number: int, selected: set[str],
+                 faces_field: str) -> tuple[list[dict], dict]:
+    """Plotly (traces, layout) of frame ``number`` of video ``sample``: the original and each version
+    in ``fields``, faces labelled by track, red where the version's temporal run found the track left
+    in the clear in this frame (grey: no temporal run)."""
+    versions = [(ORIGINAL, sample.filepath)] + [(f, sample[f]) for f in fields if sample[f]]
+    leaks = {f: clip_leaks(source, f, sample.filepath) for f in fields}
+
+    def mark(face, _: int, field: str):
+        frames = leaks.get(field)
+        verdict = None if frames is None else face.index in frames.get(number, ())
+        return verdict, f"#{face.index}", track_hover(face, field, verdict)
+
+    urls = [(f, media_url(str(frame_image(path, number)))) for f, path in versions]
+    return figure(urls, video_size(sample), faces_of(sample, faces_field, number), selected, mark)
+
+
+def faces_of(sample, faces_field: str, number: int | None = None) -> list:
+    """The faces of an image sample, or of frame ``number`` of a video sample."""
+    holder = sample if number is None else sample.frames[number] if number in sample.frames else None
+    return holder[faces_field].detections if holder is not None and holder[faces_field] else []
+
+
+def video_size(sample) -> tuple[int, int]:
+    """A video's displayed (width, height): its metadata, else PyAV's probe."""
+    meta = sample.metadata
+    if meta is not None and meta.frame_width and meta.frame_height:
+        return meta.frame_width, meta.frame_height
+    info = probe(sample.filepath)
+    return info.width, info.height
+
+
+def frame_count(sample) -> int:
+    """A video's frame count: its metadata, else PyAV's probe."""
+    meta = sample.metadata
+    return meta.total_frame_count if meta is not None and meta.total_frame_count else probe(sample.filepath).frames
+
+
+def figure(versions: list[tuple[str, str]], size: tuple[int, int], faces: list, selected: set[str],
+           mark: Mark) -> tuple[list[dict], dict]:
+    """Plotly (traces, layout) of the pictures ``versions`` ((version, URL): the original first), all
+    ``size`` pixels, with ``faces`` drawn on each as ``mark`` says."""
+    width, height = size
     rows = math.ceil(len(versions) / COLUMNS)
     columns = min(COLUMNS, len(versions))
     traces, images, titles, axes = [], [], [], {}
@@ -95,7 +174,7 @@ def figure(sample, fields: list[str], selected: set[str], faces_field: str) -> t
         axes[f"yaxis{'' if k == 0 else k + 1}"] = {
             "domain": y_domain, "range": [height, 0], "visible": False, "anchor": x,
             **({"scaleanchor": "x"} if k == 0 else {"matches": "y"})}
-        images.append({"source": media_url(path), "xref": x, "yref": y, "x": 0, "y": 0,
+        images.append({"source": path, "xref": x, "yref": y, "x": 0, "y": 0,
                        "sizex": width, "sizey": height, "sizing": "stretch", "layer": "below",
                        "xanchor": "left", "yanchor": "top"})
         titles.append({"text": field, "xref": "paper", "yref": "paper", "showarrow": False,
@@ -103,11 +182,8 @@ def figure(sample, fields: list[str], selected: set[str], faces_field: str) -> t
                        "font": {"size": 14}})
         for number, face in enumerate(faces, start=1):
             x1, y1, x2, y2 = to_corners(face.bounding_box, width, height)
-            verdict = None if field == ORIGINAL else _attr(face, same_person(field))
-            ratio = None if field == ORIGINAL else _attr(face, threshold_ratio(field))
+            verdict, label, hover = mark(face, number, field)
             color = face_color(face.id in selected, field, verdict)
-            label = str(number) if field == ORIGINAL else (
-                "n/a" if ratio is None else f"{ratio:.2f}")
             traces.append({"type": "scatter", "mode": "lines", "xaxis": x, "yaxis": y,
                            "x": [x1, x2, x2, x1, x1], "y": [y1, y1, y2, y2, y1],
                            "line": {"color": color, "width": 3 if face.id in selected else 2},
@@ -116,7 +192,7 @@ def figure(sample, fields: list[str], selected: set[str], faces_field: str) -> t
                            "x": [x1], "y": [y1], "ids": [face.id], "text": [label],
                            "textposition": "top right", "textfont": {"color": color, "size": 15},
                            "marker": {"color": color, "size": 10, "symbol": "square"},
-                           "hovertext": [face_hover(face, number, field)], "hoverinfo": "text",
+                           "hovertext": [hover], "hoverinfo": "text",
                            "name": field, "showlegend": False})
     layout = {"height": rows * ROW_HEIGHT_PX, "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
               "dragmode": "zoom", "hovermode": "closest", "images": images,
@@ -140,6 +216,7 @@ class SideBySide(foo.Panel):
         self._refresh(ctx)
 
     def on_change_current_sample(self, ctx):
+        ctx.panel.state.frame = 1
         self._refresh(ctx)
 
     def on_change_selected_labels(self, ctx):
@@ -168,11 +245,13 @@ class SideBySide(foo.Panel):
             return
         fields = list(anonymized_fields(source))
         faces_field = ctx.panel.state.faces_field = faces_field_of(source)
-        ctx.panel.state.face_ids = [f.id for f in (sample[faces_field].detections
-                                                   if sample[faces_field] else [])]
-        _, selected = self._faces_of_sample(ctx)
+        video = ctx.panel.state.video = sample.media_type == "video"
         try:
-            traces, layout = figure(sample, fields, set(selected), faces_field)
+            number = self._frame(ctx, source, sample, fields) if video else None
+            ctx.panel.state.face_ids = [f.id for f in faces_of(sample, faces_field, number)]
+            _, selected = self._faces_of_sample(ctx)
+            traces, layout = (frame_figure(source, sample, fields, number, set(selected), faces_field) if video
+                              else image_figure(sample, fields, set(selected), faces_field))
         except ImageError as e:
             ctx.panel.state.layout = None
             ctx.panel.state.message = f"Cannot show this sample: {e}"
@@ -183,6 +262,10 @@ class SideBySide(foo.Panel):
         ctx.panel.state.layout = layout
         ctx.panel.data.figure = traces
         faces = len(ctx.panel.state.face_ids)
+        if video:
+            ctx.panel.state.message = _frame_message(sample, number, ctx.panel.state.frames, faces, fields,
+                                                     len(selected), ctx.panel.state.leak_frames)
+            return
         ctx.panel.state.message = (
             f"**{os.path.basename(sample.filepath)}**: {faces} face(s), {len(fields)} anonymized "
             f"version(s), {len(selected)} selected (the buttons act on the selected faces, or on "
@@ -192,6 +275,34 @@ class SideBySide(foo.Panel):
             "judge it calls it another person (or no face is left); grey: no model can judge it "
             "(not measured, or too small: not safe, unknown). Drag to zoom all versions together; "
             "double-click to reset.")
+
+    def _frame(self, ctx, source, sample, fields: list[str]) -> int:
+        """The frame shown (kept within the video) and what the frame controls need: the frame count
+        and the frames where any version left a face in the clear."""
+        total = ctx.panel.state.frames = frame_count(sample)
+        ctx.panel.state.frame = min(max(int(ctx.panel.state.frame or 1), 1), total)
+        leaks = [clip_leaks(source, f, sample.filepath) or {} for f in fields]
+        ctx.panel.state.leak_frames = sorted(set().union(*leaks))
+        return ctx.panel.state.frame
+
+    def _go_to(self, ctx, number: int | None):
+        if number is not None:
+            ctx.panel.state.frame = number
+            self._refresh(ctx)
+
+    def on_frame_change(self, ctx):
+        self._go_to(ctx, ctx.params.get("value"))
+
+    def on_previous_frame(self, ctx):
+        self._go_to(ctx, (ctx.panel.state.frame or 1) - 1)
+
+    def on_next_frame(self, ctx):
+        self._go_to(ctx, (ctx.panel.state.frame or 1) + 1)
+
+    def on_next_leak(self, ctx):
+        """The next frame where a version left a face in the clear (after the last, the first)."""
+        leaks, now = ctx.panel.state.leak_frames or [], ctx.panel.state.frame or 1
+        self._go_to(ctx, next((n for n in leaks if n > now), leaks[0] if leaks else None))
 
     def _targets(self, ctx) -> list[str]:
         faces, selected = self._faces_of_sample(ctx)
@@ -204,8 +315,11 @@ class SideBySide(foo.Panel):
             return
         labels = [label for label in ctx.selected_labels or [] if label["label_id"] != face_id]
         if len(labels) == len(ctx.selected_labels or []):
-            labels.append({"label_id": face_id, "sample_id": ctx.current_sample,
-                           "field": ctx.panel.state.faces_field})
+            field = ctx.panel.state.faces_field
+            labels.append({"label_id": face_id, "sample_id": ctx.current_sample, "field": field}
+                          if not ctx.panel.state.video else
+                          {"label_id": face_id, "sample_id": ctx.current_sample, "field": f"frames.{field}",
+                           "frame_number": ctx.panel.state.frame})
         ctx.ops.set_selected_labels(labels)
 
     def on_field_change(self, ctx):
@@ -224,7 +338,7 @@ class SideBySide(foo.Panel):
 
     def on_redo(self, ctx):
         field, faces = ctx.panel.state.field, self._targets(ctx)
-        if not field or not faces:
+        if not field or not faces or ctx.panel.state.video:  # a video is redone whole: Anonymize faces
             return
         summary = redo_faces(ctx.dataset, field, faces)
         ctx.ops.notify(f"{summary.written} image(s) rewritten: {len(faces)} face(s) redone in {field}")
@@ -236,13 +350,36 @@ class SideBySide(foo.Panel):
         panel.md(ctx.panel.state.message or "", name="message")
         if ctx.panel.state.layout is None:
             return types.Property(panel, view=types.GridView(orientation="vertical"))
+        if ctx.panel.state.video:
+            frames = panel.h_stack("frames", align_x="left", gap=1)
+            frames.btn("previous", label="◀ frame", on_click=self.on_previous_frame, variant="outlined")
+            frames.btn("next", label="frame ▶", on_click=self.on_next_frame, variant="outlined")
+            frames.btn("next_leak", label="Next leak", on_click=self.on_next_leak, variant="outlined")
+            panel.int("frame", min=1, max=ctx.panel.state.frames, label="Frame", view=types.SliderView(),
+                      on_change=self.on_frame_change)
         bar = panel.h_stack("actions", align_x="left", gap=1)
         bar.btn("approve", label="Approve", on_click=self.on_approve, variant="contained")
         bar.btn("needs_review", label="Needs review", on_click=self.on_needs_review,
                 variant="outlined")
+        if ctx.panel.state.video:
+            panel.plot("figure", layout=ctx.panel.state.layout, on_click=self.on_face_click,
+                       config={"scrollZoom": True, "displaylogo": False})
+            return types.Property(panel, view=types.GridView(orientation="vertical"))
         bar.enum("field", ctx.panel.state.fields or [], default=ctx.panel.state.field, label="Version to redo",
                  view=types.DropdownView(), on_change=self.on_field_change)
         bar.btn("redo", label="Re-anonymize (new seed)", on_click=self.on_redo, variant="outlined")
         panel.plot("figure", layout=ctx.panel.state.layout, on_click=self.on_face_click,
                    config={"scrollZoom": True, "displaylogo": False})
         return types.Property(panel, view=types.GridView(orientation="vertical"))
+
+
+def _frame_message(sample, number: int, total: int, faces: int, fields: list[str], selected: int,
+                   leak_frames: list[int]) -> str:
+    leaks = (f"Faces left in the clear at frame(s) {', '.join(map(str, leak_frames))} (*Next leak* goes there)."
+             if leak_frames else "No version leaks a face in this video (or none was measured over time).")
+    return (f"**{os.path.basename(sample.filepath)}**, frame {number} of {total}: {faces} face(s), {len(fields)} "
+            f"anonymized version(s), {selected} selected (the buttons act on the selected faces, or on all faces "
+            f"of this frame when none is). {leaks} Each box is labelled with its track; red: that version left "
+            "the face in the clear in this frame; green: replaced; grey: the version was not measured over time "
+            "(`ldfa evaluate`). To play a version, pick it under *Media field* in the settings (gear). A face of a "
+            "video is redone by anonymizing the video again (*Anonymize faces*).")

@@ -4,6 +4,10 @@ The audit dataset is grouped: slice ``original`` plus one slice per anonymized f
 pointing at the existing files (nothing is copied) and carrying the same face boxes, so the App's
 group view shows the original and each anonymized version together at full resolution. Runs
 stay on the source dataset; the audit dataset names it (``source_dataset``).
+
+A video dataset gets no audit dataset: the App's grid does not play a group's videos in step.
+Its versions are compared on the dataset itself: the App's media field switch plays each
+version with the face tracks drawn, and the "Side by side" panel shows one frame of every version.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ def build_audit_dataset(dataset: fo.Dataset, faces_field: str | None = None,
     Samples whose anonymized path is missing simply lack that slice. ``faces_field`` defaults to
     the one the anonymization runs recorded.
     """
+    if dataset.media_type == "video":
+        raise ConfigError(f"dataset '{dataset.name}' holds videos: compare their versions on the dataset "
+                          "itself (the App's media field switch, and the Side by side panel of a video)")
     faces_field = faces_field or faces_field_of(dataset)
     fields = fields or list(anonymized_fields(dataset))
     if not fields:
@@ -61,6 +68,9 @@ def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
 
 
 def open_audit(dataset: fo.Dataset, faces_field: str | None = None) -> fo.Dataset:
-    """Refresh saved views and the grouped audit dataset; returns the dataset to launch the App on."""
+    """Refresh saved views and the grouped audit dataset; returns the dataset to launch the App on
+    (a video dataset itself: see the module's note)."""
     save_audit_views(dataset, faces_field=faces_field)
+    if dataset.media_type == "video":
+        return dataset
     return build_audit_dataset(dataset, faces_field=faces_field)

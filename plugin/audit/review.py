@@ -14,6 +14,7 @@ from fiftyone import ViewField as F
 
 from ldfa.plugin.audit.dataset import audit_name, source_dataset
 from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.freshness import faces_path
 from ldfa.plugin.runs import faces_field_of
 from ldfa.plugin.schema import REVIEW_TAGS
 
@@ -23,18 +24,18 @@ def tag_faces(dataset: fo.Dataset, face_ids: list[str], tag: str,
     """Give ``face_ids`` the verdict ``tag`` (replacing the other one); returns faces tagged.
 
     ``dataset`` may be the source dataset or its audit dataset; ``faces_field`` defaults to the
-    one its anonymization runs used.
+    one its anonymization runs used (in a video, the faces of its frames).
     """
     if tag not in REVIEW_TAGS:
         raise ConfigError(f"unknown review tag '{tag}'; choose one of {list(REVIEW_TAGS)}")
     source = source_dataset(dataset)
-    faces_field = faces_field or faces_field_of(source)
+    labels = faces_path(source, faces_field or faces_field_of(source))
     counts = []
     for view in _views_of(source):
-        faces = view.select_labels(ids=list(face_ids), fields=faces_field)
-        faces.untag_labels([t for t in REVIEW_TAGS if t != tag], label_fields=[faces_field])
-        faces.tag_labels(tag, label_fields=[faces_field])
-        counts.append(faces.count(f"{faces_field}.detections"))
+        faces = view.select_labels(ids=list(face_ids), fields=labels)
+        faces.untag_labels([t for t in REVIEW_TAGS if t != tag], label_fields=[labels])
+        faces.tag_labels(tag, label_fields=[labels])
+        counts.append(faces.count(f"{labels}.detections"))
     return counts[0]  # the source's faces; the audit holds copies
 
 

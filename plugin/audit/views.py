@@ -1,5 +1,6 @@
 """The reviewers' queues: faces still close to their original, faces detectors lost, small and
-uncertain faces, failed images, as FiftyOne views and saved views.
+uncertain faces, failed images, videos and sequence frames with a face left in the clear, as
+FiftyOne views and saved views.
 
 Every name comes from ``ldfa.plugin.schema`` and every choice a run made (its faces field, its
 embedders and thresholds, its prediction field and eval key) from the run's record, so a view
@@ -11,6 +12,7 @@ from __future__ import annotations
 import fiftyone as fo
 from fiftyone import ViewField as F
 
+from ldfa.plugin.freshness import faces_path
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (
     DETECT,
@@ -19,9 +21,13 @@ from ldfa.plugin.schema import (
     FAILED_VIEW,
     IDENTITY,
     ORIGINAL,
+    SEQUENCE,
+    SEQUENCE_FRAME,
     SMALL_FACES_VIEW,
+    TEMPORAL,
     UNCERTAIN_FACES_VIEW,
     failed_tag,
+    leaks_field,
     lost_view,
     riskiest_view,
     run_key,
@@ -31,6 +37,11 @@ from ldfa.plugin.schema import (
 
 # face sizes by box area in pixels, as pycocotools' COCOeval ranges small, medium and large
 FACE_SIZES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
+
+
+def leaks_view(version: str) -> str:
+    """The saved view of the videos (or sequence frames) where ``version`` left a face in the clear."""
+    return f"ldfa-leaks-{version}"
 
 
 def embedder_of(dataset, field: str) -> str:
@@ -81,12 +92,61 @@ def detection_eval_key(collection, field: str) -> str | None:
 def uncertain_faces(collection, faces_field: str = FACES):
     """Samples with only their uncertain faces: those scoring below the detection run's
     ``confidence`` (found by a second look, at zoom or at a person's head) and those without a
-    score (boxes from keypoints). They are anonymized like every face; a reviewer looks at
-    them first, to see what else the detector takes for a face."""
+    score (boxes from keypoints, or filled in by the tracker). They are anonymized like every
+    face; a reviewer looks at them first, to see what else the detector takes for a face."""
     config = run_config(collection, run_key(DETECT, faces_field)) or {}
     score = F("confidence")
     match = (score == None) | (score < config.get("confidence", 0.5))  # noqa: E711
-    return collection.filter_labels(faces_field, match, only_matches=True)
+    return collection.filter_labels(faces_path(collection, faces_field), match, only_matches=True)
+
+
+def over_time(collection) -> bool:
+    """Whether ``collection`` is measured over time: videos, or images in frame sequences."""
+    return collection.media_type == "video" or collection.has_field(SEQUENCE)
+
+
+def temporal_results(collection, field: str) -> dict | None:
+    """The totals the temporal run of version ``field`` recorded, or None when it never ran."""
+    return run_results(collection, run_key(TEMPORAL, field))
+
+
+def clip_leaks(collection, field: str, clip: str) -> dict[int, set[int]] | None:
+    """Frame number -> the tracks version ``field`` left in the clear there, in one clip (a video's
+    path or a sequence's name), as its temporal run found them; None when that run never ran."""
+    results = temporal_results(collection, field)
+    if results is None:
+        return None
+    frames: dict[int, set[int]] = {}
+    for track in results["leaks"]["tracks"]:
+        if track["clip"] == clip:
+            for number in track["frames"]:
+                frames.setdefault(number, set()).add(track["track"])
+    return frames
+
+
+def leaking_samples(collection, field: str):
+    """The videos (most leaked face frames first) or sequence images (in frame order) where
+    version ``field`` left a face in the clear, as its temporal run measured them."""
+    view = collection.match(F(leaks_field(field)) > 0)
+    if collection.media_type == "video":
+        return view.sort_by(leaks_field(field), reverse=True)
+    return view.sort_by([(SEQUENCE, 1), (SEQUENCE_FRAME, 1)])
+
+
+def leaking_track(collection, clip: str, track: int, frames: list[int], faces_field: str = FACES):
+    """One leaking track as its temporal run lists it (``clip``: a video's path or a sequence's
+    name; ``frames``: the frame numbers where it leaked): the clip's samples holding those frames,
+    with only that track's faces."""
+    if collection.media_type == "video":
+        view = collection.match(F("filepath") == clip)
+    else:
+        view = collection.match((F(SEQUENCE) == clip) & F(SEQUENCE_FRAME).is_in(frames))
+    return view.filter_labels(faces_path(collection, faces_field), F("index") == track)
+
+
+def mirrored(audit, view):
+    """The samples of the audit collection ``audit`` copied from ``view``'s samples (``source_id``)."""
+    return audit.match(F("source_id").is_in(view.values("id")))
 
 
 def _slice(collection, field: str):
@@ -104,9 +164,13 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
     same person, riskiest first) and faces lost after anonymization (misses of its
     detection evaluation). Plus small faces (shorter side under ``small_face_px`` pixels),
     uncertain faces (lowest score first) and samples where anonymization failed. Called after
-    evaluation, since the views need the distances and eval keys.
+    evaluation, since the views need the distances and eval keys. Videos and frame sequences
+    measured over time also get, per version, the samples with a face left in the clear
+    (``leaks_view``). A video's faces are on its frames: its views hold the videos with only
+    those faces (patches of video frames would need FiftyOne to cut the frames with ffmpeg).
     """
     faces_field = faces_field or faces_field_of(dataset)
+    video = dataset.media_type == "video"
     views = {}
     for field in anonymized_fields(dataset):
         if dataset.has_field(f"{faces_field}.detections.{same_person(field)}"):
@@ -115,13 +179,20 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
         key = detection_eval_key(dataset, field)
         if key and dataset.has_field(f"{faces_field}.detections.{key}"):
             views[lost_view(field)] = lost_faces(dataset, field, faces_field).to_patches(faces_field)
-    dataset.compute_metadata(progress=False)
+        if temporal_results(dataset, field) is not None:
+            views[leaks_view(field)] = leaking_samples(dataset, field)
     box = F("bounding_box")
-    shorter = (box[2] * F("$metadata.width")).min(box[3] * F("$metadata.height"))
-    views[SMALL_FACES_VIEW] = dataset.filter_labels(
-        faces_field, shorter < small_face_px, only_matches=True).to_patches(faces_field)
-    views[UNCERTAIN_FACES_VIEW] = uncertain_faces(dataset, faces_field).to_patches(
-        faces_field).sort_by(F(f"{faces_field}.confidence"))
+    if video:  # PyAV's metadata, set on import: compute_metadata would need ffprobe
+        width, height = F("$metadata.frame_width"), F("$metadata.frame_height")
+    else:
+        dataset.compute_metadata(progress=False)
+        width, height = F("$metadata.width"), F("$metadata.height")
+    shorter = (box[2] * width).min(box[3] * height)
+    small = dataset.filter_labels(faces_path(dataset, faces_field), shorter < small_face_px, only_matches=True)
+    uncertain = uncertain_faces(dataset, faces_field)
+    views[SMALL_FACES_VIEW] = small if video else small.to_patches(faces_field)
+    views[UNCERTAIN_FACES_VIEW] = uncertain if video else uncertain.to_patches(faces_field).sort_by(
+        F(f"{faces_field}.confidence"))
     views[FAILED_VIEW] = dataset.match_tags([failed_tag(f) for f in anonymized_fields(dataset)])
     for name, view in views.items():
         if dataset.has_saved_view(name):
