@@ -44,8 +44,10 @@ def run(args) -> int:
     dataset = open_dataset(args.dataset)
     over_time = _over_time(dataset, args) if dataset.media_type == "video" or dataset.has_field(SEQUENCE) else None
     if dataset.media_type == "video":  # the image metrics read still images; a video is measured over time
-        emit({"dataset": dataset.name, "field": args.field, "temporal": over_time[0],
-              "stale": len(stale_samples(dataset, args.field))}, args.json, "\n".join(over_time[1]))
+        views = save_audit_views(dataset, faces_field=args.faces_field)
+        lines = [*over_time[1], "saved views for review in the App: " + ", ".join(views)]
+        emit({"dataset": dataset.name, "field": args.field, "temporal": over_time[0], "saved_views": views,
+              "stale": len(stale_samples(dataset, args.field))}, args.json, "\n".join(lines))
         return 0
     measured = measure_version(dataset, args.field, faces_field=args.faces_field, gt_field=args.gt_field,
                                detector=args.detector, embedders=args.embedders,
