@@ -14,7 +14,6 @@ import uuid
 import numpy as np
 import pytest
 from PIL import Image
-from test_panels import call_panel, shown_view
 
 import ldfa
 from ldfa.plugin.audit.views import leaks_view
@@ -23,6 +22,7 @@ from ldfa.plugin.io.video import probe, read_frames
 from ldfa.plugin.metrics.temporal import measure_temporal
 from ldfa.plugin.runs import run_results
 from ldfa.plugin.schema import SMALL_FACES_VIEW, leaks_field, run_key
+from ldfa_testing.panels import call_panel, shown_view
 from ldfa_testing.videos import cut, shared_clip
 
 FRAMES, LEFT = 4, 3  # LEFT: the frame (FiftyOne numbers from 1) the careless version never saw faces in
