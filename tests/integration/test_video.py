@@ -145,4 +145,7 @@ def test_ldfa_run_on_a_video_writes_it_beside_itself(fo, clip, tmp_path, monkeyp
     assert (after.frames, after.rate, after.width, after.height, after.streams) == (
         before.frames, before.rate, before.width, before.height, before.streams)
     assert cli(["evaluate", "--dataset", "ldfa-folder-walkway-videos", "--field", "anon_gauss", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["temporal"]["leaks"]["total"] == 0
+    measured = json.loads(capsys.readouterr().out)
+    assert measured["temporal"]["leaks"]["total"] == 0
+    assert measured["frames"]["frames"] == 3 and measured["frames"]["every"] == 5  # frames 1, 6, 11
+    assert measured["residual"]["measured"] == measured["residual"]["faces"] > 0  # the image metrics per frame
