@@ -290,7 +290,8 @@ def test_ldfa_run_cityscapes_then_resume(fo, shared_data, tmp_path, capsys):
     assert first["verified"]["ok"] and first["imported"]["images"] == 1
     assert cli(args) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again["imported"]["images"] == 0 and again["detected"] == {"images": 0, "already_detected": 1}
+    assert again["imported"]["images"] == 0
+    assert again["detected"] == {"images": 0, "already_detected": 1, "media": "image"}
     assert again["anonymized"]["resumed"] == 1 and again["verified"]["ok"]
     fo.load_dataset("run-cityscapes").delete()
 

@@ -33,7 +33,7 @@ def disagreeing(fo, dataset, sample_photos, tmp_path, monkeypatch):
 def test_a_face_only_dlib_recognises_is_at_risk_in_evaluate_the_views_and_the_panels(disagreeing, capsys):
     from ldfa.cli import main
     from ldfa.operators.panel import table_rows
-    from ldfa.operators.side_by_side import COLORS, figure
+    from ldfa.operators.side_by_side import COLORS, image_figure
 
     dataset = disagreeing
     dataset.persistent = True  # the CLI opens the dataset by name
@@ -55,6 +55,6 @@ def test_a_face_only_dlib_recognises_is_at_risk_in_evaluate_the_views_and_the_pa
     assert sorted(riskiest.values("faces.id")) == sorted([astronaut.id, hopper.id])
     [row] = [r for r in table_rows(dataset) if r["field"] == "anon_pixelate"]
     assert (row["same_person"], row["not_measurable"]) == (1.0, 1)
-    traces, _ = figure(dataset.first(), ["anon_pixelate"], set(), "faces")
+    traces, _ = image_figure(dataset.first(), ["anon_pixelate"], set(), "faces")
     colors = [t["marker"]["color"] for t in traces if "ids" in t and t["xaxis"] == "x2"]
     assert colors == [COLORS["risky"], COLORS["unmeasured"]]

@@ -3,6 +3,7 @@ face replaced in every frame with one seed per track, the file kept whole, stale
 
 import json
 import shutil
+import uuid
 
 import numpy as np
 import pytest
@@ -114,7 +115,7 @@ def test_a_mot_folder_and_a_cityscapes_sequence_tree_run_as_sequences(fo, tmp_pa
     else:
         cityscapes_sequences(root)
         annotation = "gtFine/val/frankfurt/frankfurt_000000_000019_gtFine_polygons.json"
-    out, name = tmp_path / f"{tree}-anon", f"run-{tree}"
+    out, name = tmp_path / f"{tree}-anon", f"run-sequences-{tree}-{uuid.uuid4().hex[:6]}"  # no other test's
     assert cli(["run", str(root), "--output", str(out), "--method", "solid", "--dataset", name]) == 0
     assert "verify-export: ok" in capsys.readouterr().out
     assert (out / annotation).read_bytes() == (root / annotation).read_bytes()
