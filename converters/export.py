@@ -14,6 +14,7 @@ resumes; the manifest next to the tree lists what was written for ``verify-expor
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import fiftyone as fo
@@ -204,7 +205,9 @@ def _export_video(rel: str, root: Path, output: Path, clip: tuple[str | None, st
     labels = f"{name}.faces.json"
     if (root / labels).exists():  # the source's own file of that name is copied, never replaced
         return {name: entry}
-    tracks = foue.to_video_labels(frames={n: {faces_field: d} for n, d in frames.items() if d is not None})
+    with warnings.catch_warnings():  # a face's landmarks (a list) are no ETA attribute: left out of the file
+        warnings.filterwarnings("ignore", "Ignoring unsupported attribute type", UserWarning)
+        tracks = foue.to_video_labels(frames={n: {faces_field: d} for n, d in frames.items() if d is not None})
     manifest.write_json(output / labels, tracks.serialize())
     return {name: entry, labels: {"kind": "added"}}
 
