@@ -2,12 +2,14 @@
 
 The identity guard and the App's review redo faces that still look like their person: each
 gets attempt + 1 (so a new seed) and only its pixels change, starting from the anonymized image
-so every other face stays as it was. The work runs on the run's engine, as ``anonymize_faces``.
+so every other face stays as it was. In a frame sequence a face is redone with its whole track,
+so the track stays one new person. The work runs on the run's engine, as ``anonymize_faces``.
 """
 
 from __future__ import annotations
 
 import fiftyone as fo
+from fiftyone import ViewField as F
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
@@ -18,7 +20,7 @@ from ldfa.plugin.errors import ConfigError, still_images_only
 from ldfa.plugin.freshness import attempts_path
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
-from ldfa.plugin.schema import ANONYMIZE, run_key
+from ldfa.plugin.schema import ANONYMIZE, SEQUENCE, run_key
 
 
 @renamed(out_field="field")
@@ -42,17 +44,34 @@ def reanonymize_faces(
     config = AnonymizationConfig.build(**run["config"])
     engine = EngineConfig.of(engine)
     faces_field = run["faces_field"]
+    sequences = collection.has_field(SEQUENCE)
     wanted = frozenset(face_ids)
+    if sequences:
+        wanted = _whole_tracks(collection._dataset, faces_field, wanted)
     ids = collection._dataset.match_labels(ids=list(wanted), fields=faces_field).values("id")
     attempts = attempts_path(faces_field, field)
 
     def read(block_ids: list[str]) -> list[ImageTask]:
         samples = collection._dataset.select(block_ids, ordered=True)
         paths, anonymized, faces, tries = samples.values(["filepath", field, faces_field, attempts])
-        return [ImageTask(i, p, a or "", face_tasks(f, t, bump=wanted), source=a, redo=wanted)
-                for i, p, a, f, t in zip(block_ids, paths, anonymized, faces, tries)]
+        names = samples.values(SEQUENCE) if sequences else [None] * len(block_ids)
+        return [ImageTask(i, p, a or "", face_tasks(f, t, bump=wanted, tracks=name), source=a, redo=wanted)
+                for i, p, a, f, t, name in zip(block_ids, paths, anonymized, faces, tries, names)]
 
     summary = AnonymizationSummary(field, config.method)
     anonymize_blocks(collection, ids, read, config, engine, faces_field, field, summary,
                      "Re-anonymizing faces", progress, set_paths=False)
     return summary
+
+
+def _whole_tracks(dataset: fo.Dataset, faces_field: str, wanted: frozenset[str]) -> frozenset[str]:
+    """``wanted`` with every face of a frame sequence's track one of them belongs to: redone
+    alone, a face would be a new person in its frame only."""
+    view = dataset.match_labels(ids=list(wanted), fields=faces_field).exists(SEQUENCE)
+    tracks = {(name, d.index) for name, faces in zip(*view.values([SEQUENCE, faces_field]))
+              for d in faces.detections if d.id in wanted and d.index is not None}
+    if not tracks:
+        return wanted
+    frames = dataset.match(F(SEQUENCE).is_in(sorted({name for name, _ in tracks})))
+    return wanted | {d.id for name, faces in zip(*frames.values([SEQUENCE, faces_field]))
+                     for d in (faces.detections if faces else []) if (name, d.index) in tracks}

@@ -98,6 +98,22 @@ def test_frame_sequences_are_tracked_as_sequences(fo, dataset, tmp_path):
     assert all(None not in t for t in tracks)
     assert set.intersection(*tracks)  # a person seen in every frame is one track throughout
 
+    # one seed per track; a face redone in review takes its whole track along: one new person still
+    ldfa.anonymize_faces(dataset, method="pixelate", output_dir=tmp_path.parent / f"{tmp_path.name}-out",
+                         progress=False)
+    track = min(set.intersection(*tracks))
+
+    def facts():
+        faces = [d for fs in dataset.values("faces") for d in fs.detections]
+        return ({(d["anon_pixelate_seed"], d["anon_pixelate_attempt"]) for d in faces if d.index == track},
+                {d["anon_pixelate_attempt"] for d in faces if d.index != track})
+
+    [before], _ = facts()
+    one = next(d.id for d in dataset.first().faces.detections if d.index == track)
+    ldfa.reanonymize_faces(dataset, "anon_pixelate", [one], progress=False)
+    [after], others = facts()
+    assert after[1] == 1 and after[0] != before[0] and others == {0}
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tree", ["mot", "cityscapes"])
