@@ -43,7 +43,7 @@ def detect_video(task: VideoDetectTask, config: DetectorConfig, tracking: TrackC
     try:
         info = probe(task.filepath)
         found, batch = [], []
-        for frame in read_frames(task.filepath):
+        for frame in read_frames(task.filepath, info=info):
             batch.append(frame)
             if len(batch) == config.batch_size:
                 found += find_faces(batch, [()] * len(batch), config, candidates=True)

@@ -142,9 +142,10 @@ def _display(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=-(rotation // 90)))
 
 
-def read_frames(path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
-    """RGB uint8 frames in display orientation, one at a time (decoding from the start: exact frames)."""
-    info = probe(path)
+def read_frames(path, start: int = 0, stop: int | None = None, info: VideoInfo | None = None) -> Iterator[np.ndarray]:
+    """RGB uint8 frames in display orientation, one at a time (decoding from the start: exact frames);
+    ``info``: the file's probe when the caller has it (probing reads the file once more)."""
+    info = info or probe(path)
     with _opened(path) as container:
         stream = _video_stream(container, path)
         for frame in islice(_decoded(container, stream, info), start, stop):

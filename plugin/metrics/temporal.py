@@ -21,6 +21,7 @@ import fiftyone as fo
 import numpy as np
 
 from ldfa.plugin.errors import ConfigError, ImageError
+from ldfa.plugin.freshness import faces_path
 from ldfa.plugin.geometry.boxes import to_corners
 from ldfa.plugin.io.images import display_size, read_rgb
 from ldfa.plugin.io.video import probe, read_frames
@@ -79,9 +80,9 @@ def measure_temporal(collection, field: str, faces_field: str = FACES, embedder:
         flicker, consistency
     """
     video = collection.media_type == "video"
-    faces_path = f"frames.{faces_field}" if video else faces_field
-    if not collection.has_field(field) or not collection.has_field(faces_path):
-        raise ConfigError(f"'{faces_path}' and '{field}' must both be fields of the collection")
+    faces = faces_path(collection, faces_field)
+    if not collection.has_field(field) or not collection.has_field(faces):
+        raise ConfigError(f"'{faces}' and '{field}' must both be fields of the collection")
     if not video and not collection.has_field(SEQUENCE):
         raise ConfigError("temporal metrics measure videos or frame sequences: these images have no "
                           f"'{SEQUENCE}' field (import a folder of numbered frames or a video)")
