@@ -92,6 +92,20 @@ def threshold_ratio(version: str) -> str:
     return f"{version}_threshold_ratio"
 
 
+# A face's place in the review queue of a version (``face_status``): at risk (some identity model
+# says same person, or none can judge it and much of its original pixels remain: residual at or
+# above ``ldfa.plugin.metrics.verdict.RESIDUAL_AT_RISK``), not measurable (none can judge it and
+# little remains), replaced (judged, and no model says same person)
+AT_RISK, NOT_MEASURABLE, REPLACED = "at_risk", "not_measurable", "replaced"
+FACE_STATUSES = (AT_RISK, NOT_MEASURABLE, REPLACED)
+STATUS_WORDS = {AT_RISK: "at risk", NOT_MEASURABLE: "not measurable", REPLACED: "replaced"}
+
+
+def face_status(version: str) -> str:
+    """A face's review status in ``version`` (on the face detection): one of ``FACE_STATUSES``."""
+    return f"{version}_status"
+
+
 def residual(version: str) -> str:
     """A face's residual similarity in ``version`` (on the face detection)."""
     return f"{version}_residual"
@@ -155,3 +169,8 @@ def riskiest_view(version: str) -> str:
 
 def lost_view(version: str) -> str:
     return f"ldfa-lost-{version}"
+
+
+def queue_view(version: str, status: str) -> str:
+    """The saved view of ``version``'s faces with ``status`` (e.g. ``ldfa-at-risk-anon_gauss``)."""
+    return f"ldfa-{status.replace('_', '-')}-{version}"

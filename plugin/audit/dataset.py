@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import fiftyone as fo
 
-from ldfa.plugin.audit.views import save_audit_views
+from ldfa.plugin.audit.views import SOURCE_KEY, save_audit_views
+from ldfa.plugin.audit.views import source_dataset as source_dataset  # where the audit's users find it
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
 from ldfa.plugin.schema import ORIGINAL
-
-SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
 
 
 def audit_name(dataset: fo.Dataset) -> str:
@@ -61,16 +60,13 @@ def build_audit_dataset(dataset: fo.Dataset, faces_field: str | None = None,
     return audit
 
 
-def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
-    """The dataset whose runs describe ``dataset``: itself, or the one an audit dataset mirrors."""
-    name = dataset.info.get(SOURCE_KEY)
-    return fo.load_dataset(name) if name else dataset
-
-
 def open_audit(dataset: fo.Dataset, faces_field: str | None = None) -> fo.Dataset:
-    """Refresh saved views and the grouped audit dataset; returns the dataset to launch the App on
-    (a video dataset itself: see the module's note)."""
+    """Refresh saved views and the grouped audit dataset, with the review views saved on it too
+    (the App opens on it); returns the dataset to launch the App on (a video dataset itself: see
+    the module's note)."""
     save_audit_views(dataset, faces_field=faces_field)
     if dataset.media_type == "video":
         return dataset
-    return build_audit_dataset(dataset, faces_field=faces_field)
+    audit = build_audit_dataset(dataset, faces_field=faces_field)
+    save_audit_views(audit, faces_field=faces_field)
+    return audit

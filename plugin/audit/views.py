@@ -1,10 +1,17 @@
-"""The reviewers' queues: faces still close to their original, faces detectors lost, small and
-uncertain faces, failed images, videos and sequence frames with a face left in the clear, as
-FiftyOne views and saved views.
+"""The reviewers' queues: each version's faces by review status (at risk, not measurable,
+replaced), faces still close to their original, faces detectors lost, small and uncertain faces,
+failed images, videos and sequence frames with a face left in the clear, as FiftyOne views and
+saved views.
 
 Every name comes from ``ldfa.plugin.schema`` and every choice a run made (its faces field, its
 embedders and thresholds, its prediction field and eval key) from the run's record, so a view
-shows what the run measured, whatever names the user chose.
+shows what the run measured, whatever names the user chose. The runs live on the source dataset;
+the grouped audit dataset (``dataset.py``) names it, and its views are cut from the slice of the
+version they show.
+
+A video's faces are on its frames, where the per-face image metrics do not run (they measure
+sampled frames in the companion dataset ``<name>-frames``, whose faces get their status there):
+a video's queue is its leaks over time (``leaks_view``).
 """
 
 from __future__ import annotations
@@ -12,23 +19,30 @@ from __future__ import annotations
 import fiftyone as fo
 from fiftyone import ViewField as F
 
+from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.freshness import faces_path
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (
+    AT_RISK,
     DETECT,
     DETECTION_EVAL,
+    FACE_STATUSES,
     FACES,
     FAILED_VIEW,
     IDENTITY,
+    NOT_MEASURABLE,
     ORIGINAL,
     SEQUENCE,
     SEQUENCE_FRAME,
     SMALL_FACES_VIEW,
     TEMPORAL,
     UNCERTAIN_FACES_VIEW,
+    face_status,
     failed_tag,
     leaks_field,
     lost_view,
+    queue_view,
+    residual,
     riskiest_view,
     run_key,
     same_person,
@@ -37,6 +51,13 @@ from ldfa.plugin.schema import (
 
 # face sizes by box area in pixels, as pycocotools' COCOeval ranges small, medium and large
 FACE_SIZES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
+SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
+
+
+def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
+    """The dataset whose runs describe ``dataset``: itself, or the one an audit dataset mirrors."""
+    name = dataset.info.get(SOURCE_KEY)
+    return fo.load_dataset(name) if name else dataset
 
 
 def leaks_view(version: str) -> str:
@@ -45,8 +66,10 @@ def leaks_view(version: str) -> str:
 
 
 def embedder_of(dataset, field: str) -> str:
-    """The embedder whose distances the audit shows for ``field``: FaceNet when its identity run
-    measured it, else the run's first embedder (FaceNet when nothing ran yet)."""
+    """The embedder whose own mean distance the audit's table shows for ``field``, as a figure of
+    that model: FaceNet when its identity run measured it, else the run's first embedder (FaceNet
+    when nothing ran yet). It decides nothing: whether a face is at risk is its status and verdict
+    over every model (``faces_with_status``, ``risky_faces``)."""
     embedders = (run_config(dataset, run_key(IDENTITY, field)) or {}).get("embedders") or ["facenet"]
     return "facenet" if "facenet" in embedders else embedders[0]
 
@@ -70,6 +93,40 @@ def riskiest_faces(collection, field: str, faces_field: str = FACES, same_person
     return view.to_patches(faces_field).sort_by(f"{faces_field}.{threshold_ratio(field)}")
 
 
+def faces_with_status(collection, version: str, status: str, faces_field: str = FACES):
+    """Patches of ``version``'s faces whose review status (``<version>_status``) is ``status``,
+    riskiest first: at risk by the closest model's distance in units of its threshold, then
+    (faces no model judges) by residual similarity, most kept first; not measurable by residual,
+    most kept first, then smaller faces first; replaced in any order. On an audit dataset the
+    patches are cut from the slice of ``version``: the anonymized faces."""
+    if status not in FACE_STATUSES:
+        raise ConfigError(f"unknown face status '{status}': choose one of {', '.join(FACE_STATUSES)}")
+    view = _slice(collection, version).filter_labels(faces_field, F(face_status(version)) == status,
+                                                     only_matches=True).to_patches(faces_field)
+    ratio, kept = (F(f"{faces_field}.{name}") for name in (threshold_ratio(version), residual(version)))
+    most_kept = ((kept != None).if_else(kept, -2.0), -1)  # noqa: E711  (not measured: last)
+    if status == AT_RISK:
+        return view.sort_by([((ratio != None).if_else(ratio, 1e9), 1), most_kept])  # noqa: E711
+    if status == NOT_MEASURABLE:
+        box = F(f"{faces_field}.bounding_box")
+        shorter = (box[2] * F("metadata.width")).min(box[3] * F("metadata.height"))
+        return view.sort_by([most_kept, (shorter, 1)])
+    return view
+
+
+def status_counts(collection, version: str, faces_field: str = FACES) -> dict:
+    """How many of ``version``'s faces have each review status, ``missed`` (faces the detector no
+    longer finds on it; None when its detection evaluation never ran), ``faces`` and ``judged``
+    (faces some identity model can judge: the denominator of the same-person rate)."""
+    view, faces, source = _slice(collection, version), f"{faces_field}.detections", source_dataset(collection._dataset)
+    key = detection_eval_key(collection, version)
+    status, verdict, evaluated = (f"{faces}.{name}" for name in (face_status(version), same_person(version), key))
+    found = view.count_values(status) if source.has_field(status) else {}
+    missed = view.count_values(evaluated).get("fn", 0) if key and source.has_field(evaluated) else None
+    return {**{s: found.get(s, 0) for s in FACE_STATUSES}, "missed": missed, "faces": view.count(faces),
+            "judged": view.count(verdict) if source.has_field(verdict) else 0}
+
+
 def lost_faces(collection, field: str, faces_field: str = FACES, size: str | None = None,
                eval_key: str | None = None):
     """Samples with only their faces the detector missed on version ``field`` (``fn`` of the
@@ -86,7 +143,8 @@ def lost_faces(collection, field: str, faces_field: str = FACES, size: str | Non
 
 def detection_eval_key(collection, field: str) -> str | None:
     """The eval key (per-face ``tp``/``fp``/``fn``) the detection evaluation of ``field`` recorded."""
-    return (run_results(collection, run_key(DETECTION_EVAL, field)) or {}).get("eval_key")
+    runs = source_dataset(collection._dataset)
+    return (run_results(runs, run_key(DETECTION_EVAL, field)) or {}).get("eval_key")
 
 
 def uncertain_faces(collection, faces_field: str = FACES):
@@ -94,7 +152,7 @@ def uncertain_faces(collection, faces_field: str = FACES):
     ``confidence`` (found by a second look, at zoom or at a person's head) and those without a
     score (boxes from keypoints, or filled in by the tracker). They are anonymized like every
     face; a reviewer looks at them first, to see what else the detector takes for a face."""
-    config = run_config(collection, run_key(DETECT, faces_field)) or {}
+    config = run_config(source_dataset(collection._dataset), run_key(DETECT, faces_field)) or {}
     score = F("confidence")
     match = (score == None) | (score < config.get("confidence", 0.5))  # noqa: E711
     return collection.filter_labels(faces_path(collection, faces_field), match, only_matches=True)
@@ -160,40 +218,54 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
                      small_face_px: int = 32) -> list[str]:
     """Create (or refresh) the reviewers' saved views; returns their names.
 
-    Per anonymized field: riskiest faces (those any model of its identity run still calls the
-    same person, riskiest first) and faces lost after anonymization (misses of its
-    detection evaluation). Plus small faces (shorter side under ``small_face_px`` pixels),
-    uncertain faces (lowest score first) and samples where anonymization failed. Called after
-    evaluation, since the views need the distances and eval keys. Videos and frame sequences
-    measured over time also get, per version, the samples with a face left in the clear
-    (``leaks_view``). A video's faces are on its frames: its views hold the videos with only
-    those faces (patches of video frames would need FiftyOne to cut the frames with ffmpeg).
+    Per anonymized field: its faces by review status (``queue_view``: at risk, not measurable,
+    replaced, riskiest first as ``faces_with_status`` orders them), riskiest faces (those any
+    model of its identity run still calls the same person) and faces lost after anonymization
+    (misses of its detection evaluation). Plus small faces (shorter side under ``small_face_px``
+    pixels), uncertain faces (lowest score first) and samples where anonymization failed. Called
+    after evaluation, since the views need the statuses, distances and eval keys. Videos and
+    frame sequences measured over time also get, per version, the samples with a face left in
+    the clear (``leaks_view``). A video's faces are on its frames: its views hold the videos with
+    only those faces (patches of video frames would need FiftyOne to cut the frames with ffmpeg).
+
+    On a grouped audit dataset (``open_audit`` saves them there too) each view is cut from the
+    slice of its version (small and uncertain faces: the originals'); failed images are samples
+    of the source, tagged there, so that view stays on the source.
     """
-    faces_field = faces_field or faces_field_of(dataset)
-    video = dataset.media_type == "video"
+    source = source_dataset(dataset)
+    faces_field = faces_field or faces_field_of(source)
+    grouped, video = dataset.media_type == "group", dataset.media_type == "video"
     views = {}
-    for field in anonymized_fields(dataset):
-        if dataset.has_field(f"{faces_field}.detections.{same_person(field)}"):
+    for field in anonymized_fields(source):  # the faces' attributes are declared on the source
+        if source.has_field(f"{faces_field}.detections.{face_status(field)}"):
+            views.update({queue_view(field, status): faces_with_status(dataset, field, status, faces_field)
+                          for status in FACE_STATUSES})
+        if source.has_field(f"{faces_field}.detections.{same_person(field)}"):
             views[riskiest_view(field)] = riskiest_faces(dataset, field, faces_field,
                                                          same_person_only=True)
         key = detection_eval_key(dataset, field)
-        if key and dataset.has_field(f"{faces_field}.detections.{key}"):
-            views[lost_view(field)] = lost_faces(dataset, field, faces_field).to_patches(faces_field)
-        if temporal_results(dataset, field) is not None:
-            views[leaks_view(field)] = leaking_samples(dataset, field)
+        if key and source.has_field(f"{faces_field}.detections.{key}"):
+            views[lost_view(field)] = lost_faces(_slice(dataset, field), field, faces_field,
+                                                 eval_key=key).to_patches(faces_field)
+        if temporal_results(source, field) is not None:
+            leaking = leaking_samples(source, field)
+            views[leaks_view(field)] = mirrored(_slice(dataset, field), leaking) if grouped else leaking
     box = F("bounding_box")
     if video:  # PyAV's metadata, set on import: compute_metadata would need ffprobe
         width, height = F("$metadata.frame_width"), F("$metadata.frame_height")
     else:
-        dataset.compute_metadata(progress=False)
+        if not grouped:  # an audit dataset's slices got theirs when it was built
+            dataset.compute_metadata(progress=False)
         width, height = F("$metadata.width"), F("$metadata.height")
     shorter = (box[2] * width).min(box[3] * height)
-    small = dataset.filter_labels(faces_path(dataset, faces_field), shorter < small_face_px, only_matches=True)
-    uncertain = uncertain_faces(dataset, faces_field)
+    originals = _slice(dataset, ORIGINAL)
+    small = originals.filter_labels(faces_path(dataset, faces_field), shorter < small_face_px, only_matches=True)
+    uncertain = uncertain_faces(originals, faces_field)
     views[SMALL_FACES_VIEW] = small if video else small.to_patches(faces_field)
     views[UNCERTAIN_FACES_VIEW] = uncertain if video else uncertain.to_patches(faces_field).sort_by(
         F(f"{faces_field}.confidence"))
-    views[FAILED_VIEW] = dataset.match_tags([failed_tag(f) for f in anonymized_fields(dataset)])
+    if not grouped:
+        views[FAILED_VIEW] = dataset.match_tags([failed_tag(f) for f in anonymized_fields(dataset)])
     for name, view in views.items():
         if dataset.has_saved_view(name):
             dataset.delete_saved_view(name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ldfa.plugin.errors import ImageError
-from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
+from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket, too_small
 from ldfa.plugin.metrics.identity_core import boxes_of
 from ldfa.plugin.metrics.pair_core import PairTask
 from ldfa.plugin.metrics.pairs import Pair, unreadable_original
@@ -111,9 +111,9 @@ class AttributesJudge:
 
 def _judge(model, original, version, missing, box) -> tuple[str, dict | None, str | None]:
     """(status, figures or None, reason or None) of one face."""
-    if box.size < MIN_FACE_PX:
-        return "not_measurable", None, (f"attributes not measurable at this size (face {box.size:.1f} px; "
-                                        f"the face mesh reads pose from {MIN_FACE_PX} px)")
+    small = too_small(box.size, MIN_FACE_PX, "attributes", "the face mesh reads pose")
+    if small:
+        return "not_measurable", None, small
     if missing is not None:  # no version to compare: the mesh need not read the original
         return "not_measurable", None, missing
     eyes = None if box.landmarks is None else box.landmarks[:2]

@@ -22,7 +22,8 @@ best model): ``<field>_same_person``, True when any embedder that can judge the 
 within its same-person threshold, False when one judges it and none does, None when no embedder
 can judge it (not measurable: neither safe nor at risk); ``<field>_threshold_ratio``, its closest
 distance in units of that embedder's threshold (below 1: same person), to sort faces riskiest
-first across models.
+first across models; ``<field>_status``, its place in the review queue (``status.py``: the verdict,
+and for the faces no model can judge their residual similarity), rewritten with every batch.
 
 Per sample: ``<field>_<embedder>_dist_min`` and ``_dist_mean``.
 
@@ -33,7 +34,8 @@ judge (``measured`` + ``no_usable_crop``; None when there are none):
 - ``within_threshold``: share still closer than the same-person threshold (FaceNet cosine 0.45,
   dlib 0.6);
 - mean and 5/25/50/75/95th percentiles of the distance over the measured faces;
-- the counts ``faces`` (all), ``measured``, ``no_usable_crop``, ``not_measurable``;
+- the counts ``faces`` (all), ``judged`` (the rates' denominator), ``measured``,
+  ``no_usable_crop``, ``not_measurable``;
 - ``by_size``: the same figures for each face size bucket of ``ldfa.plugin.metrics.face_sizes``
   (shorter side of the original box in pixels).
 And once for the run, ``verdict``, the strictest judge's figures: ``faces``, ``judged`` (faces at
@@ -69,6 +71,7 @@ from ldfa.plugin.metrics.identity_core import (
     PairResult,
 )
 from ldfa.plugin.metrics.judging import judge_pairs
+from ldfa.plugin.metrics.status import write_statuses
 from ldfa.plugin.metrics.verdict import ratio_to_threshold, same_person_verdict
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, run_config, versions
@@ -138,6 +141,7 @@ class IdentityMetric:
 
     def write(self, records: list[tuple[str, PairResult]]) -> None:
         _write(self.collection, self.field, self.config.faces_field, records, self.config.thresholds)
+        write_statuses(self.collection, self.field, self.config.faces_field, [i for i, _ in records])
         self.results.update(records)
 
     def finish(self) -> dict:
@@ -262,7 +266,7 @@ def _summary(outcomes: list[Outcome], reidentified: set[str], threshold: float) 
     counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     judged = counts["measured"] + counts["no_usable_crop"]
     dists = np.array([o.distance for o in outcomes if o.status == "measured"])
-    out = {"faces": len(outcomes), **counts, "mean": None, **{f"p{p}": None for p in PERCENTILES},
+    out = {"faces": len(outcomes), "judged": judged, **counts, "mean": None, **{f"p{p}": None for p in PERCENTILES},
            "reid_rate": None, "within_threshold": None}
     if judged:
         out["reid_rate"] = sum(o.face_id in reidentified for o in outcomes) / judged

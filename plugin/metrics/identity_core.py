@@ -16,7 +16,7 @@ from ldfa.plugin.errors import ImageError
 from ldfa.plugin.geometry.boxes import to_corners
 from ldfa.plugin.geometry.crops import FaceBox
 from ldfa.plugin.io.device import use_torch_threads
-from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket
+from ldfa.plugin.metrics.face_sizes import UNKNOWN, bucket, too_small
 from ldfa.plugin.metrics.pair_core import PairTask
 from ldfa.plugin.metrics.pairs import Pair, unreadable_original
 from ldfa.plugin.metrics.verdict import NO_FACE_LEFT
@@ -104,11 +104,11 @@ def _measure(task: PairTask, pair: Pair, models: dict) -> PairResult:
         return result
     boxes = boxes_of(task.faces, original.shape[1], original.shape[0])
     for name, model in models.items():
-        too_small = [model.not_measurable(box) for box in boxes]
-        before, after = _vectors(model, task.filepath, original, anon, boxes, too_small,
-                                 task.same)
-        judged = [_judge(model, face.id, box, small, before.get(i), after.get(i))
-                  for i, (face, box, small) in enumerate(zip(task.faces, boxes, too_small))]
+        small = [too_small(box.size, model.min_face_px, "identity", f"{model.name} separates people")
+                 for box in boxes]
+        before, after = _vectors(model, task.filepath, original, anon, boxes, small, task.same)
+        judged = [_judge(model, face.id, box, why, before.get(i), after.get(i))
+                  for i, (face, box, why) in enumerate(zip(task.faces, boxes, small))]
         result.outcomes[name] = [outcome for outcome, _ in judged]
         result.reasons[name] = [why for _, why in judged]
     return result
@@ -130,11 +130,11 @@ def _landmarks(marks, width: int, height: int) -> np.ndarray | None:
     return marks * [width, height]
 
 
-def _vectors(model, path, original, anon, boxes, too_small, same) -> tuple[dict, dict]:
+def _vectors(model, path, original, anon, boxes, small, same) -> tuple[dict, dict]:
     """Vectors (or reasons) by face index of the original and the anonymized faces that the
     model can judge; the anonymized only where the original is usable. ``same``: the
     anonymized image is the original (its vectors are the original's)."""
-    judged = [i for i, why in enumerate(too_small) if why is None]
+    judged = [i for i, why in enumerate(small) if why is None]
     before = dict(zip(judged, _original_vectors(model, path, original, [boxes[i] for i in judged])))
     usable = [i for i in judged if not isinstance(before[i], str)]
     if same:
@@ -142,11 +142,11 @@ def _vectors(model, path, original, anon, boxes, too_small, same) -> tuple[dict,
     return before, dict(zip(usable, model.embed(anon, [boxes[i] for i in usable])))
 
 
-def _judge(model, face_id, box, too_small, before, after) -> tuple[Outcome, str | None]:
+def _judge(model, face_id, box, small, before, after) -> tuple[Outcome, str | None]:
     """One face's outcome and the reason it has no distance (None when it has one)."""
     outcome = Outcome(face_id, bucket(box.size), "not_measurable")
-    if too_small:
-        return outcome, too_small
+    if small:
+        return outcome, small
     if isinstance(before, str):
         return outcome, f"original: {before}"
     outcome.original = before

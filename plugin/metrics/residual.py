@@ -14,7 +14,9 @@ about 0 that nothing of them is left, negative values an inverted pattern.
   ``<field>_residual_reason`` says so. So does a missing or differently sized anonymized
   image.
 
-Stored per face as ``<field>_residual`` (a typed float field the App can filter);
+Stored per face as ``<field>_residual`` (a typed float field the App can filter), which
+rewrites the face's review status (``status.py``: a face no identity model can judge is at risk
+when much of its original remains);
 ``field="original"`` compares the originals with themselves (1 by construction). The run
 ``ldfa_residual_<field>`` holds ``faces``, ``measured`` (faces with a value), ``mean``,
 ``median``, ``p95`` and the same per face size bucket (``by_size``, ``ldfa.plugin.metrics.face_sizes``).
@@ -31,6 +33,7 @@ from ldfa.plugin.geometry.crops import MIN_CROP_STD
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.judging import judge_pairs
 from ldfa.plugin.metrics.residual_core import FaceResidual, ResidualJudge
+from ldfa.plugin.metrics.status import write_statuses
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, versions
 from ldfa.plugin.schema import RESIDUAL, residual, residual_reason, run_key
@@ -81,6 +84,7 @@ class ResidualMetric:
                                {f.face_id: f.value for f in faces})
         batch.set_label_values(f"{self.faces_field}.detections.{residual_reason(self.field)}",
                                {f.face_id: f.reason for f in faces})
+        write_statuses(self.collection, self.field, self.faces_field, [sample_id for sample_id, _ in records])
         self.faces += faces
 
     def finish(self) -> dict:

@@ -187,7 +187,7 @@ def _sampled(faces, embedder) -> dict[int, list[tuple[int, FaceBox]]]:
     for i, here in enumerate(faces):
         for box, track in here:
             face = FaceBox(np.asarray(box, dtype=np.float64))
-            if embedder.not_measurable(face) is None:
+            if face.size >= embedder.min_face_px:
                 judgeable.setdefault(track, []).append((i, face))
     out: dict[int, list[tuple[int, FaceBox]]] = {}
     for track, found in judgeable.items():

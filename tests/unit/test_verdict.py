@@ -28,3 +28,29 @@ def test_the_closest_model_ranks_the_face_in_units_of_its_threshold():
     # below 1 exactly when the verdict says "same person"
     for distances in ({"facenet": 0.44}, {"facenet": 0.46, "dlib": 0.61}, {"dlib": 0.59}):
         assert (ratio_to_threshold(distances, THRESHOLDS) < 1) == same_person_verdict(distances, THRESHOLDS)
+
+
+def test_a_face_some_model_recognises_is_at_risk_whatever_its_residual():
+    from ldfa.plugin.metrics.verdict import review_status
+
+    assert review_status(True, 0.0) == review_status(True, None) == "at_risk"
+    assert review_status(False, 0.99) == review_status(False, None) == "replaced"
+
+
+def test_a_face_no_model_can_judge_is_at_risk_when_much_of_it_remains():
+    from ldfa.plugin.metrics.verdict import RESIDUAL_AT_RISK, review_status
+
+    assert review_status(None, RESIDUAL_AT_RISK) == review_status(None, 1.0) == "at_risk"
+    assert review_status(None, RESIDUAL_AT_RISK - 0.01) == review_status(None, 0.0) == "not_measurable"
+    assert review_status(None, None) == "not_measurable"  # residual not measured: nothing says at risk
+
+
+@pytest.mark.parametrize(("size", "shown"), [(19.96, "19.9"), (19.999, "19.9"), (12.8, "12.8"), (10.24, "10.2"),
+                                             (19.94, "19.9"), (7.0, "7")])
+def test_a_face_below_a_models_minimum_never_reads_as_at_it(size, shown):
+    from ldfa.plugin.metrics.face_sizes import too_small
+
+    why = too_small(size, 20, "identity", "facenet separates people")
+    assert why == f"identity not measurable at this size (face {shown} px; facenet separates people from 20 px)"
+    assert float(shown) < 20
+    assert too_small(20.0, 20, "identity", "facenet separates people") is None  # at the minimum: measured
