@@ -1,14 +1,17 @@
 """The comparison report: one row per anonymized field plus the untouched originals.
 
 Columns follow the LDFA paper's table (detection mAP overall and by COCO face area, AP50) and
-add what is left of the original pixels (residual similarity), the strictest judge's verdict
+add the review queue's count of faces of each status (``status.py``: at risk, not measurable,
+replaced; they add up to the faces), what is left of the original pixels (residual similarity),
+the strictest judge's verdict
 (share of the faces some embedder judges that any embedder still calls the same person, and
 re-identified by any; ``ldfa.plugin.metrics.verdict``), then per embedder its own identity
 distance, re-identification rate and share within threshold over the faces it can judge, with
 the count it cannot, and what the face still does (``ldfa.plugin.metrics.attributes``: head
 pose, eye and mouth openness, landmark NME, and the share of faces the face mesh still finds).
 A second table gives the residual, identity and pose figures by face size (shorter side),
-where small street faces show what the overall figures hide. Written as Markdown and CSV with
+where small street faces show what the overall figures hide. The Markdown shows every rate
+beside the faces it is over and the row's faces (``0.448 (29/128)``). Written as Markdown and CSV with
 PNG plots (identity-distance histograms per method, AP by face size, attribute differences).
 Missing measurements are computed; ``recompute=True`` redoes them.
 """
@@ -22,6 +25,8 @@ from pathlib import Path
 from ldfa.plugin.io.atomic import atomic_write
 from ldfa.plugin.metrics.face_sizes import BUCKETS
 from ldfa.plugin.metrics.measure import MEASURES, measure_version
+from ldfa.plugin.metrics.status import status_totals
+from ldfa.plugin.metrics.verdict import RESIDUAL_AT_RISK
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
@@ -67,15 +72,16 @@ def comparison_table(
             **({"detector": detector} if detector else {})))
         ident = run_results(collection, run_key(IDENTITY, field))  # per embedder under "embedders"
         residual, det, attributes = (found[kind] for kind in (RESIDUAL, DETECTION_EVAL, ATTRIBUTES))
-        row = {"method": methods[field], "field": field, "faces": det["faces"]}
+        row = {"method": methods[field], "field": field, "faces": det["faces"],
+               **status_totals(collection, field, faces_field)}
         row.update({c: det[c] for c in ("mAP", "mAP_s", "mAP_m", "mAP_l", "AP50")})
         row["residual"] = residual["mean"]
         verdict = ident["verdict"]
-        row.update(judged=verdict["judged"], not_measurable=verdict["not_measurable"],
-                   same_person=verdict["same_person_rate"], reid=verdict["reid_rate"])
+        row.update(judged=verdict["judged"], same_person=verdict["same_person_rate"], reid=verdict["reid_rate"])
         for emb in embedders:
             stats = ident["embedders"][emb]
             row[f"{emb}_dist"] = stats["mean"]
+            row[f"{emb}_judged"] = stats["measured"] + stats["no_usable_crop"]
             row[f"{emb}_no_crop"] = stats["no_usable_crop"]
             row[f"{emb}_too_small"] = stats["not_measurable"]
             row[f"{emb}_reid"] = stats["reid_rate"]
@@ -143,19 +149,41 @@ def _cell(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _basis(column: str) -> str | None:
+    """The column counting the faces a rate column is over (its denominator), or None."""
+    if column in ("same_person", "reid"):
+        return "judged"
+    if column.endswith(("_reid", "_within")):
+        return f"{column.rsplit('_', 1)[0]}_judged"
+    return "mesh_read" if column == "mesh_kept" else None
+
+
+def _shown(row: dict, column: str) -> str:
+    """A cell as the Markdown table shows it: a rate beside what it counts, ``0.448 (29/128)``
+    (over 29 of the row's 128 faces), so a rate over few faces never reads as one over all."""
+    basis = _basis(column)
+    if basis is None or basis not in row:
+        return _cell(row[column])
+    return f"{_cell(row[column])} ({_cell(row[basis])}/{_cell(row.get('faces'))})"
+
+
 def to_markdown(rows: list[dict], title: str, by_size: list[dict] | None = None) -> str:
     lines = [f"# ldfa report: {title}", "",
              "mAP columns: COCOeval of a face detector on each version against the reference faces "
-             "(`mAP_s/m/l`: COCO areas < 32², 32²-96², > 96² px); `residual`: mean correlation of a "
+             "(`mAP_s/m/l`: COCO areas < 32², 32²-96², > 96² px). Every rate shows beside it what it "
+             "counts: `0.448 (29/128)` is over the 29 faces judged of the row's 128. The review "
+             "queue, one status per face: `at_risk`: some embedder still calls it the same person, "
+             f"or none can judge it and its residual is {RESIDUAL_AT_RISK} or more; `not_measurable`: "
+             "none can judge it and less remains; `replaced`: judged, and no embedder calls it the "
+             "same person. `residual`: mean correlation of a "
              "face box's grey pixels with the original's (1: still there, 0: nothing left); "
-             "`same_person`: share of the `judged` faces (those at least one embedder can "
-             "judge) that any embedder still calls the same person, the strictest judge, as an "
-             "attacker uses its best model; `reid`: share re-identified by any embedder; "
-             "`not_measurable`: faces no embedder can judge (neither safe nor at risk); per "
+             "`judged`: faces at least one embedder can judge; `same_person`: share of them that any "
+             "embedder still calls the same person, the strictest judge, as an "
+             "attacker uses its best model; `reid`: share re-identified by any embedder; per "
              "embedder, its own figures: `*_dist`: mean identity distance (FaceNet cosine, dlib "
-             "Euclidean) over measured faces; `*_no_crop`: faces with no face left to measure "
-             "(identity undefined); "
-             "`*_too_small`: faces below the size the embedder can judge, left out of the rates; "
+             "Euclidean) over measured faces; `*_judged`: faces it can judge; `*_no_crop`: faces "
+             "with no face left to measure (judged: not the same person); "
+             "`*_too_small`: faces below the size the embedder can judge, left out of its rates; "
              "`*_reid`: re-identification rate and `*_within`: share within the same-person "
              "threshold, both over the faces the embedder can judge. What the face still does, over "
              "the faces the face mesh reads in both versions: `pose_diff_deg` mean absolute "
@@ -174,7 +202,7 @@ def to_markdown(rows: list[dict], title: str, by_size: list[dict] | None = None)
 def _table(rows: list[dict]) -> list[str]:
     columns = list(rows[0]) if rows else []
     return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),
-            *("| " + " | ".join(_cell(r[c]) for c in columns) + " |" for r in rows)]
+            *("| " + " | ".join(_shown(r, c) for c in columns) + " |" for r in rows)]
 
 
 def _to_csv(rows: list[dict]) -> str:

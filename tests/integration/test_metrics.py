@@ -79,7 +79,13 @@ def test_report_rows_for_every_method_and_the_original(anonymized, table):
             assert table[field][f"{emb}_dist"] > 10 * original[f"{emb}_dist"] + 0.1
     # the strictest judge: every untouched face it can judge is the same person, no solid one is
     assert original["same_person"] == 1.0 and table["anon_solid"]["same_person"] == 0.0
-    assert table["anon_solid"]["judged"] + table["anon_solid"]["not_measurable"] == faces
+    # one review status per face: the counts add up to the faces; a solid fill leaves a face no
+    # model judges nothing to be recognised by (not measurable), and every judged one is replaced
+    for row in table.values():
+        assert row["at_risk"] + row["not_measurable"] + row["replaced"] == faces
+    solid = table["anon_solid"]
+    assert solid["judged"] + solid["not_measurable"] == faces and solid["replaced"] == solid["judged"] > 0
+    assert original["at_risk"] == faces  # every untouched face is itself
     # the reference row: a plain full-frame detector against the faces ldfa's zoom pass found
     assert original["mAP"] > 0.7 and table["anon_solid"]["mAP"] < original["mAP"]
     # what is left of the original pixels: all of it, nothing, and something in between
@@ -122,7 +128,12 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
     for name in ("report.md", "report.csv", "report_by_size.csv", "identity_distance.png",
                  "ap_by_size.png", "attributes.png"):
         assert (tmp_path / name).stat().st_size > 100
-    assert "| gauss |" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "| gauss |" in report
+    # every rate beside what it counts: over the judged faces, of all the row's faces
+    gauss = table["anon_gauss"]
+    assert f"| {gauss['same_person']:.3f} ({gauss['judged']}/{gauss['faces']}) |" in report
+    assert f"| {gauss['dlib_within']:.3f} ({gauss['dlib_judged']}/{gauss['faces']}) |" in report
     # by face size: each version once per bucket, faces adding up to the version's faces
     sizes = printed["rows_by_size"]
     assert [r["size"] for r in sizes[:3]] == ["<16", "16-32", ">32"] and len(sizes) == 3 * len(table)

@@ -103,3 +103,17 @@ def test_an_unreadable_original_is_a_reason_for_every_metric_not_a_crash(dataset
     for reason in ("original_residual_reason", "original_dlib_reason", "original_attributes_reason"):
         first, second = dataset.values(f"faces.detections.{reason}", unwind=True)
         assert first.startswith("original unreadable (not an image file PIL can read)") and second is None
+
+
+def test_residual_alone_sets_the_review_status_of_faces_no_model_has_judged(photos):
+    """Before any identity model has judged them, what remains decides: kept pixels are at
+    risk, a solid fill leaves nothing to recognise (not measurable, not thereby replaced)."""
+    from ldfa.plugin.metrics.verdict import RESIDUAL_AT_RISK
+
+    residuals(photos, "anon_pixelate")
+    residuals(photos, "anon_solid")
+    assert photos.values("faces.detections.anon_pixelate_status", unwind=True) == ["at_risk"] * 3
+    assert photos.values("faces.detections.anon_solid_status", unwind=True) == ["not_measurable"] * 3
+    kept = residuals(photos, "anon_gauss")
+    assert photos.values("faces.detections.anon_gauss_status", unwind=True) == [
+        "at_risk" if r >= RESIDUAL_AT_RISK else "not_measurable" for r in kept]
