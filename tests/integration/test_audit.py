@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ldfa
+from ldfa.plugin.audit.views import status_counts
 from ldfa.plugin.io.images import read_rgb
 from ldfa_testing.photos import HOPPER_FACE, TINY_FACE
 
@@ -72,6 +73,15 @@ def test_open_audit_returns_the_grouped_dataset_and_panel_table(audited):
         assert solid["method"] == "solid" and solid["mAP_s"] == 0.1
         assert (solid["embedder"], solid["dist"]) == ("facenet", round((0.9 + 0.2 + 0.35) / 3, 3))
         assert rows[0]["mAP"] is None  # no run recorded for the originals: shown empty, not made up
+        # the review views are saved on the audit dataset too, cut from the version's slice
+        assert {"ldfa-riskiest-anon_solid", "ldfa-lost-anon_pixelate", "ldfa-small-faces",
+                "ldfa-uncertain-faces"} <= set(audit.list_saved_views())
+        lost = audit.load_saved_view("ldfa-lost-anon_pixelate")
+        assert len(lost) == 2 and set(lost.values("filepath")) <= set(audited.values("anon_pixelate"))
+        assert audit.load_saved_view("ldfa-riskiest-anon_solid").values("faces.anon_solid_facenet_dist") == [0.2, 0.35]
+        # the detector's misses after anonymization count beside the faces, on either dataset
+        counts = status_counts(audit, "anon_pixelate")
+        assert (counts["missed"], counts["faces"]) == (2, 3) and counts == status_counts(audited, "anon_pixelate")
     finally:
         fo.delete_dataset(audit.name)
 
