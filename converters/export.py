@@ -3,8 +3,9 @@
 Every file of the source tree comes back under the same relative path: each imported image as
 its anonymized version, each video of the companion video dataset as its anonymized video (under
 the anonymized file's suffix when the codec asks another container: lossless FFV1 is ``.mkv``)
-with its face tracks beside it (``<exported name>.faces.json``, FiftyOne's video labels format),
-everything else (annotations, label PNGs, extras) copied byte for byte or hard-linked; only
+with its face tracks beside it (``<exported name>.faces.json``, FiftyOne's video labels format;
+an animated GIF as a GIF again, its faces from the anonymized MP4 made from it), everything else
+(annotations, label PNGs, extras) copied byte for byte or hard-linked; only
 photos and videos that were never anonymized (in neither dataset, or whose anonymization failed)
 are left out, and the manifest lists them with the reason. A single-file source exports that
 file alone. Files are written one at a time, atomically, so memory stays flat and a rerun
@@ -15,19 +16,23 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from itertools import islice
 from pathlib import Path
 
 import fiftyone as fo
 import fiftyone.utils.eta as foue
+import numpy as np
 
 from ldfa.converters import manifest, tree
 from ldfa.converters.folder import videos_of
 from ldfa.converters.safety import check_output
-from ldfa.plugin.errors import ConfigError
+from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.freshness import stale_samples
 from ldfa.plugin.geometry.boxes import to_pixels
+from ldfa.plugin.geometry.masks import union_mask
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.io.output import copy_atomic
+from ldfa.plugin.io.video import read_frames, rewrite_video
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import run_config
 from ldfa.plugin.schema import ANONYMIZE, run_key
@@ -132,7 +137,8 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
         for rel in info.get("only") or tree.files_of(root):
             if rel in clips:
                 bar.update()
-                written = _export_video(rel, root, output, clips[rel], videos, video_run["faces_field"], field)
+                written = _export_video(rel, root, output, clips[rel], videos, video_run["faces_field"], field,
+                                        claim["videos"]["mask"])
                 if isinstance(written, str):
                     claim["skipped"].append({"file": rel, "reason": written})
                     continue
@@ -186,22 +192,30 @@ def _export_one(rel: str, root: Path, output: Path, images: dict, fmt: str, fiel
 
 
 def _export_video(rel: str, root: Path, output: Path, clip: tuple[str | None, str], videos: fo.Dataset,
-                  faces_field: str, field: str) -> dict[str, dict] | str:
+                  faces_field: str, field: str, mask: dict) -> dict[str, dict] | str:
     """Export one video of the video dataset: its manifest entries (the anonymized video, under
     the anonymized file's suffix, with its face boxes per frame; its face tracks file), or the
-    reason it is left out."""
+    reason it is left out. An animated GIF, anonymized as the MP4 made from it, comes back as a
+    GIF under its own name (``_write_gif``)."""
     path, sample_id = clip
     if not (root / rel).resolve().is_relative_to(root.resolve()):
         return "a symlink leading outside the source tree: left out"
     if not path:
         return f"no anonymized version in '{field}' (its anonymization failed or never ran)"
-    name = Path(rel).with_suffix(Path(path).suffix).as_posix()
+    gif = Path(rel).suffix.lower() == ".gif"
+    name = rel if gif else Path(rel).with_suffix(Path(path).suffix).as_posix()
     if name != rel and (root / name).exists():
         return f"its anonymized version would be named {name}, the name of another source file: left out"
-    if Path(path).resolve() != output / name:
-        copy_atomic(path, output / name)
     frames = {n: frame[faces_field] for n, frame in videos[sample_id].frames.items()}
-    entry = {"kind": "video", "frames": _boxes_per_frame(frames)} | ({"source": rel} if name != rel else {})
+    boxes = _boxes_per_frame(frames)
+    if gif:
+        try:
+            _write_gif(root / rel, path, output / name, boxes, mask)
+        except ImageError as e:
+            return f"its anonymized GIF could not be written ({e}): left out"
+    elif Path(path).resolve() != output / name:
+        copy_atomic(path, output / name)
+    entry = {"kind": "video", "frames": boxes} | ({"source": rel} if name != rel else {})
     labels = f"{name}.faces.json"
     if (root / labels).exists():  # the source's own file of that name is copied, never replaced
         return {name: entry}
@@ -210,6 +224,24 @@ def _export_video(rel: str, root: Path, output: Path, clip: tuple[str | None, st
         tracks = foue.to_video_labels(frames={n: {faces_field: d} for n, d in frames.items() if d is not None})
     manifest.write_json(output / labels, tracks.serialize())
     return {name: entry, labels: {"kind": "added"}}
+
+
+def _write_gif(original: Path, anonymized: str, target: Path, boxes: list, mask: dict) -> None:
+    """The anonymized GIF: ``original``'s frames with each frame's face masks (as ``verify-export``
+    draws them) filled from that frame of the ``anonymized`` MP4, written by ``rewrite_video``: the
+    GIF's frames, timing, size, loop and, outside the masks, its pixels as they were (the MP4's
+    compression does not reach them)."""
+    faces = read_frames(anonymized)
+
+    def edit(start: int, frames: list[np.ndarray]) -> list[np.ndarray]:
+        done = []
+        for n, (pixels, new) in enumerate(zip(frames, islice(faces, len(frames))), start):
+            inside = union_mask(pixels.shape[1], pixels.shape[0], boxes[n] if n < len(boxes) else [],
+                                mask["grow"], mask["ellipse"], mask.get("fade_px", 0))
+            done.append(np.where(inside[..., None], new, pixels))
+        return done
+
+    rewrite_video(original, target, edit)
 
 
 def _boxes_per_frame(frames: dict[int, fo.Detections | None]) -> list[list[list[float]]]:

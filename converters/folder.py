@@ -2,7 +2,8 @@
 like a dataset.
 
 Every image file below the root is a photo to anonymize and every video file a video (chosen by
-extension, like ``add_image_folder``); everything else comes back in the export byte for byte.
+extension, like ``add_image_folder``; an animated GIF is a video, playing an MP4 made from it);
+everything else comes back in the export byte for byte.
 The folder is walked as the export walks it (``tree.files_of``), so both see the same files. A
 FiftyOne dataset holds one kind of media, so the videos go into a companion video dataset
 (``videos_of``). Numbered frames in a folder become a sequence (``sequences.sequence_frames``);
@@ -41,7 +42,7 @@ def import_folder(root: str | Path, dataset: fo.Dataset, progress: ProgressArg =
     source = Path(root).expanduser().resolve()
     root = source.parent if source.is_file() else source
     files = [source.name] if source.is_file() else list(tree.files_of(root))
-    kinds = {rel: media_kind(rel) for rel in files}
+    kinds = {rel: media_kind(root / rel) for rel in files}
     images = [rel for rel in files if kinds[rel] == "image"]
     videos = [rel for rel in files if kinds[rel] == "video"]
     if not images and not videos:
@@ -51,6 +52,7 @@ def import_folder(root: str | Path, dataset: fo.Dataset, progress: ProgressArg =
     problems: list[dict] = []
     people = _mot_people(root, frames, set(files), problems)
     videos_dataset = videos_of(dataset)
+    videos_name = videos_dataset.name if videos_dataset is not None else f"{dataset.name}{VIDEOS_SUFFIX}"
     existing = _relpaths(dataset) | _relpaths(videos_dataset)
     samples, video_samples = [], []
     with Progress(len(images) + len(videos), "Importing folder", progress) as bar:
@@ -62,7 +64,7 @@ def import_folder(root: str | Path, dataset: fo.Dataset, progress: ProgressArg =
                 problems.append({"file": rel, "error": "symlink leading outside the root: skipped"})
                 continue
             if kinds[rel] == "video":
-                sample, error = video_sample(root / rel, relpath=rel)
+                sample, error = video_sample(root / rel, videos_name, relpath=rel)
                 if error:
                     problems.append({"file": rel, "error": f"{error}: added without metadata; detection will "
                                      "record it as failed and the export leave it out"})

@@ -10,8 +10,9 @@ metadata (an EXIF thumbnail, a preview, MPF images) or the XMP face regions that
 Every anonymized video keeps its source's frame count, frame rate, size, rotation and kinds of
 streams, its audio and subtitle streams packet for packet, and changes no pixel outside the face
 masks of each frame: none in lossless FFV1, at most ``max_video_mean_diff`` grey levels on
-average in any frame re-encoded with H.264 (or GIF). An anonymized video may carry another suffix than its
-source (lossless FFV1 is ``.mkv``): the manifest names its source file.
+average in any frame re-encoded with H.264 or GIF (an animated GIF's export keeps its pixels
+outside the masks exactly, in its own palette: measured 0). An anonymized video may carry another
+suffix than its source (lossless FFV1 is ``.mkv``): the manifest names its source file.
 """
 
 from __future__ import annotations

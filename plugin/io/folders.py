@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,22 +14,26 @@ import fiftyone as fo
 
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.io.images import is_image_name
-from ldfa.plugin.io.video import is_video_name, probe
+from ldfa.plugin.io.video import gif_proxy, is_animated_gif, is_video_name, probe
 from ldfa.plugin.runs import anonymized_fields, run_config
 from ldfa.plugin.schema import ANONYMIZE, VIDEOS_SUFFIX, run_key
 
-MEDIA_HINTS = {"image": "image files end in .jpg, .png, .tif and the like",
-               "video": "video files end in .mp4, .mov, .mkv, .avi or .webm"}
+MEDIA_HINTS = {"image": "image files end in .jpg, .png, .tif and the like (an animated GIF is a video)",
+               "video": "video files end in .mp4, .mov, .mkv, .avi or .webm, or are animated GIFs"}
+# On the video sample of an animated GIF: the GIF's path (the sample's filepath is the MP4 made from it)
+ORIGINAL_GIF = "original_gif"
 
 
-def media_kind(name: str) -> str | None:
+def media_kind(path: str | Path) -> str | None:
     """``"image"`` or ``"video"``: the kind of sample a file becomes, by its extension; None for
-    any other file. A ``.gif`` is an image, as FiftyOne types it (a video sample's media type
-    comes from the MIME type, and a GIF forced to video breaks the dataset's deletion); an
-    animated one is then refused when read and recorded as a failure, never half anonymized."""
-    if is_image_name(name):
+    any other file. A GIF is read as far as its second frame: an animated GIF is a video (its
+    sample plays the MP4 ``video_sample`` makes of it: FiftyOne types a sample by its file's MIME
+    type, and a GIF forced to video breaks the dataset's deletion), a one-frame GIF an image."""
+    if Path(path).suffix.lower() == ".gif":
+        return "video" if is_animated_gif(path) else "image"
+    if is_image_name(str(path)):
         return "image"
-    return "video" if is_video_name(name) else None
+    return "video" if is_video_name(str(path)) else None
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,14 @@ def scan_media(path: str | Path, kind: str) -> MediaFolder:
     """
     path = Path(os.path.abspath(Path(path).expanduser()))
     if path.is_file():
-        if media_kind(path.name) != kind:
+        if media_kind(path) != kind:
             raise ConfigError(f"{path} is not a {kind} file; {MEDIA_HINTS[kind]}")
         return MediaFolder(path.parent, [path], 0, kind)
     if not path.is_dir():
         raise ConfigError(f"{path} is not a folder" if kind == "image" else f"{path} is neither a file nor a folder")
     files, others = [], 0
     for found in sorted(p for p in path.rglob("*") if p.is_file()):
-        if media_kind(found.name) == kind:
+        if media_kind(found) == kind:
             files.append(found)
         else:
             others += 1
@@ -74,17 +79,31 @@ def scan_image_folder(folder: str | Path) -> MediaFolder:
     return scan_media(folder, "image")
 
 
-def video_sample(path: str | Path, **fields) -> tuple[fo.Sample, str | None]:
-    """A video sample with its ``fo.VideoMetadata`` from PyAV (FiftyOne's own would need the
-    ffprobe program), and why it could not be read, if so: such a video is still a sample,
-    without metadata, so that detection records its failure as it does a corrupt image's and
-    the export leaves it out, listed, instead of copying it."""
+def video_sample(path: str | Path, dataset: str, **fields) -> tuple[fo.Sample, str | None]:
+    """A video sample for dataset ``dataset`` with its ``fo.VideoMetadata`` from PyAV (FiftyOne's
+    own would need the ffprobe program), and why it could not be read, if so: such a video is
+    still a sample, without metadata, so that detection records its failure as it does a corrupt
+    image's and the export leaves it out, listed, instead of copying it. An animated GIF's sample
+    plays an MP4 made from it (``gif_proxy_path``), its own path in ``ORIGINAL_GIF``: detection,
+    anonymization and the App work on the MP4, and the export writes the GIF back."""
+    gif = Path(path).suffix.lower() == ".gif"
+    if gif:
+        fields[ORIGINAL_GIF], path = str(path), gif_proxy_path(Path(path), dataset)
     sample = fo.Sample(filepath=str(path), **fields)
     try:
-        sample.metadata = fo.VideoMetadata(**probe(path).metadata())
+        info = gif_proxy(fields[ORIGINAL_GIF], path) if gif else probe(path)
+        sample.metadata = fo.VideoMetadata(**info.metadata())
     except ImageError as e:
         return sample, str(e)
     return sample, None
+
+
+def gif_proxy_path(gif: Path, dataset: str) -> Path:
+    """Where the MP4 of the animated ``gif`` goes: in FiftyOne's folder for the media it makes
+    (never beside the GIF, among originals), a folder per GIF path so that GIFs of one name never
+    share an MP4."""
+    digest = hashlib.sha256(os.path.abspath(gif).encode()).hexdigest()[:16]
+    return Path(fo.config.default_dataset_dir) / "ldfa" / dataset / "gif" / digest / f"{gif.stem}.mp4"
 
 
 def add_image_folder(dataset: fo.Dataset, folder: str | Path | MediaFolder) -> dict:
@@ -102,7 +121,7 @@ def add_video_folder(dataset: fo.Dataset, file_or_folder: str | Path | MediaFold
     problems = []
 
     def sample(path: Path) -> fo.Sample:
-        made, error = video_sample(path)
+        made, error = video_sample(path, dataset.name)
         if error:
             problems.append({"file": str(path), "error": error})
         return made
@@ -117,6 +136,8 @@ def _add_new(dataset: fo.Dataset, found: MediaFolder, sample: Callable[[Path], f
         raise ConfigError(f"dataset '{dataset.name}' holds {dataset.media_type}s, and a FiftyOne dataset holds "
                           f"one kind of media: add the {found.kind}s to a dataset of their own")
     existing = set(dataset.values("filepath"))
+    if dataset.has_field(ORIGINAL_GIF):  # a GIF's sample plays the MP4 made from it
+        existing |= set(dataset.values(ORIGINAL_GIF))
     outputs = _output_folders(dataset)
     new = [p for p in found.files if str(p) not in existing]
     added = [sample(p) for p in new if not any(p.is_relative_to(o) for o in outputs)]

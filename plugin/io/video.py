@@ -9,6 +9,10 @@ audio and subtitle packet untouched, read by a second demuxer of the source as t
 time reaches it: one batch of frames in memory whatever the clip's length. Cover art, other video
 streams and data streams are dropped: they would carry the original. A file that cannot be read
 whole is an ``ImageError``, never a shorter video, and the target appears whole or not at all.
+
+A GIF written from a GIF keeps each frame's timing, the loop count and, where the edit left a
+pixel alone, its exact colour (each frame is indexed in its source frame's colours). An animated
+GIF is a video to ldfa through an MP4 made from it (``gif_proxy``), which FiftyOne and the App play.
 """
 
 from __future__ import annotations
@@ -152,6 +156,31 @@ def read_frames(path, start: int = 0, stop: int | None = None, info: VideoInfo |
             yield _display(frame, info.rotation)
 
 
+def is_animated_gif(path) -> bool:
+    """Whether ``path`` is a GIF of more than one frame: a video to ldfa (a one-frame GIF is a still
+    image). Reads the file only as far as its second frame."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "GIF" and image.is_animated
+    except (OSError, ValueError):  # missing, unreadable or no image: not a GIF ldfa can play
+        return False
+
+
+def gif_proxy(gif, target, quality: int = 18) -> VideoInfo:
+    """An H.264 MP4 ``target`` holding the animated ``gif`` frame for frame, each with the GIF's own
+    timing: what FiftyOne needs to hold a GIF as a video (a sample's media type follows its file's
+    type) and what the App's player plays. Made once: a target carrying the GIF's modification time
+    (set when it is written) is reused."""
+    target = Path(target)
+    made = os.stat(gif).st_mtime_ns if os.path.isfile(gif) else None  # (rewrite_video says what is missing)
+    with contextlib.suppress(OSError, ImageError):
+        if made is not None and target.stat().st_mtime_ns == made:
+            return probe(target)
+    info = rewrite_video(gif, target, lambda _, frames: frames, quality=quality)
+    os.utime(target, ns=(made, made))
+    return info
+
+
 def video_target(path: Path, codec: str) -> Path:
     """The target's name: lossless FFV1 needs Matroska; H.264 keeps MP4, MOV and MKV (and GIF stays
     GIF), and AVI and WebM become MP4, which browsers play (WebM cannot hold H.264)."""
@@ -167,8 +196,9 @@ def _video_out(out, source: av.VideoStream, info: VideoInfo, suffix: str, codec:
     """The output video stream: GIF for a .gif target, else FFV1 RGB (lossless) or libx264 at crf
     ``quality``; yuv420p (what browsers play) needs even sizes, odd ones get yuv444p, never a crop."""
     width, height = source.codec_context.width, source.codec_context.height
-    if suffix == ".gif":
-        stream, pix_fmt = out.add_stream("gif", rate=info.rate or None), "pal8"
+    if suffix == ".gif":  # every frame whole: FFmpeg's frame-difference coding compares palette
+        # indices across frames, and a frame whose palette is the first one's was shown in the last one's colours
+        stream, pix_fmt = out.add_stream("gif", rate=info.rate or None, options={"gifflags": "0"}), "pal8"
     elif codec == "lossless":
         stream, pix_fmt = out.add_stream("ffv1", rate=info.rate or None), "bgr0"
     else:
@@ -193,17 +223,46 @@ def _encoded(array: np.ndarray, like: av.VideoFrame, info: VideoInfo, stream) ->
                          f"expected uint8 {(info.height, info.width, 3)}")
     stored = np.ascontiguousarray(np.rot90(array, k=info.rotation // 90))
     if stream.pix_fmt == "pal8":
-        image = Image.fromarray(stored).quantize(256)
-        palette = np.zeros((256, 4), np.uint8)
-        rgb = np.asarray(image.getpalette()[:768], np.uint8).reshape(-1, 3)
-        palette[:, 0], palette[:len(rgb), 1:] = 255, rgb
-        frame = av.VideoFrame.from_ndarray((np.asarray(image), palette), format="pal8")
+        frame = _indexed(stored, like)
     else:
         frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
         frame.colorspace, frame.color_range = like.colorspace, like.color_range
         frame = frame.reformat(format=stream.pix_fmt, dst_color_range=like.color_range or None, interpolation=_SCALING)
     frame.pts, frame.time_base, frame.duration = like.pts, like.time_base, like.duration
     return frame
+
+
+def _indexed(stored: np.ndarray, like: av.VideoFrame) -> av.VideoFrame:
+    """``stored`` as a GIF frame in the colours of the source frame ``like`` when it has at most 256
+    (a GIF's frame mostly has): every pixel the edit left alone keeps its exact colour, an edited one
+    takes the nearest (no dithering, which would spill into the pixels around). Else 256 colours
+    chosen for this frame (a GIF frame composed over earlier frames' palettes, a video turned GIF)."""
+    pixels = _packed(stored)
+    colours = np.unique(_packed(like.to_ndarray(format="rgb24")))
+    if len(colours) <= 256:
+        at = np.minimum(np.searchsorted(colours, pixels), len(colours) - 1)
+        others = colours[at] != pixels
+        if others.any():
+            wanted, back = np.unique(pixels[others], return_inverse=True)
+            distance = ((_unpacked(wanted)[:, None] - _unpacked(colours)[None]) ** 2).sum(axis=-1)
+            at[others] = distance.argmin(axis=1)[back.ravel()]
+        indices, rgb = at.astype(np.uint8), _unpacked(colours).astype(np.uint8)
+    else:
+        image = Image.fromarray(stored).quantize(256)
+        indices, rgb = np.asarray(image), np.asarray(image.getpalette()[:768], np.uint8).reshape(-1, 3)
+    palette = np.zeros((256, 4), np.uint8)
+    palette[:, 0], palette[:len(rgb), 1:] = 255, rgb
+    return av.VideoFrame.from_ndarray((indices, palette), format="pal8")
+
+
+def _packed(rgb: np.ndarray) -> np.ndarray:
+    """Each RGB pixel as one integer 0xRRGGBB, so colours compare and sort as numbers."""
+    rgb = rgb.astype(np.int64)
+    return rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
+
+
+def _unpacked(packed: np.ndarray) -> np.ndarray:
+    return np.stack([packed >> 16, packed >> 8 & 255, packed & 255], axis=-1)
 
 
 class _Muxer:
@@ -256,6 +315,8 @@ def rewrite_video(source, target, edit: Callable[[int, list[np.ndarray]], list[n
             clock = math.lcm(*(s.time_base.denominator for s in src.streams if s.time_base))
             clock = clock if clock < 2**31 else vin.time_base.denominator
             options |= {"movflags": "+faststart", "movie_timescale": str(clock)}
+        if suffix == ".gif":
+            options["loop"] = str(_gif_loop(source))
         try:
             with av.open(tmp, "w", format=_MUXERS[suffix], options=options) as out:
                 vout = _video_out(out, vin, info, suffix, codec, quality)
@@ -273,6 +334,15 @@ def rewrite_video(source, target, edit: Callable[[int, list[np.ndarray]], list[n
         except av.FFmpegError as e:
             raise ImageError(f"{target}: could not write the video ({e})") from None
     return probe(target)
+
+
+def _gif_loop(source) -> int:
+    """How often a GIF written from ``source`` plays again, as FFmpeg's GIF muxer counts: the
+    source GIF's own count (0: forever), -1 for a GIF that plays once; a video loops forever."""
+    with contextlib.suppress(OSError), Image.open(source) as image:
+        if image.format == "GIF":
+            return image.info.get("loop", -1)
+    return 0
 
 
 @contextlib.contextmanager

@@ -13,7 +13,16 @@ import pytest
 from PIL import Image
 
 from ldfa.plugin.errors import ConfigError, ImageError
-from ldfa.plugin.io.video import VIDEO_SUFFIXES, is_video_name, probe, read_frames, rewrite_video, video_target
+from ldfa.plugin.io.video import (
+    VIDEO_SUFFIXES,
+    gif_proxy,
+    is_animated_gif,
+    is_video_name,
+    probe,
+    read_frames,
+    rewrite_video,
+    video_target,
+)
 
 
 def pattern(i: int, height: int, width: int) -> np.ndarray:
@@ -197,6 +206,76 @@ def test_gif_stays_gif_with_its_frame_durations(tmp_path):
     assert (written.codec, written.frames, written.width, written.height) == ("gif", 5, 40, 24)
     with av.open(str(tmp_path / "out" / "a.gif")) as container:
         assert [f.duration * f.time_base * 1000 for f in container.decode(video=0)] == durations
+
+
+def write_gif(path: Path, frames: list[np.ndarray], durations: list[int], **options) -> Path:
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, **options)
+    return path
+
+
+def gif_durations(path: Path) -> list[int]:
+    with Image.open(path) as image:
+        return [image.seek(n) or image.info["duration"] for n in range(image.n_frames)]
+
+
+def test_an_animated_gif_is_told_from_a_still_one(tmp_path):
+    frames = [pattern(i, 24, 40) for i in range(3)]
+    assert is_animated_gif(write_gif(tmp_path / "a.gif", frames, [50, 60, 70]))
+    assert not is_animated_gif(write_gif(tmp_path / "still.gif", frames[:1], [50]))
+    Image.fromarray(frames[0]).save(tmp_path / "b.png")
+    (tmp_path / "broken.gif").write_bytes(b"GIF89a, then nothing")
+    assert not any(is_animated_gif(tmp_path / name) for name in ("b.png", "broken.gif", "missing.gif"))
+
+
+def test_a_gifs_mp4_shows_every_frame_with_its_timing_and_is_made_once(tmp_path):
+    durations = [80, 120, 40, 200]
+    gif = write_gif(tmp_path / "a.gif", [pattern(i, 24, 40) for i in range(4)], durations, loop=0)
+    made = gif_proxy(gif, tmp_path / "proxy" / "a.mp4")
+    assert (made.codec, made.frames, made.width, made.height) == ("h264", 4, 40, 24)
+    ends = frame_times(made.path) + [Fraction(made.duration).limit_denominator(1000)]
+    assert np.diff(ends).tolist() == [Fraction(d, 1000) for d in durations]
+    shown, played = list(read_frames(gif)), list(read_frames(made.path))
+    nearest = [int(np.argmin([np.abs(f.astype(int) - p.astype(int)).mean() for f in shown])) for p in played]
+    assert nearest == [0, 1, 2, 3]  # frame for frame, in order
+    written = os.stat(made.path)
+    assert gif_proxy(gif, made.path) == made and os.stat(made.path).st_ino == written.st_ino  # reused
+    os.utime(gif, ns=(written.st_mtime_ns + 10**9,) * 2)  # the GIF changed since: made again
+    gif_proxy(gif, made.path)
+    assert os.stat(made.path).st_ino != written.st_ino
+    with pytest.raises(ImageError, match="not found"):
+        gif_proxy(tmp_path / "missing.gif", tmp_path / "proxy" / "missing.mp4")
+
+
+@pytest.mark.parametrize("loop", [None, 0, 2])
+def test_a_gif_keeps_its_loop_count(tmp_path, loop):
+    options = {} if loop is None else {"loop": loop}
+    gif = write_gif(tmp_path / "a.gif", [pattern(i, 24, 40) for i in range(3)], [50, 60, 70], **options)
+    rewrite_video(gif, tmp_path / "out.gif", same)
+    with Image.open(tmp_path / "out.gif") as image:
+        assert image.info.get("loop") == loop  # None: played once
+
+
+def test_an_edited_gif_keeps_every_other_pixel_exactly(tmp_path):
+    """Each frame is written in its source frame's colours, so the pixels an edit leaves alone keep
+    their exact colour; FFmpeg's frame-difference GIF coding is off, as it compares palette
+    indices across frames whose palettes differ (frame 3 here came out as frame 2's colours)."""
+    layout = np.random.default_rng(0).integers(0, 4, (24, 40))
+    warm = np.array([[200, 40, 40], [220, 120, 40], [240, 200, 60], [120, 20, 20]], np.uint8)
+    frames = [warm[layout], warm[:, ::-1][layout], warm[layout]]  # same indices, other colours in frame 2
+    gif = write_gif(tmp_path / "a.gif", frames, [50, 60, 70], loop=0)
+
+    def blur_corner(first, batch):
+        for pixels in batch:
+            pixels[:8, :8] = pixels[:8, :8].mean(axis=(0, 1)).astype(np.uint8)
+        return batch
+
+    rewrite_video(gif, tmp_path / "out.gif", blur_corner)
+    assert gif_durations(tmp_path / "out.gif") == [50, 60, 70]
+    for before, after in zip(read_frames(gif), read_frames(tmp_path / "out.gif"), strict=True):
+        changed = np.abs(before.astype(int) - after.astype(int)).max(axis=-1) > 0
+        assert not changed[8:].any() and not changed[:, 8:].any()
+        assert changed[:8, :8].any()
 
 
 def test_walkway_keeps_audio_bytes_and_pixels_outside_the_edit(shared_data, tmp_path):
