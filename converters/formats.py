@@ -46,7 +46,7 @@ def source_tree(fmt: str, source, annotations=None, images=None) -> Path:
         raise ConfigError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     folder = Path(images or source).expanduser().resolve()
     if fmt == "folder" and folder.is_file():
-        if not media_kind(folder.name):
+        if not media_kind(folder):
             raise ConfigError(f"{folder} is neither an image nor a video (by its extension); "
                               "give a folder, or an image or video file")
         folder = folder.parent

@@ -83,7 +83,7 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
         anonymized.append(anonymize_then_guard(
             collection, identity_guard=identity_guard if collection.media_type == "image" else 0,
             field=field, progress=progress, overwrite=overwrite or redo[collection.name],
-            output_dir=_work_folder(name, field) if only else output / source_root(collection).relative_to(root),
+            output_dir=_anonymized_in(collection, root, output, only, name, field),
             engine=engine,
             **config.to_dict()).to_dict())
     exported = export_anonymized(dataset, field, output, progress=progress)
@@ -92,6 +92,17 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
             "manifest": exported["manifest"], "ok": verified["ok"], "dataset": name,
             "imported": imported, "detected": _joined(detected), "anonymized": _joined(anonymized),
             "exported": exported, "verified": verified}
+
+
+def _anonymized_in(collection, root: Path, output: Path, only, name: str, field: str) -> Path:
+    """Where a collection's anonymized files are made: in the output, mirroring the tree (the
+    export finds them in place), or in the work folder (the export copies them out) for a single
+    file and for a collection holding files outside the tree (an animated GIF's sample plays the
+    MP4 made from it)."""
+    within = source_root(collection)
+    if only or not within.is_relative_to(root):
+        return _work_folder(name, field)
+    return output / within.relative_to(root)
 
 
 def _work_folder(name: str, field: str) -> Path:

@@ -136,9 +136,6 @@ def test_ldfa_detect_videos_takes_an_animated_gif(fo, fiftyone_dir, sample_photo
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="plugin/pipeline.py mirrors a collection's source root inside the output; a GIF's MP4 "
-                   "lies in FiftyOne's folder, outside the tree (its _anonymized_in change is reported)")
 def test_ldfa_run_on_a_folder_with_a_gif_among_images_and_videos(fo, fiftyone_dir, sample_photos, named, tmp_path,
                                                                  capsys):
     from ldfa_testing.videos import panned
