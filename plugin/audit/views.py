@@ -70,7 +70,8 @@ def embedder_of(dataset, field: str) -> str:
     that model: FaceNet when its identity run measured it, else the run's first embedder (FaceNet
     when nothing ran yet). It decides nothing: whether a face is at risk is its status and verdict
     over every model (``faces_with_status``, ``risky_faces``)."""
-    embedders = (run_config(dataset, run_key(IDENTITY, field)) or {}).get("embedders") or ["facenet"]
+    runs = source_dataset(dataset._dataset)
+    embedders = (run_config(runs, run_key(IDENTITY, field)) or {}).get("embedders") or ["facenet"]
     return "facenet" if "facenet" in embedders else embedders[0]
 
 

@@ -145,3 +145,32 @@ def test_review_from_the_audit_dataset_reaches_the_source_and_every_slice(audite
         assert mirrored.values("faces.detections.anon_solid_facenet_dist", unwind=True) == [None] * 3
     finally:
         fo.delete_dataset(audit.name)
+
+
+def test_each_status_queue_ranks_its_faces_riskiest_first(dataset, sample_photos):
+    """At risk: judged faces by their closest model (in thresholds), then the faces no model
+    judges by what remains of them; not measurable: by what remains, then smaller first."""
+    import fiftyone as fo
+
+    from ldfa.plugin.audit.views import faces_with_status
+
+    def face(box, status, kept, ratio=None):
+        return fo.Detection(label="face", bounding_box=box, v_status=status, v_residual=kept, v_threshold_ratio=ratio)
+
+    png, jpg = sample_photos
+    dataset.add_samples([
+        fo.Sample(filepath=str(png), faces=fo.Detections(detections=[
+            face([0.1, 0.1, 0.05, 0.05], "not_measurable", 0.2), face([0.5, 0.5, 0.02, 0.02], "not_measurable", 0.2),
+            face([0.3, 0.3, 0.02, 0.02], "not_measurable", None), face([0.6, 0.1, 0.02, 0.02], "at_risk", 0.9),
+            face([0.7, 0.1, 0.02, 0.02], "at_risk", 0.1, 0.5), face([0.7, 0.3, 0.2, 0.2], "at_risk", 0.5, 0.0),
+            face([0.1, 0.6, 0.2, 0.2], "replaced", 0.1, 1.5)])),
+        fo.Sample(filepath=str(jpg), faces=fo.Detections(detections=[
+            face([0.1, 0.1, 0.03, 0.03], "not_measurable", 0.35), face([0.2, 0.2, 0.03, 0.03], "at_risk", 0.95)]))])
+    dataset.compute_metadata()
+    at_risk = faces_with_status(dataset, "v", "at_risk")
+    assert at_risk.values("faces.v_threshold_ratio") == [0.0, 0.5, None, None]
+    assert at_risk.values("faces.v_residual") == [0.5, 0.1, 0.95, 0.9]
+    unmeasured = faces_with_status(dataset, "v", "not_measurable")
+    assert unmeasured.values("faces.v_residual") == [0.35, 0.2, 0.2, None]
+    assert [box[2] for box in unmeasured.values("faces.bounding_box")][1:3] == [0.02, 0.05]  # 10 px before 26
+    assert faces_with_status(dataset, "v", "replaced").values("faces.v_threshold_ratio") == [1.5]
