@@ -1,8 +1,14 @@
-"""The "Anonymization audit" panel: the report's table and plots; a click filters the grid.
+"""The "Anonymization audit" panel: the review queue, the report's tables and plots; a click opens
+the faces it counts.
 
-It reads recorded runs only (it never starts a computation), so it opens instantly. On the
-grouped audit dataset a click also switches the grid to the slice of the version clicked, so
-the grid shows the anonymized faces themselves. Videos and frame sequences get the figures over
+Every face of a version has one review status (``ldfa.plugin.schema.face_status``: at risk, not
+measurable, replaced); the first table counts them per version with the detector's misses, and a
+click on a count opens those faces: as patches in the grid and as tiles the panel draws itself
+(``ldfa.operators.tiles``: original beside anonymized, labelled with the status and its numbers,
+tiny faces drawn large). Every rate stands beside the faces it counts. It reads recorded runs and
+per-face statuses only (it never starts a computation), so it opens instantly. On the grouped
+audit dataset a click also switches the grid to the slice of the version clicked, so the grid
+shows the anonymized faces themselves. Videos and frame sequences get the figures over
 time of each version (leaks, flicker, identity consistency) and, per version, its leaking tracks;
 a video dataset shows those alone, since the per-face image measures read still images.
 """
@@ -16,52 +22,66 @@ import fiftyone.operators.types as types
 from fiftyone import ViewField as F
 
 from ldfa.operators.layout import AUDIT_PANEL, preferred_field
-from ldfa.operators.side_by_side import COLORS
-from ldfa.plugin.audit.dataset import source_dataset
+from ldfa.operators.side_by_side import COLORS, status_color
+from ldfa.operators.tiles import EMBEDDER_NAMES, MISSED, queue_tiles, tiles_figure
+from ldfa.operators.tiles import MIN_FACE_PX as TILE_FACE_PX
 from ldfa.plugin.audit.views import (
     FACE_SIZES,
     detection_eval_key,
     embedder_of,
+    faces_with_status,
     leaking_samples,
     leaking_track,
     leaks_view,
     lost_faces,
     mirrored,
     over_time,
-    riskiest_faces,
-    risky_faces,
+    source_dataset,
+    status_counts,
     temporal_results,
 )
 from ldfa.plugin.freshness import stale_samples
+from ldfa.plugin.metrics.attributes_core import MIN_FACE_PX
 from ldfa.plugin.metrics.report import ATTRIBUTE_COLUMNS, size_table
-from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_results
+from ldfa.plugin.metrics.verdict import RESIDUAL_AT_RISK
+from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (
+    AT_RISK,
     ATTRIBUTES,
     DETECTION_EVAL,
+    FACE_STATUSES,
     IDENTITY,
+    NOT_MEASURABLE,
     ORIGINAL,
+    REPLACED,
     RESIDUAL,
+    STATUS_WORDS,
     attribute_diff,
+    face_status,
+    residual,
     run_key,
     same_person,
     threshold_ratio,
 )
 
-# table column -> heading; arrows say which way is better
-COLUMNS = {"field": "version", "faces": "faces", "stale": "stale images ↓", "residual": "residual ↓",
-           "same_person": "same person (any model) ↓", "reid": "re-id (any model) ↓",
-           "not_measurable": "no model judges", "embedder": "model", "dist": "distance ↑",
-           "mAP": "mAP ↑",
-           "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L", "pose_diff_deg": "pose Δ° ↓",
-           "eye_diff": "eyes Δ ↓", "mouth_diff": "mouth Δ ↓", "landmark_nme": "NME ↓",
-           "mesh_kept": "mesh finds ↑"}
+# the review queue per version: every face has one status; a click on a count opens its faces
+QUEUES = (*FACE_STATUSES, MISSED)
+QUEUE_COLUMNS = {"field": "version", "faces": "faces", "judged": "judged",
+                 f"count_{AT_RISK}": "at risk ↓", f"count_{NOT_MEASURABLE}": "not measurable ↓",
+                 f"count_{REPLACED}": "replaced ↑", f"count_{MISSED}": "missed by detector ↓",
+                 "stale": "stale images ↓"}
+# each rate beside what it counts (judged / total)
+PRIVACY_COLUMNS = {"field": "version", "same_person_shown": "same person (any model) ↓",
+                   "reid_shown": "re-id (any model) ↓", "residual_shown": "residual ↓",
+                   "dist_shown": "distance ↑ (one model)"}
+UTILITY_COLUMNS = {"field": "version", "mAP": "mAP ↑", "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L",
+                   "mesh_read_shown": f"mesh reads (≥ {MIN_FACE_PX} px)", "mesh_kept": "mesh finds ↑",
+                   "pose_diff_deg": "pose Δ° ↓", "eye_diff": "eyes Δ ↓", "mouth_diff": "mouth Δ ↓",
+                   "landmark_nme": "NME ↓"}
 # the same figures by face size (shorter side): small street faces are where methods differ
-SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces",
-                      "residual": "residual ↓", "judged": "any model judges",
-                      "same_person": "same person (any model) ↓", "facenet_judged": "FaceNet judges",
-                      "facenet_within": "FaceNet same person ↓", "dlib_judged": "dlib judges",
-                      "dlib_within": "dlib same person ↓", "pose_diff_deg": "pose Δ° ↓",
-                      "landmark_nme": "NME ↓"}
+SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces", "residual": "residual ↓",
+                      "same_person_shown": "same person (any model) ↓", "models_shown": "each model: same person ↓",
+                      "pose_diff_deg": "pose Δ° ↓", "landmark_nme": "NME ↓"}
 SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
 # the figures over time of videos and frame sequences (``ldfa.plugin.metrics.temporal``)
 TEMPORAL_COLUMNS = {"field": "version", "clips": "clips", "frames": "frames", "tracks": "face tracks",
@@ -72,11 +92,16 @@ TEMPORAL_COLUMNS = {"field": "version", "clips": "clips", "frames": "frames", "t
 LEAK_COLUMNS = {"clip": "clip", "track": "track", "count": "frames leaked", "frames": "frame numbers"}
 
 
+TILES_PAGE = 12  # faces drawn as tiles at a time; the grid beside holds the whole queue
+
+
 def table_rows(dataset) -> list[dict]:
-    """The report's comparison rows from recorded runs only; a missing measure stays None. Same
-    person and re-id are the strictest judge's (any model of the version's identity run); the
-    distance is that of the embedder ``embedder_of`` names."""
+    """The report's comparison rows from recorded runs only; a missing measure stays None. Each
+    version's review queue (faces per status, detector misses); same person and re-id are the
+    strictest judge's (any model of the version's identity run), each shown beside the faces it
+    counts; the distance is that of the embedder ``embedder_of`` names."""
     methods = {ORIGINAL: ORIGINAL, **anonymized_fields(dataset)}
+    faces_field = faces_field_of(dataset)
     rows = []
     for field, method in methods.items():
         det = run_results(dataset, run_key(DETECTION_EVAL, field)) or {}
@@ -84,17 +109,62 @@ def table_rows(dataset) -> list[dict]:
         embedder = embedder_of(dataset, field)
         stats = (ident.get("embedders") or {}).get(embedder) or {}
         verdict = ident.get("verdict") or {}
-        residual = run_results(dataset, run_key(RESIDUAL, field)) or {}
+        kept = run_results(dataset, run_key(RESIDUAL, field)) or {}
         attributes = run_results(dataset, run_key(ATTRIBUTES, field)) or {}
-        row = {"method": method, "field": field, "faces": det.get("faces"),
+        counts = {} if field == ORIGINAL or dataset.media_type == "video" else status_counts(
+            dataset, field, faces_field)
+        faces = det.get("faces") or counts.get("faces") or verdict.get("faces")
+        row = {"method": method, "field": field, "faces": faces,
                "stale": None if field == ORIGINAL else len(stale_samples(dataset, field)),
-               "residual": residual.get("mean"), "same_person": verdict.get("same_person_rate"),
+               "judged": verdict.get("judged"), **{f"count_{q}": counts.get(q) for q in QUEUES},
+               "residual": kept.get("mean"), "same_person": verdict.get("same_person_rate"),
                "reid": verdict.get("reid_rate"), "not_measurable": verdict.get("not_measurable"),
-               "embedder": embedder, "dist": stats.get("mean")}
+               "embedder": embedder, "dist": stats.get("mean"),
+               "same_person_shown": _share(verdict.get("same_person_rate"), verdict.get("same_person"),
+                                           verdict.get("judged"), verdict.get("faces")),
+               "reid_shown": _share(verdict.get("reid_rate"), None, verdict.get("judged"), verdict.get("faces")),
+               "residual_shown": _mean(kept.get("mean"), kept.get("measured"), kept.get("faces")),
+               "dist_shown": _mean(stats.get("mean"), stats.get("measured"), stats.get("faces"),
+                                   EMBEDDER_NAMES.get(embedder, embedder))}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
         row.update({c: attributes.get(c) for c in ATTRIBUTE_COLUMNS})
+        read = attributes["measured"] + attributes["no_face_left"] if attributes else None
+        row["mesh_read_shown"] = None if read is None else f"{read} / {attributes['faces']}"
         rows.append(_rounded(row))
     return rows
+
+
+def size_rows(dataset, rows: list[dict]) -> list[dict]:
+    """The by-size table (``size_table``) with each rate beside the faces it counts."""
+    out = []
+    for cell in size_table(dataset, rows):
+        models = [(name.removesuffix("_within"), cell[name]) for name in cell if name.endswith("_within")]
+        cell["same_person_shown"] = _share(cell["same_person"], None, cell["judged"], cell["faces"])
+        cell["models_shown"] = " · ".join(
+            f"{EMBEDDER_NAMES.get(name, name)} {_share(rate, None, cell[f'{name}_judged'], None)}"
+            for name, rate in models if cell[f"{name}_judged"]) or None
+        out.append(_rounded(cell))
+    return out
+
+
+def _share(rate: float | None, count: int | None, judged: int | None, faces: int | None) -> str | None:
+    """A rate beside what it counts: ``0.448 (13 / 29 judged of 128)``; the count is derived from
+    the rate where not given. None when nothing was measured."""
+    if judged is None:
+        return None
+    whole = f" of {faces}" if faces is not None else ""
+    if rate is None or not judged:
+        return f"none judged{whole}"
+    count = round(rate * judged) if count is None else count
+    return f"{rate:.3f} ({count} / {judged} judged{whole})"
+
+
+def _mean(value: float | None, measured: int | None, faces: int | None, model: str | None = None) -> str | None:
+    """A mean beside the faces it is over: ``0.743 (53 of 54 measured)``, with the model named."""
+    if measured is None:
+        return None
+    over = f"{measured} of {faces} measured" if faces is not None else f"{measured} measured"
+    return f"{'none' if value is None else f'{value:.3f}'} ({over}{f', {model}' if model else ''})"
 
 
 def temporal_rows(dataset) -> list[dict]:
@@ -142,13 +212,13 @@ def _rounded(row: dict) -> dict:
 
 
 class AnonymizationAudit(foo.Panel):
-    """Comparison table and plots; clicking a row or bar filters the grid to those faces."""
+    """The review queue, the comparison tables and plots; a click opens the faces it counts."""
 
     @property
     def config(self):
         return foo.PanelConfig(name=AUDIT_PANEL, label="Anonymization audit", icon="face",
-                               help_markdown="Identity distance: larger is safer. AP: higher "
-                                             "means detectors still find the faces.")
+                               help_markdown="Every face has one status: at risk, not measurable or "
+                                             "replaced. Click a count for its faces.")
 
     def on_load(self, ctx):
         dataset = source_dataset(ctx.dataset)
@@ -166,13 +236,18 @@ class AnonymizationAudit(foo.Panel):
         ctx.panel.state.message = _message(fields, rows, temporal, video)
         if video:  # the image measures and their plots read still images
             return
-        ctx.panel.state.by_size = [_rounded(r) for r in size_table(dataset, rows)]
+        ctx.panel.state.queue = ctx.panel.state.privacy = ctx.panel.state.utility = rows
+        ctx.panel.state.by_size = size_rows(dataset, rows)
+        ctx.panel.state.tiles = None
         ctx.panel.data.ap_plot = [
             {"type": "bar", "name": size, "x": [r["field"] for r in rows],
              "y": [r[column] for r in rows]} for size, column in SIZE_COLUMNS.items()]
         ctx.panel.data.dist_plot = _risk_plot(dataset, faces_field, fields)
-        ctx.panel.data.pose_plot = _per_face_boxes(
-            dataset, faces_field, fields, lambda f: attribute_diff(f, "pose_diff_deg"))
+        ctx.panel.data.residual_plot = _residual_plot(dataset, faces_field, fields)
+        pose = [box for box in _per_face_boxes(dataset, faces_field, fields,
+                                               lambda f: attribute_diff(f, "pose_diff_deg")) if box["y"]]
+        ctx.panel.data.pose_plot = pose
+        ctx.panel.state.pose_empty = None if pose else _pose_missing(dataset, fields)
 
     def on_refresh(self, ctx):
         self.on_load(ctx)
@@ -184,25 +259,51 @@ class AnonymizationAudit(foo.Panel):
             ctx.ops.set_group_slice(field)
 
     def show_risky(self, ctx, field: str) -> None:
-        """The faces of ``field`` that any model still calls the same person."""
+        """The images of ``field`` with only their faces at risk."""
         if field not in (ctx.panel.state.fields or []):
             self._show(ctx, ORIGINAL, ctx.dataset.view())
             return
-        self._show(ctx, field, risky_faces(ctx.dataset, field, ctx.panel.state.faces_field))
+        at_risk = F(face_status(field)) == AT_RISK
+        self._show(ctx, field, ctx.dataset.filter_labels(ctx.panel.state.faces_field, at_risk, only_matches=True))
 
     def on_row_click(self, ctx):
         row = _row(ctx)
         if row is not None:
             self.show_risky(ctx, row["field"])
 
+    def on_queue_click(self, ctx):
+        """A count of the review queue: that version's faces of that status (or the detector's
+        misses), as patches in the grid and as tiles here; elsewhere in the row, its images with
+        their faces at risk."""
+        row, column = _row(ctx), ctx.params.get("column")
+        if row is None or column is None or not 0 <= int(column) < len(QUEUE_COLUMNS):
+            return
+        key = list(QUEUE_COLUMNS)[int(column)]
+        queue = key.removeprefix("count_")
+        if queue in QUEUES and row["field"] in (ctx.panel.state.fields or []) and row.get(key) is not None:
+            self.open_queue(ctx, row["field"], queue)
+        else:
+            self.show_risky(ctx, row["field"])
+
     def on_row_riskiest(self, ctx):
-        """Patches of the row's faces, riskiest (smallest identity distance) first."""
+        """The row's faces at risk, riskiest first."""
         row = _row(ctx)
         if row is not None and row["field"] in (ctx.panel.state.fields or []):
-            self._show_riskiest(ctx, row["field"])
+            self.open_queue(ctx, row["field"], AT_RISK)
+
+    def on_riskiest(self, ctx):
+        field = preferred_field(ctx.panel.state.fields or [], ctx.group_slice)
+        if field:
+            self.open_queue(ctx, field, AT_RISK)
 
     def on_dist_click(self, ctx):
         self.show_risky(ctx, ctx.params.get("trace") or ctx.params.get("x"))
+
+    def on_residual_click(self, ctx):
+        """A face no model can judge: its version's queue of the clicked face's status."""
+        field, status = ctx.params.get("x"), ctx.params.get("trace")
+        if field in (ctx.panel.state.fields or []) and status in FACE_STATUSES:
+            self.open_queue(ctx, field, status)
 
     def on_ap_click(self, ctx):
         """Faces of the clicked size that the detector misses on the clicked version."""
@@ -212,16 +313,54 @@ class AnonymizationAudit(foo.Panel):
             self._show(ctx, field, lost_faces(ctx.dataset, field, ctx.panel.state.faces_field,
                                               size, key))
 
-    def on_riskiest(self, ctx):
-        field = preferred_field(ctx.panel.state.fields or [])
-        if field:
-            self._show_riskiest(ctx, field)
+    def open_queue(self, ctx, field: str, queue: str, offset: int = 0) -> None:
+        """Show the faces of ``field`` in ``queue`` (a status, or ``MISSED``) as patches in the grid,
+        and its first faces as tiles in the panel."""
+        ctx.ops.set_view(view=_queue_view(ctx.dataset, field, queue, ctx.panel.state.faces_field))
+        self._draw_tiles(ctx, field, queue, offset)
 
-    def _show_riskiest(self, ctx, field: str) -> None:
-        """Patches of ``field``'s faces, riskiest (closest to any model's threshold) first."""
-        ctx.ops.set_view(view=riskiest_faces(ctx.dataset, field, ctx.panel.state.faces_field))
+    def _draw_tiles(self, ctx, field: str, queue: str, offset: int) -> None:
+        source, faces_field = source_dataset(ctx.dataset), ctx.panel.state.faces_field
+        view = _queue_view(source, field, queue, faces_field)
+        total = len(view)
+        offset = max(0, min(offset, (total - 1) // TILES_PAGE * TILES_PAGE)) if total else 0
+        thresholds = (run_config(source, run_key(IDENTITY, field)) or {}).get("thresholds") or {}
+        tiles = queue_tiles(source, view.skip(offset).limit(TILES_PAGE), field, faces_field, queue, thresholds)
+        traces, layout = tiles_figure(tiles)
+        ctx.panel.state.tiles = {"field": field, "queue": queue, "offset": offset, "total": total,
+                                 "samples": {t.face_id: t.sample_id for t in tiles}}
+        ctx.panel.state.tiles_layout = layout
+        ctx.panel.state.tiles_message = _tiles_message(field, queue, offset, len(tiles), total)
+        ctx.panel.data.tiles_plot = traces
+
+    def _page(self, ctx, step: int) -> None:
+        shown = ctx.panel.state.tiles
+        if shown:
+            self._draw_tiles(ctx, shown["field"], shown["queue"], shown["offset"] + step * TILES_PAGE)
+
+    def on_next_tiles(self, ctx):
+        self._page(ctx, 1)
+
+    def on_previous_tiles(self, ctx):
+        self._page(ctx, -1)
+
+    def on_close_tiles(self, ctx):
+        ctx.panel.state.tiles = None
+
+    def on_tile_click(self, ctx):
+        """The clicked face's image, opened (the sample view has its *Side by side* tab)."""
+        shown, face_id = ctx.panel.state.tiles or {}, ctx.params.get("id")
+        sample_id = (shown.get("samples") or {}).get(face_id)
+        if not sample_id:
+            return
+        field, grouped = shown["field"], ctx.dataset.media_type == "group"
+        view = ctx.dataset.match(F("source_id") == sample_id) if grouped else ctx.dataset.select(sample_id)
+        self._show(ctx, field, view)
+        copy = (view.select_group_slices(field) if grouped else view).first()
+        ctx.ops.open_sample(id=copy.id, group_id=copy.group.id if grouped else None)
 
     def on_reset(self, ctx):
+        ctx.panel.state.tiles = None
         self._show(ctx, ORIGINAL, ctx.dataset.view())
 
     def on_temporal_click(self, ctx):
@@ -263,36 +402,53 @@ class AnonymizationAudit(foo.Panel):
         if ctx.panel.state.video:
             panel.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
             return types.Property(panel, view=types.GridView(orientation="vertical"))
-        table = types.TableView(on_click_row=self.on_row_click)
-        for column, label in COLUMNS.items():
-            table.add_column(column, label=label)
-        table.add_row_action("riskiest", on_click=self.on_row_riskiest,
-                             label="Faces, riskiest first")
-        panel.list("table", types.Object(), view=table)
-        sizes = types.TableView()
-        for column, label in SIZE_COLUMNS_TABLE.items():
-            sizes.add_column(column, label=label)
-        panel.list("by_size", types.Object(), view=sizes, label="By face size: residual "
-                   "similarity and identity, over the faces each embedder can judge; head pose "
-                   "and landmarks, over the faces the face mesh reads")
+        rows = ctx.panel.state.table or []
+        queue = _table(QUEUE_COLUMNS, on_click_cell=self.on_queue_click)
+        queue.add_row_action("riskiest", on_click=self.on_row_riskiest, label="Faces, riskiest first",
+                             rows=[r["field"] != ORIGINAL for r in rows])
+        panel.list("queue", types.Object(), view=queue,
+                   label="Review queue: every face has one status (click a count for its faces)")
+        if ctx.panel.state.tiles:
+            self._render_tiles(panel, ctx)
         buttons = panel.h_stack("buttons", align_x="left", gap=1)
-        buttons.btn("riskiest", label="Faces, riskiest first", on_click=self.on_riskiest,
-                    variant="contained")
+        buttons.btn("riskiest", label="Faces, riskiest first", on_click=self.on_riskiest, variant="contained")
         buttons.btn("reset", label="Show all", on_click=self.on_reset, variant="outlined")
-        panel.plot("dist_plot", on_click=self.on_dist_click, config={"displaylogo": False},
-                   layout={"title": {"text": "Closest identity distance per face, in same-person "
-                                             "thresholds (red: below 1, a model still recognises it)"},
-                           "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"},
-                           "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1,
-                                       "y1": 1, "line": {"dash": "dash", "color": "black"}}]})
-        panel.plot("pose_plot", config={"displaylogo": False},
-                   layout={"title": {"text": "Head pose difference per face (degrees)"},
-                           "height": 320, "showlegend": False, "yaxis": {"rangemode": "tozero"}})
-        panel.plot("ap_plot", on_click=self.on_ap_click, config={"displaylogo": False},
-                   layout={"title": {"text": "Face detection AP by face size"},
-                           "barmode": "group", "height": 320,
-                           "yaxis": {"range": [0, 1]}})
+        panel.list("privacy", types.Object(), view=_table(PRIVACY_COLUMNS, on_click_row=self.on_row_click),
+                   label="Privacy: each rate over the faces it counts (judged: some model can judge the face)")
+        panel.list("utility", types.Object(), view=_table(UTILITY_COLUMNS, on_click_row=self.on_row_click),
+                   label="Utility: detection AP over every face; head pose, eyes, mouth and landmarks over "
+                         "the faces the face mesh reads")
+        panel.list("by_size", types.Object(), view=_table(SIZE_COLUMNS_TABLE),
+                   label="By face size (shorter side): each rate over the faces it counts")
+        _plot(panel, "dist_plot", "Closest identity distance per face, in same-person thresholds: red below 1, "
+              "a model still recognises it (click: that version's faces at risk)", self.on_dist_click,
+              {"yaxis": {"rangemode": "tozero"}, "shapes": [_line(1)]})
+        _plot(panel, "residual_plot", "Faces no model can judge: residual similarity (red at or above "
+              f"{RESIDUAL_AT_RISK}: at risk; amber: not measurable; click: that queue)", self.on_residual_click,
+              {"yaxis": {"range": [0, 1.05]}, "shapes": [_line(RESIDUAL_AT_RISK)]})
+        if ctx.panel.state.pose_empty:
+            panel.md(f"**Head pose difference per face**: {ctx.panel.state.pose_empty}", name="pose_empty")
+        else:
+            _plot(panel, "pose_plot", "Head pose difference per face (degrees)", None,
+                  {"yaxis": {"rangemode": "tozero"}})
+        _plot(panel, "ap_plot", "Face detection AP by face size (click a bar: the faces the detector missed)",
+              self.on_ap_click, {"barmode": "group", "yaxis": {"range": [0, 1]}, "showlegend": True,
+                                 "legend": {"orientation": "h", "y": 1.12, "x": 0}})
         return types.Property(panel, view=types.GridView(orientation="vertical"))
+
+    def _render_tiles(self, panel, ctx):
+        """The opened queue's faces as tiles, with paging."""
+        shown = ctx.panel.state.tiles
+        panel.md(ctx.panel.state.tiles_message or "", name="tiles_message")
+        if shown["total"]:
+            panel.plot("tiles_plot", layout=ctx.panel.state.tiles_layout, on_click=self.on_tile_click,
+                       config={"displaylogo": False, "displayModeBar": False, "scrollZoom": False})
+        pages = panel.h_stack("tile_pages", align_x="left", gap=1)
+        if shown["offset"] > 0:
+            pages.btn("previous_tiles", label="◀ previous", on_click=self.on_previous_tiles, variant="outlined")
+        if shown["offset"] + TILES_PAGE < shown["total"]:
+            pages.btn("next_tiles", label="next ▶", on_click=self.on_next_tiles, variant="outlined")
+        pages.btn("close_tiles", label="Close the tiles", on_click=self.on_close_tiles, variant="outlined")
 
     def _render_over_time(self, panel, ctx):
         """The versions' figures over time, then each version's leaking tracks."""
@@ -330,20 +486,16 @@ def _message(fields: list[str], rows: list[dict], temporal: list[dict] | None = 
         warning += _over_time_message(temporal, video)
     if video:
         return warning
-    if all(r["mAP"] is None and r["dist"] is None for r in rows):
-        return warning + "Not measured yet: run `ldfa report` (or the two metric operators) to fill the table."
-    return warning + ("**same person**: share of the faces some model can judge that any model still "
-            "calls the same person as the original, the strictest judge, as an attacker uses its best "
-            "model (aim for 0). **re-id**: share whose nearest original is their own for any model (aim "
-            "for chance). **no model judges**: faces too small for every model (not safe: unknown). "
-            "**distance**: mean identity distance (of the model named), original face to anonymized "
-            "face (larger is safer). "
-            "**mAP, AP S/M/L**: COCO AP of a face detector on each version, overall and for small "
-            "(< 32²px), medium and large (> 96²px) faces: the closer to *original*, the more "
-            "useful the images stay. **pose Δ°, eyes Δ, mouth Δ, NME**: how far the anonymized face's "
-            "head pose, eye and mouth openness and landmarks are from the original's (aim for 0); "
-            "**mesh finds**: share of faces the face mesh still reads as a face. Click a row or a "
-            "box for the faces a model still recognises, a bar for the faces the detector missed.")
+    if all(r["mAP"] is None and r["dist"] is None and r[f"count_{AT_RISK}"] is None for r in rows):
+        return warning + "Not measured yet: run `ldfa evaluate` (or `ldfa report`) to fill the tables."
+    return warning + (
+        "Every face of a version has one status. **At risk**: some identity model still calls it the "
+        "same person as the original (the strictest judge, as an attacker uses its best model), or no "
+        f"model can judge it and its residual similarity is {RESIDUAL_AT_RISK} or more (much of the "
+        "original is left). **Not measurable**: no model can judge it and little is left: unknown, not "
+        "safe. **Replaced**: the models that can judge it call it another person, or no face is left. "
+        "**Missed by detector**: faces a detector no longer finds on the version (lost for training). "
+        "Click a count for those faces, as tiles here (original beside anonymized) and in the grid.")
 
 
 def _over_time_message(temporal: list[dict], video: bool) -> str:
@@ -371,18 +523,95 @@ def _over_time_message(temporal: list[dict], video: bool) -> str:
 
 def _risk_plot(dataset, faces_field: str, fields: list[str]) -> list[dict]:
     """Per version a box of every face's closest distance in same-person thresholds, and again
-    in red the faces the verdict calls the same person, so the colour is the verdict's."""
+    in red the faces at risk, so the colour is their status."""
     traces = []
     for box in _per_face_boxes(dataset, faces_field, fields, threshold_ratio):
-        ratios, verdicts = dataset.values([f"{faces_field}.detections.{threshold_ratio(box['name'])}",
-                                           f"{faces_field}.detections.{same_person(box['name'])}"],
-                                          unwind=True)
+        ratios, statuses = _face_values(dataset, faces_field, threshold_ratio(box["name"]), face_status(box["name"]))
+        risky = [r for r, s in zip(ratios, statuses) if s == AT_RISK and r is not None]
         traces += [{**box, "x": [box["name"]] * len(box["y"]), "marker": {"color": COLORS["safe"]}},
-                   {"type": "scatter", "mode": "markers", "name": box["name"],
-                    "x": [box["name"]] * sum(v is True for v in verdicts),
-                    "y": [r for r, v in zip(ratios, verdicts) if v is True],
-                    "marker": {"color": COLORS["risky"], "size": 9}}]
+                   {"type": "scatter", "mode": "markers", "name": box["name"], "x": [box["name"]] * len(risky),
+                    "y": risky, "marker": {"color": COLORS["risky"], "size": 9}}]
     return traces
+
+
+def _residual_plot(dataset, faces_field: str, fields: list[str]) -> list[dict]:
+    """Per version the residual similarity of each face no model can judge, one trace per status
+    (named by it: a click opens that queue), coloured as the side by side colours it."""
+    found: dict[str, tuple[list, list]] = {status: ([], []) for status in (AT_RISK, NOT_MEASURABLE)}
+    for field in fields:
+        kept, verdicts, statuses = _face_values(dataset, faces_field, residual(field), same_person(field),
+                                                face_status(field))
+        for value, verdict, status in zip(kept, verdicts, statuses):
+            if verdict is None and value is not None and status in found:
+                found[status][0].append(field)
+                found[status][1].append(value)
+    return [{"type": "box", "name": status, "x": x, "y": y, "boxpoints": "all", "jitter": 0.6, "pointpos": 0,
+             "fillcolor": "rgba(0,0,0,0)", "line": {"width": 0}, "marker": {"color": status_color(status), "size": 6},
+             "hoverinfo": "y"} for status, (x, y) in found.items() if x]
+
+
+def _face_values(dataset, faces_field: str, *names: str) -> list[list]:
+    """Per-face values of ``names`` (face attributes), in one order; None where never written."""
+    paths = [f"{faces_field}.detections.{name}" for name in names]
+    count = len(dataset.values(f"{faces_field}.detections.id", unwind=True))
+    return [dataset.values(p, unwind=True) if dataset.has_field(p) else [None] * count for p in paths]
+
+
+def _pose_missing(dataset, fields: list[str]) -> str:
+    """Why no version has a head pose difference to plot, in words."""
+    reasons = []
+    for field in fields:
+        found = run_results(dataset, run_key(ATTRIBUTES, field))
+        if found is None:
+            reasons.append(f"{field}: not measured (`ldfa evaluate`)")
+        else:
+            reasons.append(f"{field}: no face of {found.get('min_face_px', MIN_FACE_PX)} px or more was read by "
+                           f"the face mesh in both versions ({found.get('not_measurable', 0)} of {found['faces']} "
+                           f"faces are smaller or unread on the original, {found.get('no_face_left', 0)} have no "
+                           "face left)")
+    return "nothing to plot. " + "; ".join(reasons) + "." if reasons else "no anonymized version yet."
+
+
+def _queue_view(collection, field: str, queue: str, faces_field: str):
+    """Patches of ``field``'s faces in ``queue``: a status (riskiest first), or the detector's misses."""
+    if queue == MISSED:
+        version = collection.select_group_slices(field) if collection.media_type == "group" else collection
+        return lost_faces(version, field, faces_field, eval_key=detection_eval_key(collection, field)).to_patches(
+            faces_field)
+    return faces_with_status(collection, field, queue, faces_field)
+
+
+def _tiles_message(field: str, queue: str, offset: int, shown: int, total: int) -> str:
+    words = "missed by the detector" if queue == MISSED else STATUS_WORDS[queue]
+    if not total:
+        return f"**{field}, {words}**: no face."
+    order = {AT_RISK: ", riskiest first", NOT_MEASURABLE: ", most of the original left first"}.get(queue, "")
+    return (f"**{field}, {words}**: faces {offset + 1}-{offset + shown} of {total}{order} (the grid beside holds "
+            f"them all). Each tile: the original (left) beside {field} (right), the face drawn at least "
+            f"{TILE_FACE_PX} px; its status and the numbers that decided it. Hover a tile for every fact, click it "
+            "to open its image (its *Side by side* tab compares every version).")
+
+
+def _table(columns: dict[str, str], **events) -> types.TableView:
+    table = types.TableView(**events)
+    for column, label in columns.items():
+        table.add_column(column, label=label)
+    return table
+
+
+def _plot(panel, name: str, title: str, on_click, layout: dict) -> None:
+    """A plot under its title in words (Plotly's own title overlaps its tool bar in a narrow panel),
+    as wide as the panel."""
+    panel.md(f"**{title}**", name=f"{name}_title")
+    panel.plot(name, **({"on_click": on_click} if on_click else {}),
+               config={"displaylogo": False, "responsive": True},
+               layout={"height": 300, "autosize": True, "showlegend": False,
+                       "margin": {"t": 30, "l": 40, "r": 10, "b": 30}, **layout})
+
+
+def _line(y: float) -> dict:
+    return {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+            "line": {"dash": "dash", "color": "grey"}}
 
 
 def _per_face_boxes(dataset, faces_field: str, fields: list[str], figure) -> list[dict]:

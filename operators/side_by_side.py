@@ -2,8 +2,9 @@
 
 Opened next to the App's sample view (modal), it shows the original and each anonymized version
 of the current sample in one Plotly figure: the files are drawn at full resolution, every face
-box on every version, coloured by the strictest judge's verdict (red: a model still calls it the
-same person), with its closest identity distance, in same-person thresholds, written on it.
+box on every version, coloured by the face's review status (``ldfa.plugin.schema.face_status``: red
+at risk, green replaced, amber not measurable), with its closest identity distance, in same-person
+thresholds, written on it (or, for a face no model can judge, its residual similarity).
 All versions share their axes, so zooming into a face on one zooms into the same face on all.
 Clicking a face selects it (the App's label selection); the buttons tag the selected faces (or
 all faces of the image when none is selected) or redo them with a new seed, and the new face
@@ -36,16 +37,31 @@ from ldfa.plugin.geometry.boxes import to_corners
 from ldfa.plugin.guard.redo import redo_faces
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.io.video import probe
+from ldfa.plugin.metrics.verdict import RESIDUAL_AT_RISK
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
-from ldfa.plugin.schema import APPROVED, FACE_FACTS, NEEDS_REVIEW, ORIGINAL, same_person, threshold_ratio
+from ldfa.plugin.schema import (
+    APPROVED,
+    AT_RISK,
+    FACE_FACTS,
+    NEEDS_REVIEW,
+    NOT_MEASURABLE,
+    ORIGINAL,
+    REPLACED,
+    face_status,
+    residual,
+    threshold_ratio,
+)
 
-# (face, its number in the image, version) -> (verdict: True red, False green, None grey; label; hover text)
-Mark = Callable[[object, int, str], tuple[bool | None, str, str]]
+# (face, its number in the image, version) -> (box colour, label, hover text)
+Mark = Callable[[object, int, str], tuple[str, str, str]]
 
 COLUMNS = 2
 ROW_HEIGHT_PX = 420
-COLORS = {ORIGINAL: "#00bcd4", "risky": "#f44336", "safe": "#4caf50", "unmeasured": "#9e9e9e",
-          "selected": "#ffeb3b"}
+# "unmeasured": no model can judge the face and little of it remains (not measurable: unknown,
+# not safe), apart from "safe" (replaced, solid's "no face left" included) and from grey, never measured
+COLORS = {ORIGINAL: "#00bcd4", "risky": "#f44336", "safe": "#4caf50", "unmeasured": "#ff9800",
+          "not_measured": "#9e9e9e", "selected": "#ffeb3b"}
+STATUS_COLORS = {AT_RISK: COLORS["risky"], REPLACED: COLORS["safe"], NOT_MEASURABLE: COLORS["unmeasured"]}
 
 
 def media_url(path: str) -> str:
@@ -61,15 +77,22 @@ def _attr(face, key: str):
     return face[key] if face.has_field(key) else None
 
 
-def face_color(selected: bool, field: str, verdict: bool | None) -> str:
-    """A face's box colour: the verdict of ``<field>_same_person`` (None: no model can judge it)."""
-    if selected:
-        return COLORS["selected"]
-    if field == ORIGINAL:
-        return COLORS[ORIGINAL]
-    if verdict is None:
-        return COLORS["unmeasured"]
-    return COLORS["risky"] if verdict else COLORS["safe"]
+def status_color(status: str | None) -> str:
+    """The colour of a review status (grey: the face was never measured)."""
+    return STATUS_COLORS.get(status, COLORS["not_measured"])
+
+
+def status_label(face, field: str) -> tuple[str, str]:
+    """(colour, short label) of a face in version ``field``: its closest identity distance in
+    same-person thresholds where a model measured one, else what decided its status in words."""
+    status, ratio, kept = (_attr(face, name(field)) for name in (face_status, threshold_ratio, residual))
+    if ratio is not None:
+        label = f"{ratio:.2f}"
+    elif status == AT_RISK:
+        label = f"residual {kept:.2f}" if kept is not None else "same person"
+    else:
+        label = {NOT_MEASURABLE: "not measurable", REPLACED: "no face left"}.get(status, "not measured")
+    return status_color(status), label
 
 
 def face_hover(face, number: int, field: str) -> str:
@@ -77,7 +100,7 @@ def face_hover(face, number: int, field: str) -> str:
     lines = [f"face {number} · {field}"]
     if field != ORIGINAL:
         for key in sorted(face.field_names):
-            if key.startswith(f"{field}_") and key.endswith(("_dist", "_reason", "_residual",
+            if key.startswith(f"{field}_") and key.endswith(("_dist", "_reason", "_residual", "_status",
                                                            "_same_person", "_threshold_ratio",
                                                            *(f"_{f}" for f in FACE_FACTS))):
                 value = face[key]
@@ -107,10 +130,8 @@ def image_figure(sample, fields: list[str], selected: set[str], faces_field: str
     versions = [(ORIGINAL, sample.filepath)] + [(f, sample[f]) for f in fields if sample[f]]
 
     def mark(face, number: int, field: str):
-        verdict = None if field == ORIGINAL else _attr(face, same_person(field))
-        ratio = None if field == ORIGINAL else _attr(face, threshold_ratio(field))
-        label = str(number) if field == ORIGINAL else "n/a" if ratio is None else f"{ratio:.2f}"
-        return verdict, label, face_hover(face, number, field)
+        color, label = (COLORS[ORIGINAL], str(number)) if field == ORIGINAL else status_label(face, field)
+        return color, label, face_hover(face, number, field)
 
     faces = sample[faces_field].detections if sample[faces_field] else []
     return figure([(f, media_url(path)) for f, path in versions], display_size(sample.filepath), faces,
@@ -127,8 +148,10 @@ def frame_figure(source, sample, fields: list[str], number: int, selected: set[s
 
     def mark(face, _: int, field: str):
         frames = leaks.get(field)
-        verdict = None if frames is None else face.index in frames.get(number, ())
-        return verdict, f"#{face.index}", track_hover(face, field, verdict)
+        leaked = None if frames is None else face.index in frames.get(number, ())
+        color = COLORS[ORIGINAL] if field == ORIGINAL else COLORS[
+            {True: "risky", False: "safe", None: "not_measured"}[leaked]]
+        return color, f"#{face.index}", track_hover(face, field, leaked)
 
     urls = [(f, media_url(str(frame_image(path, number)))) for f, path in versions]
     return figure(urls, video_size(sample), faces_of(sample, faces_field, number), selected, mark)
@@ -182,8 +205,8 @@ def figure(versions: list[tuple[str, str]], size: tuple[int, int], faces: list, 
                        "font": {"size": 14}})
         for number, face in enumerate(faces, start=1):
             x1, y1, x2, y2 = to_corners(face.bounding_box, width, height)
-            verdict, label, hover = mark(face, number, field)
-            color = face_color(face.id in selected, field, verdict)
+            color, label, hover = mark(face, number, field)
+            color = COLORS["selected"] if face.id in selected else color
             traces.append({"type": "scatter", "mode": "lines", "xaxis": x, "yaxis": y,
                            "x": [x1, x2, x2, x1, x1], "y": [y1, y1, y2, y2, y1],
                            "line": {"color": color, "width": 3 if face.id in selected else 2},
@@ -209,8 +232,8 @@ class SideBySide(foo.Panel):
         return foo.PanelConfig(name=SIDE_BY_SIDE_PANEL, label="Side by side", icon="compare",
                                surfaces="modal",
                                help_markdown="The original and each anonymized version, zoomed "
-                                             "together. Red: a model still calls it the same "
-                                             "person. Click a face to select it.")
+                                             "together. Red: at risk; green: replaced; amber: not "
+                                             "measurable. Click a face to select it.")
 
     def on_load(self, ctx):
         self._refresh(ctx)
@@ -270,11 +293,12 @@ class SideBySide(foo.Panel):
             f"**{os.path.basename(sample.filepath)}**: {faces} face(s), {len(fields)} anonymized "
             f"version(s), {len(selected)} selected (the buttons act on the selected faces, or on "
             f"all faces of this image when none is). Numbers: the closest identity distance to "
-            "the original face of any model, in units of its same-person threshold; red: a model "
-            "still calls it the same person (below 1), recognisable; green: every model that can "
-            "judge it calls it another person (or no face is left); grey: no model can judge it "
-            "(not measured, or too small: not safe, unknown). Drag to zoom all versions together; "
-            "double-click to reset.")
+            "the original face of any model, in units of its same-person threshold. **Red, at risk**: "
+            "a model still calls it the same person (below 1), or no model can judge it and much of "
+            f"the original is left (residual similarity {RESIDUAL_AT_RISK} or more); **green, replaced**: "
+            "every model that can judge it calls it another person, or no face is left; **amber, not "
+            "measurable**: no model can judge it and little of the original is left (unknown, not "
+            "safe); grey: not measured. Drag to zoom all versions together; double-click to reset.")
 
     def _frame(self, ctx, source, sample, fields: list[str]) -> int:
         """The frame shown (kept within the video) and what the frame controls need: the frame count

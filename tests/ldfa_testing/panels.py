@@ -11,7 +11,8 @@ def call_panel(panel: str, collection, method: str, state: dict | None = None, *
                                                 "group_slice") if key in params}
     result = foo.execute_operator(f"@ldfa/anonymization/{panel}", {
         "view": collection.view(), **context,
-        "params": {"__method__": method, "panel_id": "test", "panel_state": dict(state or {}),
+        "params": {"__method__": method, "panel_id": "test",
+                   "panel_state": {k: v for k, v in (state or {}).items() if k != RENDERED},
                    **params}})
     assert result.error is None, result.error_message
     state, data, ops = dict(state or {}), {}, []
@@ -21,9 +22,32 @@ def call_panel(panel: str, collection, method: str, state: dict | None = None, *
             state.update(args["state"])
         elif name == "patch_panel_data":
             data.update(args["data"])
-        elif name != "show_panel_output":
+        elif name == "show_panel_output":
+            state[RENDERED] = args["output"]
+        else:
             ops.append((name, args))
     return state, data, ops
+
+
+RENDERED = "__rendered__"  # the state key ``call_panel`` keeps what the panel drew under
+
+
+def shown_property(state: dict, name: str) -> dict:
+    """The property ``name`` of what the panel drew last (its view: a table's columns, a plot's
+    layout), searched through the stacks it sits in."""
+    def search(properties: dict):
+        for key, prop in properties.items():
+            if key == name:
+                return prop
+            inner = (prop.get("type") or {}).get("properties")
+            found = search(inner) if inner else None
+            if found is not None:
+                return found
+        return None
+
+    found = search(state[RENDERED]["type"]["properties"])
+    assert found is not None, f"the panel drew no '{name}'"
+    return found
 
 
 def shown_view(collection, ops):
@@ -33,6 +57,6 @@ def shown_view(collection, ops):
     [stages] = [args["view"] for name, args in ops if name == "set_view"]
     view = fo.DatasetView._build(collection._dataset, stages)
     for name, args in ops:
-        if name == "set_group_slice":
+        if name == "set_group_slice" and view.media_type == "group":
             view.group_slice = args["slice"]
     return view
