@@ -61,8 +61,10 @@ def run(args) -> int:
     views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = _measured_lines(args, measured) if measured else []
     if video and measured:
+        frame_views = save_audit_views(open_dataset(measured["frames_dataset"]))  # their review queues
         lines.insert(0, f"per frame (every {args.every_frames}th frame: {measured['frames']} frames, as images "
-                        f"in dataset '{measured['frames_dataset']}'):")
+                        f"in dataset '{measured['frames_dataset']}', with their saved views "
+                        f"{', '.join(frame_views)}):")
     lines.append("saved views for review in the App: " + ", ".join(views))
     lines += over_time[1] if over_time else []
     stale = len(stale_samples(dataset, args.field))
@@ -95,7 +97,8 @@ def _measured_lines(args, measured: dict) -> list[str]:
     lines.append(f"identity, strictest judge (a face is recognisable when any model says same person): "
                  f"{v['same_person']} of {v['judged']} judged faces still the same person "
                  f"({_f(v['same_person_rate'])}), re-identified by any model {_f(v['reid_rate'])}; "
-                 f"{v['not_measurable']} no model can judge (not measurable, not safe), of {v['faces']}")
+                 f"{v['not_measurable']} no model can judge (not thereby safe: see their review "
+                 f"status), of {v['faces']}")
     for name in dict.fromkeys(args.embedders):
         s = identity[name]
         lines.append(f"{name} ({s['metric']}, threshold {s['threshold']}, judges faces from "

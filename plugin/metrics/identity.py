@@ -71,6 +71,7 @@ from ldfa.plugin.metrics.identity_core import (
     PairResult,
 )
 from ldfa.plugin.metrics.judging import judge_pairs
+from ldfa.plugin.metrics.residual import ResidualMetric
 from ldfa.plugin.metrics.status import write_statuses
 from ldfa.plugin.metrics.verdict import ratio_to_threshold, same_person_verdict
 from ldfa.plugin.progress import ProgressArg
@@ -78,6 +79,7 @@ from ldfa.plugin.runs import compared_faces_field, declare_fields, record_run, r
 from ldfa.plugin.schema import (
     FACES,
     IDENTITY,
+    RESIDUAL,
     identity_distance,
     identity_reason,
     run_key,
@@ -173,8 +175,9 @@ def recorded_config(collection, field: str) -> IdentityConfig | None:
 def remeasure_faces(collection, field: str, face_ids, engine: str | dict | EngineConfig = "local"
                     ) -> list[str]:
     """Measure again the samples holding ``face_ids`` after some of their faces were redone,
-    with the models and faces field the field's identity run recorded; without such a run,
-    nothing is measured (there is no distance to keep current). Run-level statistics are left
+    with the models and faces field the field's identity run recorded, and their residual when
+    it was measured (a face no model judges takes its review status from it); without an
+    identity run, nothing is measured (there is no distance to keep current). Run-level statistics are left
     as they were: they describe the run, and ``compute_identity_distance`` redoes them.
     Returns the embedders used.
     """
@@ -183,8 +186,11 @@ def remeasure_faces(collection, field: str, face_ids, engine: str | dict | Engin
         return []
     engine = EngineConfig.of(engine)
     ids = collection.match_labels(ids=list(face_ids), fields=config.faces_field).values("id")
-    judge_pairs(collection, field, config.faces_field, [IdentityMetric(collection, field, config, engine)],
-                engine, False, f"Identity distance ({field})", ids=ids)
+    metrics = [IdentityMetric(collection, field, config, engine)]
+    if run_config(collection, run_key(RESIDUAL, field)) is not None:  # an unjudged face's status reads it
+        metrics.append(ResidualMetric(collection, field, config.faces_field))
+    judge_pairs(collection, field, config.faces_field, metrics, engine, False, f"Identity distance ({field})",
+                ids=ids)
     return list(config.embedders)
 
 

@@ -15,7 +15,8 @@ Two independent models, so an anonymization is not judged by one network's blind
 Each embedder takes an RGB image and absolute face boxes and returns, per face, either a vector
 or the reason it could not give one (face area a uniform ``solid`` fill, box outside the image).
 Whether a face is large enough for its identity to be judged at all is the embedder's
-``min_face_px`` (``not_measurable``): measured, not assumed, with ``bench/identity_by_size.py``.
+``min_face_px`` (``ldfa.plugin.metrics.face_sizes.too_small`` words the reason): measured, not
+assumed, with ``bench/identity_by_size.py``.
 Figures below come from
 
     .venv/bin/python bench/identity_by_size.py
@@ -49,17 +50,6 @@ class Embedder:
 
     def embed(self, image: np.ndarray, faces: list[FaceBox]) -> list:
         raise NotImplementedError
-
-    def not_measurable(self, face: FaceBox) -> str | None:
-        """Why this face is too small for the embedder to judge identity, or None.
-
-        Below ``min_face_px`` a distance says nothing: the embedder no longer separates
-        people there, so a large distance would not mean "anonymized" nor a small one "same".
-        """
-        if face.size >= self.min_face_px:
-            return None
-        return (f"identity not measurable at this size (face {face.size:.3g} px; "
-                f"{self.name} separates people from {self.min_face_px} px)")
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(self.distances(a, b[None])[0])

@@ -64,12 +64,13 @@ def audited(dataset, sample_photos, tmp_path):
     import fiftyone as fo
 
     import ldfa
-    from ldfa.plugin.metrics.verdict import ratio_to_threshold, same_person_verdict
+    from ldfa.plugin.metrics.verdict import ratio_to_threshold, review_status, same_person_verdict
     from ldfa.plugin.runs import record_run
     from ldfa.plugin.schema import (
         DETECTION_EVAL,
         IDENTITY,
         eval_key,
+        face_status,
         identity_distance,
         predictions,
         run_key,
@@ -90,6 +91,7 @@ def audited(dataset, sample_photos, tmp_path):
         dataset.add_sample_field(f"faces.detections.{key}", fo.StringField)
         dataset.add_sample_field(f"faces.detections.{same_person(field)}", fo.BooleanField)
         dataset.add_sample_field(f"faces.detections.{threshold_ratio(field)}", fo.FloatField)
+        dataset.add_sample_field(f"faces.detections.{face_status(field)}", fo.StringField)
         values = iter(zip(distances[field], eval_results[field]))
         for sample in dataset.iter_samples(autosave=True):
             for face in sample.faces.detections:
@@ -97,6 +99,7 @@ def audited(dataset, sample_photos, tmp_path):
                 judged = ({"facenet": face[dist]}, {"facenet": 0.4})
                 face[same_person(field)] = same_person_verdict(*judged)
                 face[threshold_ratio(field)] = ratio_to_threshold(*judged)
+                face[face_status(field)] = review_status(face[same_person(field)], None)
         record_run(dataset, run_key(IDENTITY, field),
                    {"field": field, "embedders": ["facenet"], "thresholds": {"facenet": 0.4},
                     "faces_field": "faces"},

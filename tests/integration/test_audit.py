@@ -39,8 +39,13 @@ def test_saved_views_riskiest_lost_small_uncertain_and_failed(audited):
     names = ldfa.save_audit_views(audited)
     assert set(names) == {"ldfa-riskiest-anon_solid", "ldfa-riskiest-anon_pixelate",
                           "ldfa-lost-anon_solid", "ldfa-lost-anon_pixelate",
-                          "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed"}
+                          "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed",
+                          *(f"ldfa-{status}-{field}" for status in ("at-risk", "not-measurable", "replaced")
+                            for field in ("anon_solid", "anon_pixelate"))}
     assert set(audited.list_saved_views()) >= set(names)
+    # the review queue: each face in the view of its status (facenet alone judges here, threshold 0.4)
+    assert audited.load_saved_view("ldfa-at-risk-anon_solid").count() == 2  # patches: one per face
+    assert audited.load_saved_view("ldfa-replaced-anon_solid").count() == 1
     riskiest = audited.load_saved_view("ldfa-riskiest-anon_solid")
     assert riskiest.values("faces.anon_solid_facenet_dist") == [0.2, 0.35]  # < 0.4, riskiest first
     assert riskiest.values("faces.anon_pixelate_facenet_dist") == [0.5, 0.7]
