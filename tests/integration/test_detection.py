@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 import ldfa
+from ldfa.plugin.detection.core import nested_pairs
 from ldfa.plugin.io.images import read_rgb
 from ldfa.plugin.models.detector.backends import BACKENDS
 from ldfa.plugin.models.detector.config import BACKEND_NAMES, DetectorConfig
@@ -37,6 +38,7 @@ def test_default_detection_recall_on_43_labelled_faces_and_none_on_dogs(fo, shar
     assert scores["faces"] == 43
     assert scores["recall"] >= 0.95
     assert scores["faces_on_negatives"] == 0, "dogs.jpg has no human face"
+    assert nested_boxes(dataset, "pred") == 0, "a face the zoom pass finds again is one box (2008_002079.jpg)"
 
 
 @pytest.mark.slow
@@ -53,6 +55,14 @@ def test_default_detection_finds_the_tiny_street_faces_within_the_box_budget(fo,
     assert scores["boxes"] <= 2 * 82, "at most two detections per labelled face"
     assert summary.by_source["zoom"] > 0 and summary.faces == scores["boxes"]
     assert set(dataset.distinct("pred.detections.source")) == {"centerface", "zoom"}
+    assert nested_boxes(dataset, "pred") == 0, "no face box lies inside another"
+
+
+def nested_boxes(dataset, field: str) -> int:
+    """Pairs of one image's boxes with one mostly inside the other (a share of area: the same
+    in relative coordinates as in pixels)."""
+    return sum(nested_pairs([[x, y, x + w, y + h] for x, y, w, h in boxes])
+               for boxes in dataset.values(f"{field}.detections.bounding_box") if boxes)
 
 
 def test_detect_faces_writes_labels_records_the_run_and_reruns_replace_only_that_field(

@@ -139,6 +139,32 @@ def test_coco_face_keypoints_give_a_face_box_when_no_detector_finds_one(dataset,
     assert 40 <= w <= 60, "about the ears' span: a face, not the whole head and shoulders"
 
 
+def test_a_face_found_again_through_its_person_stays_one_face(dataset, tmp_path, sample_photos):
+    """A person whose one annotated keypoint (an ear) lies at the edge of a face the detector
+    found: its head region, around that ear, holds no face's centre, so its closer look or its
+    keypoints add a box on that same face. The box lies inside the face's: one face, the
+    detector's, grown to cover both."""
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.open(sample_photos[0]).convert("RGB").save(images / "a.jpg")  # the astronaut, 512 x 512
+    [alone] = ldfa.detect_image(np.asarray(Image.open(images / "a.jpg")))
+    x, y, w, h = np.asarray(alone["bounding_box"]) * 512
+    ear = (x + w - 6, y + h / 2)
+    keypoints = [0, 0, 0] * 3 + [*ear, 2] + [0, 0, 0] * 13
+    person = {"id": 1, "image_id": 1, "category_id": 1, "bbox": [x, y, w, 100], "area": w * 100,
+              "iscrowd": 0, "keypoints": keypoints, "num_keypoints": 1}
+    (tmp_path / "person_keypoints.json").write_text(json.dumps(coco_doc(
+        [{"id": 1, "file_name": "a.jpg", "width": 512, "height": 512}], [person])))
+    import_coco(images, tmp_path / "person_keypoints.json", dataset, progress=False)
+
+    summary = ldfa.detect_faces(dataset, people_field="ground_truth", progress=False)
+    [face] = dataset.first().faces.detections
+    assert summary.faces == 1 and face.source == alone["source"] and face.confidence == alone["confidence"]
+    fx, fy, fw, fh = np.asarray(face.bounding_box) * 512
+    assert fx <= x and fy <= y and fx + fw >= x + w and fy + fh >= y + h
+    assert fx <= ear[0] <= fx + fw and fy <= ear[1] <= fy + fh
+
+
 def test_every_coco_person_with_face_keypoints_ends_up_with_a_face(dataset, shared_data):
     """Real COCO photos (../shared/data/coco-mini): every person whose nose, eyes or ears are
     annotated gets a face in its head region, and COCO-WholeBody's four face boxes are covered."""
