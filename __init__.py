@@ -32,6 +32,7 @@ _SDK = {
     "build_audit_dataset": "ldfa.plugin.audit.dataset",
     "save_audit_views": "ldfa.plugin.audit.views",
     "open_audit": "ldfa.plugin.audit.dataset",
+    "launch_audit": "ldfa.operators.launch",
 }
 
 

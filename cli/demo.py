@@ -22,7 +22,8 @@ def add_parser(sub):
     p.add_argument("--model", default=None,
                    help="diffusion model for the ldfa method (default: the LDFA model id)")
     p.add_argument("--no-app", action="store_true", help="do not open the App (for scripts)")
-    p.add_argument("--port", type=int, default=5151, help="App port (default: %(default)s)")
+    p.add_argument("--port", type=int, default=None,
+                   help="App port (default: FiftyOne's default_app_port, 5151 unless configured)")
     p.set_defaults(run=run)
 
 
@@ -48,7 +49,6 @@ def run(args) -> int:
              + (f" (yours: {shown(yours)})" if args.images else "")]
     summaries = list(anonymize(dataset, output, args.model))
 
-    from ldfa.operators.layout import audit_spaces
     from ldfa.plugin.audit.dataset import open_audit
     from ldfa.plugin.metrics.report import comparison_table, size_table, write_report
 
@@ -64,10 +64,11 @@ def run(args) -> int:
     if args.no_app:
         return 0
     ensure_plugin()
-    session = fo.launch_app(audit, spaces=audit_spaces(), port=args.port, auto=False)
-    emit(None, False, f"App: {session.url}\n  (the audit panel is on the right; open an image and its\n"
-         "  'Side by side' tab to compare versions; Ctrl-C to stop)")
-    session.wait(-1)
+    from ldfa.operators.launch import launch_audit
+
+    launch_audit(audit, port=args.port, auto=False, announce=lambda url: emit(  # returns on Ctrl-C
+        None, False, f"App: {url}\n  (the audit panel is on the right; open an image and its\n"
+        "  'Side by side' tab to compare versions; Ctrl-C to stop)"))
     return 0
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from ldfa.plugin.geometry.masks import face_region
+from ldfa_testing.app_browser import app_processes, assert_app_stopped, free_port
 from ldfa_testing.videos import panned
 
 pytestmark = pytest.mark.slow  # whole demo runs
@@ -61,9 +62,11 @@ def test_the_demo_commands_run_as_written(fo):
 
 
 def app_opens(line: str) -> None:
-    """The demo with the App: it prints the App's address, which serves the App; then stop it."""
+    """The demo with the App: it prints the App's address, which serves the App; stopped, it
+    stops the App's server (on a free port: FiftyOne's FIFTYONE_DEFAULT_APP_PORT, not a user's 5151)."""
     server = subprocess.Popen(["bash", "-c", line], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+                              stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+                              env={**os.environ, "FIFTYONE_DEFAULT_APP_PORT": str(free_port())})
     try:
         url = None
         for row in server.stdout:
@@ -74,9 +77,13 @@ def app_opens(line: str) -> None:
         assert url, f"the demo ended ({server.wait()}) without opening the App"
         with urllib.request.urlopen(url, timeout=60) as page:
             assert page.status == 200
+        app = app_processes(server.pid, url)
+        demo = app[0].parent()  # the ldfa process itself, whatever shells stand above it
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        server.wait(timeout=120)
+    demo.wait(timeout=120)
+    assert_app_stopped(app, url)
 
 
 def test_anonymizing_your_own_folder_and_video_runs_as_written(fo, sample_photos, tmp_path):

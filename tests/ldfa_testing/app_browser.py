@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -52,17 +53,51 @@ def chromium():
 
 @contextlib.contextmanager
 def audit_app(audit):
-    """The App server on loopback showing ``audit`` in the audit layout; yields its URL."""
-    import fiftyone as fo
+    """The App server on loopback showing ``audit`` in the audit layout; yields its URL. The
+    server stops on leaving, SIGTERM included (``ldfa.operators.launch``)."""
+    from ldfa.operators.launch import audit_session
 
-    from ldfa.operators.layout import audit_spaces
-
-    session = fo.launch_app(audit, spaces=audit_spaces(), remote=True, address="127.0.0.1",
-                            port=free_port(), auto=False)
-    try:
+    with audit_session(audit, free_port(), "127.0.0.1", remote=True, auto=False) as session:
         yield session.url
-    finally:
-        session.close()
+
+
+def app_processes(launcher: int, url: str) -> list:
+    """The App's processes under the process ``launcher`` (a pid): the server listening on
+    ``url``'s port and, above it, FiftyOne's service process that runs it and watches its launcher."""
+    import psutil
+
+    port = urlparse(url).port
+    for process in psutil.Process(launcher).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                   for c in process.net_connections("tcp")):
+                return [process.parent(), process]
+    raise AssertionError(f"no process under {launcher} serves {url}")
+
+
+def serving(url: str) -> bool:
+    """Whether anything accepts connections at ``url``'s host and port."""
+    parts = urlparse(url)
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((parts.hostname, parts.port)) == 0
+
+
+def assert_app_stopped(processes: list, url: str, within: float = 0) -> None:
+    """The App's ``processes`` have ended (a zombie has ended) and its port is free, at once or
+    within ``within`` seconds."""
+    import psutil
+
+    def alive(process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        return False
+
+    deadline = time.monotonic() + within
+    while any(map(alive, processes)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(alive, processes)), f"the App outlived its launcher: {processes}"
+    assert not serving(url), f"{url} still answers after the App's launcher ended"
 
 
 def wait_for(driver, condition, what: str, timeout: float = 90):
