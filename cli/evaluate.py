@@ -86,7 +86,7 @@ def _measured_lines(args, measured: dict) -> list[str]:
     identity, residual, attributes, detection = (measured[k] for k in (IDENTITY, RESIDUAL, ATTRIBUTES,
                                                                        DETECTION_EVAL))
     lines = [f"{args.field}: {detection['faces']} faces; mAP {_f(detection['mAP'])}, "
-             f"AP50 {_f(detection['AP50'])}, small/medium/large {_f(detection['mAP_s'])}/"
+             f"AP50 {_f(detection['AP50'])}, by area under 32² / 32²-96² / over 96² px {_f(detection['mAP_s'])}/"
              f"{_f(detection['mAP_m'])}/{_f(detection['mAP_l'])} (App eval key {detection['eval_key']})"
              + (f"; {detection['faces_left_out']} faces left out: their image has no readable "
                 f"version ({args.field}_detection_reason says why)" if detection["faces_left_out"] else "")]

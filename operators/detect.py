@@ -53,7 +53,7 @@ class DetectFaces(foo.Operator):
         outputs = types.Object()
         outputs.int("images", label="Images")
         outputs.int("faces", label="Faces found")
-        outputs.int("small", label="Small faces (kept)")
+        outputs.int("small", label="Small faces, under the detector's min_face_px (kept)")
         outputs.int("failed", label="Failed images")
         return types.Property(outputs, view=types.View(label="Face detection"))
 

@@ -30,8 +30,15 @@ FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anony
 # a face's review verdict (a label tag): the identity guard and the App's review set them
 APPROVED, NEEDS_REVIEW = "approved", "needs_review"
 REVIEW_TAGS = (APPROVED, NEEDS_REVIEW)
-SMALL_FACES_VIEW, UNCERTAIN_FACES_VIEW, FAILED_VIEW = (
-    "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed")
+UNCERTAIN_FACES_VIEW, FAILED_VIEW = "ldfa-uncertain-faces", "ldfa-failed"
+# "small" means one thing, the detector's: a face under ``min_face_px``. Other sizes are named by
+# their size: this view, COCO's area ranges (AP under 32² px), the by-size buckets ("<16" px).
+FACES_UNDER_PX = 32  # the saved view of faces whose shorter side is under this many pixels
+
+
+def faces_under_view(px: int = FACES_UNDER_PX) -> str:
+    """The saved view of the faces whose shorter side is under ``px`` pixels."""
+    return f"ldfa-faces-under-{px}px"
 
 
 def run_key(kind: str, field: str) -> str:

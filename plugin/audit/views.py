@@ -28,16 +28,17 @@ from ldfa.plugin.schema import (
     DETECTION_EVAL,
     FACE_STATUSES,
     FACES,
+    FACES_UNDER_PX,
     FAILED_VIEW,
     IDENTITY,
     NOT_MEASURABLE,
     ORIGINAL,
     SEQUENCE,
     SEQUENCE_FRAME,
-    SMALL_FACES_VIEW,
     TEMPORAL,
     UNCERTAIN_FACES_VIEW,
     face_status,
+    faces_under_view,
     failed_tag,
     leaks_field,
     lost_view,
@@ -49,7 +50,7 @@ from ldfa.plugin.schema import (
     threshold_ratio,
 )
 
-# face sizes by box area in pixels, as pycocotools' COCOeval ranges small, medium and large
+# face sizes by box area in pixels, as pycocotools' COCOeval ranges (its words; AP under 32² px and so on)
 FACE_SIZES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
 SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
 
@@ -216,21 +217,22 @@ def _slice(collection, field: str):
 
 
 def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
-                     small_face_px: int = 32) -> list[str]:
+                     small_face_px: int = FACES_UNDER_PX) -> list[str]:
     """Create (or refresh) the reviewers' saved views; returns their names.
 
     Per anonymized field: its faces by review status (``queue_view``: at risk, not measurable,
     replaced, riskiest first as ``faces_with_status`` orders them), riskiest faces (those any
     model of its identity run still calls the same person) and faces lost after anonymization
-    (misses of its detection evaluation). Plus small faces (shorter side under ``small_face_px``
-    pixels), uncertain faces (lowest score first) and samples where anonymization failed. Called
-    after evaluation, since the views need the statuses, distances and eval keys. Videos and
-    frame sequences measured over time also get, per version, the samples with a face left in
-    the clear (``leaks_view``). A video's faces are on its frames: its views hold the videos with
-    only those faces (patches of video frames would need FiftyOne to cut the frames with ffmpeg).
+    (misses of its detection evaluation). Plus the faces under ``small_face_px`` pixels (shorter
+    side; ``faces_under_view``), uncertain faces (lowest score first) and samples where
+    anonymization failed. Called after evaluation, since the views need the statuses, distances
+    and eval keys. Videos and frame sequences measured over time also get, per version, the
+    samples with a face left in the clear (``leaks_view``). A video's faces are on its frames:
+    its views hold the videos with only those faces (patches of video frames would need
+    FiftyOne to cut the frames with ffmpeg).
 
     On a grouped audit dataset (``open_audit`` saves them there too) each view is cut from the
-    slice of its version (small and uncertain faces: the originals'); failed images are samples
+    slice of its version (faces by size and uncertain faces: the originals'); failed images are samples
     of the source, tagged there, so that view stays on the source.
     """
     source = source_dataset(dataset)
@@ -262,7 +264,7 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
     originals = _slice(dataset, ORIGINAL)
     small = originals.filter_labels(faces_path(dataset, faces_field), shorter < small_face_px, only_matches=True)
     uncertain = uncertain_faces(originals, faces_field)
-    views[SMALL_FACES_VIEW] = small if video else small.to_patches(faces_field)
+    views[faces_under_view(small_face_px)] = small if video else small.to_patches(faces_field)
     views[UNCERTAIN_FACES_VIEW] = uncertain if video else uncertain.to_patches(faces_field).sort_by(
         F(f"{faces_field}.confidence"))
     if not grouped:

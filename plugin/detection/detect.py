@@ -33,6 +33,7 @@ class DetectionSummary:
     label_field: str
     detector: str
     by_source: dict[str, int] = field(default_factory=dict)  # faces each way of finding added
+    min_face_px: int = 0  # "small" means under this: the detector's own limit
     small: int = 0  # faces below min_face_px: kept, marked `small`, anonymized like the rest
     per_image: list[dict] = field(default_factory=list)
 
@@ -55,7 +56,8 @@ class DetectionSummary:
     def totals(self) -> dict:
         """The counts, without the line of every image (the run's record)."""
         return {"images": self.images, "faces": self.faces, "failed": self.failed,
-                "by_source": self.by_source, "small": self.small, "failures": self.failures}
+                "by_source": self.by_source, "small": self.small, "min_face_px": self.min_face_px,
+                "failures": self.failures}
 
     def to_dict(self) -> dict:
         return {"label_field": self.label_field, "detector": self.detector, **self.totals(),
@@ -63,7 +65,8 @@ class DetectionSummary:
 
     def __str__(self) -> str:
         sources = ", ".join(f"{n} {s}" for s, n in self.by_source.items()) or "none"
-        lines = [f"{self.images} images, {self.faces} faces ({sources}; {self.small} small), "
+        lines = [f"{self.images} images, {self.faces} faces ({sources}; {self.small} small: under "
+                 f"{self.min_face_px} px), "
                  f"{self.failed} failed (field '{self.label_field}', detector {self.detector})"]
         lines += [f"  failed: {f['filepath']}: {f['error']}" for f in self.failures]
         return "\n".join(lines)
@@ -122,7 +125,7 @@ def detect_faces(
     video = collection.media_type == "video"
     people_fields = [] if video else _people_fields(collection, people_field)
     _ensure_detections_field(collection, label_field, video)
-    summary = DetectionSummary(label_field, config.detector)
+    summary = DetectionSummary(label_field, config.detector, min_face_px=config.min_face_px)
     ids = collection.values("id")
     sequences = dict(zip(ids, collection.values(SEQUENCE))) if collection.has_field(SEQUENCE) else {}
 

@@ -39,7 +39,7 @@ def test_saved_views_riskiest_lost_small_uncertain_and_failed(audited):
     names = ldfa.save_audit_views(audited)
     assert set(names) == {"ldfa-riskiest-anon_solid", "ldfa-riskiest-anon_pixelate",
                           "ldfa-lost-anon_solid", "ldfa-lost-anon_pixelate",
-                          "ldfa-small-faces", "ldfa-uncertain-faces", "ldfa-failed",
+                          "ldfa-faces-under-32px", "ldfa-uncertain-faces", "ldfa-failed",
                           *(f"ldfa-{status}-{field}" for status in ("at-risk", "not-measurable", "replaced")
                             for field in ("anon_solid", "anon_pixelate"))}
     assert set(audited.list_saved_views()) >= set(names)
@@ -52,7 +52,7 @@ def test_saved_views_riskiest_lost_small_uncertain_and_failed(audited):
     assert audited.load_saved_view("ldfa-lost-anon_pixelate").count() == 2
     assert audited.load_saved_view("ldfa-lost-anon_solid").values("faces.bounding_box") == [
         list(TINY_FACE)]
-    assert audited.load_saved_view("ldfa-small-faces").values("faces.bounding_box") == [
+    assert audited.load_saved_view("ldfa-faces-under-32px").values("faces.bounding_box") == [
         list(TINY_FACE)]
     # the astronaut's face scored 0.9: certain; the others are the reviewer's first stop
     assert audited.load_saved_view("ldfa-uncertain-faces").values("faces.confidence") == [None, 0.3]
@@ -71,7 +71,7 @@ def test_open_audit_returns_the_grouped_dataset_and_panel_table(audited):
 
     audit = ldfa.open_audit(audited)
     try:
-        assert audit.media_type == "group" and audited.has_saved_view("ldfa-small-faces")
+        assert audit.media_type == "group" and audited.has_saved_view("ldfa-faces-under-32px")
         rows = table_rows(audited)
         assert [r["field"] for r in rows] == ["original", "anon_pixelate", "anon_solid"]
         solid = rows[2]
@@ -79,7 +79,7 @@ def test_open_audit_returns_the_grouped_dataset_and_panel_table(audited):
         assert (solid["embedder"], solid["dist"]) == ("facenet", round((0.9 + 0.2 + 0.35) / 3, 3))
         assert rows[0]["mAP"] is None  # no run recorded for the originals: shown empty, not made up
         # the review views are saved on the audit dataset too, cut from the version's slice
-        assert {"ldfa-riskiest-anon_solid", "ldfa-lost-anon_pixelate", "ldfa-small-faces",
+        assert {"ldfa-riskiest-anon_solid", "ldfa-lost-anon_pixelate", "ldfa-faces-under-32px",
                 "ldfa-uncertain-faces"} <= set(audit.list_saved_views())
         lost = audit.load_saved_view("ldfa-lost-anon_pixelate")
         assert len(lost) == 2 and set(lost.values("filepath")) <= set(audited.values("anon_pixelate"))

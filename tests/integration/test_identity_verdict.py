@@ -116,7 +116,7 @@ def test_every_face_has_one_review_status_and_each_status_its_queue(kept_and_fil
     try:
         saved = set(audit.list_saved_views())
         assert {"ldfa-at-risk-anon_kept", "ldfa-not-measurable-anon_solid", "ldfa-replaced-anon_solid",
-                "ldfa-small-faces"} <= saved and saved <= set(dataset.list_saved_views())
+                "ldfa-faces-under-32px"} <= saved and saved <= set(dataset.list_saved_views())
         queue = audit.load_saved_view("ldfa-at-risk-anon_kept")
         assert set(queue.values("faces.id")) == {astronaut.id, tiny.id, corner.id}
         assert set(queue.values("filepath")) == {dataset.first().anon_kept}  # the anonymized image

@@ -150,7 +150,7 @@ def test_report_files_and_cli_json(anonymized, table, tmp_path, capsys):
                                                      unwind=True) if v is not None]
             assert counts.sum() == len(measured), (emb, method)
     # the evaluation leaves the review queues behind as saved views
-    assert {"ldfa-riskiest-anon_gauss", "ldfa-lost-anon_solid", "ldfa-small-faces"} <= set(
+    assert {"ldfa-riskiest-anon_gauss", "ldfa-lost-anon_solid", "ldfa-faces-under-32px"} <= set(
         printed["saved_views"]) and anonymized.has_saved_view("ldfa-lost-anon_solid")
 
 

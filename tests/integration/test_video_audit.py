@@ -21,7 +21,7 @@ from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.video import probe, read_frames
 from ldfa.plugin.metrics.temporal import measure_temporal
 from ldfa.plugin.runs import run_results
-from ldfa.plugin.schema import SMALL_FACES_VIEW, leaks_field, run_key
+from ldfa.plugin.schema import faces_under_view, leaks_field, run_key
 from ldfa_testing.panels import call_panel, shown_view
 from ldfa_testing.videos import cut, shared_clip
 
@@ -108,13 +108,13 @@ def test_saved_views_hold_each_versions_leaking_videos(videos):
     import fiftyone.operators as foo
 
     names = ldfa.save_audit_views(videos)
-    assert {leaks_view(f) for f in VERSIONS} <= set(names) and SMALL_FACES_VIEW in names
+    assert {leaks_view(f) for f in VERSIONS} <= set(names) and faces_under_view() in names
     leaking = videos.load_saved_view(leaks_view("anon_pixelate"))
     assert leaking.values("filepath") == videos.values("filepath")
     assert leaking.values(leaks_field("anon_pixelate")) == [totals(videos, "anon_pixelate")["leaks"]["total"]]
     assert len(videos.load_saved_view(leaks_view("anon_solid"))) == 0
     # a video's small faces: the videos with only faces under 32 px on their frames
-    small = videos.load_saved_view(SMALL_FACES_VIEW)
+    small = videos.load_saved_view(faces_under_view())
     width, height = videos.first().metadata.frame_width, videos.first().metadata.frame_height
     [frames] = small.values("frames.faces.detections.bounding_box")
     boxes = [box for faces in frames for box in faces or ()]
@@ -135,7 +135,7 @@ def test_saved_views_hold_the_sequence_frames_that_leak(sequences):
     assert leaking.values("sequence_frame") == [LEFT * STEP]
     assert leaking.values(leaks_field("anon_pixelate")) == [totals(sequences, "anon_pixelate")["leaks"]["total"]]
     assert len(sequences.load_saved_view(leaks_view("anon_solid"))) == 0
-    assert "ldfa-small-faces" in names and "ldfa-failed" in names  # the image views are still there
+    assert "ldfa-faces-under-32px" in names and "ldfa-failed" in names  # the image views are still there
 
 
 def test_audit_panel_on_videos_shows_the_figures_over_time_and_says_what_else_applies(videos):
