@@ -43,7 +43,7 @@ LOSSLESS_VIDEO = {"ffv1"}
 # hamilton and concourse-overhead (../shared/data/videos) at full size and downscaled, the worst
 # being walkway at 480x270 (much detail per pixel); full-size clips with their faces blurred
 # stayed at 2.1 (CRF 18). The rule allows about 1.3 times the worst; more in any one frame is an
-# edit, not re-encoding. Lossless FFV1 is the exact proof.
+# edit, not re-encoding. Lossless FFV1 is the exact proof. `bench/video_codec.py` prints these figures.
 MAX_VIDEO_MEAN_DIFF = 4.5  # at CRF 18 (the default) or below
 VIDEO_DIFF_PER_CRF = 0.45  # allowed on top for each CRF step above 18
 # Stream kinds an anonymized video keeps; cover art (an image of the original) and data streams are dropped.
