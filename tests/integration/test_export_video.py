@@ -4,10 +4,8 @@ a video never anonymized is left out, never copied raw; a single-file source exp
 
 import json
 import shutil
-from itertools import islice
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -24,6 +22,7 @@ from ldfa.plugin.geometry.masks import union_mask
 from ldfa.plugin.io.video import rewrite_video, video_target
 from ldfa.plugin.runs import record_run
 from ldfa.plugin.schema import ANONYMIZE, faces_digest_field, run_key
+from ldfa_testing.videos import cut, remux
 
 FIELD = "anon_gauss"
 MASK = {"mask_grow": 1.1, "mask_ellipse": False, "mask_blur_px": 4}
@@ -35,27 +34,6 @@ def track_boxes(n: int) -> list[list[tuple[int, list[float]]]]:
     shows in frames 3 to 7 only (so frames differ in their masks)."""
     return [[(1, [0.1 + 0.03 * i, 0.2, 0.2, 0.12])] + ([(2, [0.5, 0.6, 0.25, 0.1])] if 2 <= i <= 6 else [])
             for i in range(n)]
-
-
-def cut(source: Path, target: Path, rotation: int = 90) -> Path:
-    """The first ``FRAMES`` frames of ``source``, 480x270 stored and turned ``rotation`` degrees
-    for display, with its audio over that time: a real clip, small enough to test fast."""
-    with av.open(str(source)) as src, av.open(str(target), "w") as out:
-        vin, ain = src.streams.video[0], src.streams.audio[0]
-        vout = out.add_stream("libx264", rate=vin.average_rate, options={"crf": "18"})
-        vout.width, vout.height, vout.pix_fmt = 480, 270, "yuv420p"
-        vout.set_display_rotation(-rotation)
-        aout = out.add_stream_from_template(ain)
-        for i, frame in enumerate(islice(src.decode(vin), FRAMES)):
-            small = frame.reformat(width=480, height=270, format="yuv420p")
-            small.pts, small.time_base = i, 1 / vin.average_rate
-            out.mux(vout.encode(small))
-        out.mux(vout.encode(None))
-        for packet in src.demux(ain):
-            if packet.size and packet.pts is not None and packet.pts * packet.time_base < FRAMES / vin.average_rate:
-                packet.stream = aout
-                out.mux(packet)
-    return target
 
 
 def blur_faces(source: Path, target: Path, boxes: list, codec: str, change=None) -> Path:
@@ -75,27 +53,13 @@ def blur_faces(source: Path, target: Path, boxes: list, codec: str, change=None)
     return target
 
 
-def remux(source: Path, target: Path, keep) -> Path:
-    """``source``'s packets that ``keep(stream kind, video packet number)`` keeps, copied as they are."""
-    with av.open(str(source)) as src, av.open(str(target), "w") as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in src.streams if keep(s.type, -1)}
-        n = 0
-        for packet in src.demux():
-            if not packet.size or packet.stream.index not in streams:
-                continue
-            n += packet.stream.type == "video"
-            if keep(packet.stream.type, n):
-                packet.stream = streams[packet.stream.index]
-                out.mux(packet)
-    return target
-
-
 @pytest.fixture
 def clip(shared_data, tmp_path):
     walkway = shared_data / "videos/walkway.mp4"
     if not walkway.is_file():
         pytest.skip(f"needs {walkway} (the shared data's videos)")
-    return cut(walkway, tmp_path / "clip.mp4")
+    # 480x270 stored, turned 90 degrees for display, with its audio: a real clip, small enough to test fast
+    return cut(walkway, tmp_path / "clip.mp4", FRAMES, scale=0.25, rotation=90, crf=18)
 
 
 def video_dataset(fo, name: str, root: Path, videos: dict[str, Path | None], anonymized_dir: Path,

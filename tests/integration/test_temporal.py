@@ -3,7 +3,6 @@ frames of walkway.mp4, cropped to the people nearest the camera, faces 17-125 px
 default detector and tracked, its faces blurred with OpenCV and written back by ``rewrite_video``
 (H.264); then the same frames as an image sequence. Identity consistency uses FaceNet."""
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from ldfa.plugin.metrics.temporal_core import region
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.runs import run_results
 from ldfa.plugin.schema import leaks_field, run_key, temporal_error_field
+from ldfa_testing.videos import write_clip
 
 FRAMES, CROP = 8, (slice(450, 990), slice(250, 1210))  # 960 x 540 around the nearest walkers
 LEFT = 4  # the frame (index) a careless anonymization leaves as it was
@@ -33,16 +33,6 @@ def walk(shared_data, tmp_path_factory):
     found = find_faces(frames, [()] * FRAMES, DetectorConfig.build())
     tracked = track_faces(found, 960, 540, 25.0)
     return clip, frames, [[(tuple(face.box), track) for face, track in here] for here in tracked]
-
-
-def write_clip(path, frames):
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25, options={"crf": "18"})
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        for frame in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(stream.encode(None))
-    return path
 
 
 def blurred(frame, here):

@@ -22,31 +22,12 @@ from ldfa.plugin.errors import ImageError
 from ldfa.plugin.geometry.boxes import to_pixels
 from ldfa.plugin.io.video import probe, read_frames
 from ldfa_testing.photos import iou
-from ldfa_testing.videos import cut, shared_clip
+from ldfa_testing.videos import cut, shared_clip, write_audio, write_clip
 
 FRAMES = 6
 VFR_TIME_BASE, VFR_PTS = Fraction(1, 90000), [0, 3000, 9000, 10000, 30000, 33003]
 GOOD = ("good.mp4", "vfr.mp4", "rotated.mp4")
 BAD = ("corrupt.mp4", "truncated.mp4", "zero-frames.mp4", "audio-only.mp4")
-
-
-def write_clip(path: Path, frames: list[np.ndarray], pts, time_base: Fraction, rotation: int = 0) -> Path:
-    """H.264 of ``frames`` (display orientation) at ``pts``, stored turned back by ``rotation``
-    (the clockwise turn the display metadata asks for)."""
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "18", "bf": "0"})
-        stream.width, stream.height = (height, width) if rotation in (90, 270) else (width, height)
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = stream.codec_context.time_base = time_base
-        if rotation:
-            stream.set_display_rotation(-rotation)
-        for pixels, stamp in zip(frames, pts, strict=True):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(pixels, k=rotation // 90)), "rgb24")
-            frame.pts, frame.time_base = stamp, time_base
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
 
 
 def write_zero_frames(path: Path) -> Path:
@@ -58,19 +39,6 @@ def write_zero_frames(path: Path) -> Path:
         out.start_encoding()
         for packet in stream.encode(None):
             out.mux(packet)
-    return path
-
-
-def write_audio_only(path: Path) -> Path:
-    """An MP4 holding one AAC stream and no video: half a second of tone."""
-    with av.open(str(path), "w") as out:
-        sound = out.add_stream("aac", rate=44100, layout="mono")
-        for i in range(22):
-            tone = np.sin(np.arange(i * 1024, (i + 1) * 1024) * 0.05).astype(np.float32)[None]
-            frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 44100, i * 1024
-            out.mux(sound.encode(frame))
-        out.mux(sound.encode(None))
     return path
 
 
@@ -98,12 +66,13 @@ def folder(tmp_path_factory) -> Path:
     root.mkdir()
     good = cut(shared_clip("walkway.mp4"), root / "good.mp4", FRAMES, 0.5)
     frames = list(read_frames(good))
-    write_clip(root / "vfr.mp4", frames, VFR_PTS, VFR_TIME_BASE)
-    write_clip(root / "rotated.mp4", frames, range(FRAMES), Fraction(1, 25), rotation=90)
+    write_clip(root / "vfr.mp4", frames, pts=VFR_PTS, time_base=VFR_TIME_BASE, preset="ultrafast", bf=0)
+    # stored turned a quarter anticlockwise, so the display's clockwise quarter turn shows ``frames``
+    write_clip(root / "rotated.mp4", [np.rot90(f) for f in frames], rotation=90, preset="ultrafast", bf=0)
     (root / "corrupt.mp4").write_bytes(np.random.default_rng(21).integers(0, 256, 20000, np.uint8).tobytes())
     write_truncated(good, root / "truncated.mp4")
     write_zero_frames(root / "zero-frames.mp4")
-    write_audio_only(root / "audio-only.mp4")
+    write_audio(root / "audio-only.mp4", 0.5)
     return root
 
 

