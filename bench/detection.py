@@ -95,7 +95,7 @@ def measure(backend: str, zoom: float) -> dict:
     street = street_faces.load(STREET, f"street-{uuid.uuid4().hex[:6]}")
     detect_faces(street, label_field="pred", progress=False, **options)
     row = {"detector": backend if zoom > 1 else f"{backend}, full frame only",
-           **street_faces.score(street, "pred"), "nested": nested_boxes(street, "pred")}
+           **street_faces.score(street, "pred"), "nested": street_faces.nested_boxes(street, "pred")}
     faces = dlib_faces.load(DATA / "face-boxes" / "dlib_faces", f"dlib-{uuid.uuid4().hex[:6]}")
     detect_faces(faces, label_field="pred", progress=False, **options)
     row["dlib"] = dlib_faces.score(faces, "pred", confidence=0.0)
@@ -149,18 +149,9 @@ def score_deface(result: dict) -> dict:
             fo.Detection(label="face", bounding_box=from_corners(box, w, h))
             for box in result["boxes_by_path"][sample.filepath]])
     return {"detector": "deface 1.5.0 (CenterFace at 0.2)", **street_faces.score(street, "pred"),
-            "nested": nested_boxes(street, "pred"),
+            "nested": street_faces.nested_boxes(street, "pred"),
             "detect_images_per_s": result["detect_images_per_s"],
             "tool_images_per_s": result["tool_images_per_s"]}
-
-
-def nested_boxes(dataset, field: str) -> int:
-    """Pairs of one image's boxes with one mostly inside the other (``nested_pairs``: a share
-    of area, the same in relative coordinates as in pixels)."""
-    from ldfa.plugin.detection.core import nested_pairs
-
-    return sum(nested_pairs([[x, y, x + w, y + h] for x, y, w, h in boxes])
-               for boxes in dataset.values(f"{field}.detections.bounding_box") if boxes)
 
 
 def run_child(args: list[str]) -> dict:

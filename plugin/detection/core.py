@@ -99,41 +99,58 @@ def one_box_per_face(faces: list[Face]) -> list[Face]:
     """The faces with every box that lies mostly inside another (``MOSTLY_INSIDE``) merged into
     it, so a face found twice by different passes is counted, audited and tracked once. The better
     face survives (the higher score; a box from keypoints ranks last) with its score, source
-    and landmarks, its box grown to cover both: the replaced region still covers whatever
-    either box held. A weak candidate nested with a kept face is that face: it is dropped, and
-    the kept box does not grow by it (a candidate is not a face until a tracker confirms it)."""
+    and landmarks, its box grown to cover both (``merge_nested``): the replaced region still
+    covers whatever either box held. A weak candidate nested with a kept face is that face: it is
+    dropped, and the kept box does not grow by it (a candidate is not a face until a tracker
+    confirms it)."""
     kept = [f for f in faces if f.source != CANDIDATE_SOURCE]
     weak = [f for f in faces if f.source == CANDIDATE_SOURCE]
-    if len(kept) > 1 and _shares([f.box for f in kept]).max() >= MOSTLY_INSIDE:
-        kept = _merged(kept)
+    better = sorted(range(len(kept)), key=lambda i: (kept[i].score is None, -(kept[i].score or 0.0)))
+    kept = [replace(kept[m.keep], box=m.box) if m.absorbed else kept[m.keep]
+            for m in merge_nested([f.box for f in kept], better)]
     if kept and weak:
         inside = _shares([f.box for f in kept + weak])[len(kept):, :len(kept)]
         weak = [f for f, shares in zip(weak, inside) if shares.max() < MOSTLY_INSIDE]
     return kept + weak
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A face ``merge_nested`` leaves: the input that survives, the inputs merged into it and
+    the box that covers them all (the survivor's own box when it took in none)."""
+
+    keep: int
+    absorbed: tuple[int, ...]
+    box: np.ndarray
+
+
+def merge_nested(boxes, better: list[int]) -> list[Merged]:
+    """One box per face among the corner boxes of one image (or frame): each box lying mostly
+    inside another (``MOSTLY_INSIDE``) is merged into the first one it nests with in the
+    ranking ``better`` (all the inputs' indices, best first), grown to cover both; again until
+    none nests, since a grown box may take in another. The survivors in the inputs' order. The
+    one rule of a still image's passes (``one_box_per_face``) and a clip's tracks."""
+    boxes = [np.asarray(b) for b in boxes]
+    groups = [Merged(i, (), boxes[i]) for i in better]
+    while len(groups) > 1 and nested_pairs([g.box for g in groups]):
+        survivors: list[Merged] = []
+        for g in groups:
+            shares = _shares([*(s.box for s in survivors), g.box])[-1, :-1]
+            into = np.flatnonzero(shares >= MOSTLY_INSIDE)
+            if not len(into):
+                survivors.append(g)
+                continue
+            s = survivors[into[0]]
+            survivors[into[0]] = Merged(s.keep, s.absorbed + (g.keep,) + g.absorbed, np.concatenate(
+                [np.minimum(s.box[:2], g.box[:2]), np.maximum(s.box[2:], g.box[2:])]))
+        groups = survivors
+    return sorted(groups, key=lambda g: g.keep)
+
+
 def nested_pairs(boxes) -> int:
     """How many pairs of corner boxes (x1, y1, x2, y2) of one image are one box mostly inside
     the other (``MOSTLY_INSIDE`` of the smaller one's area or more)."""
     return int(np.triu(_shares(boxes) >= MOSTLY_INSIDE, 1).sum())
-
-
-def _merged(faces: list[Face]) -> list[Face]:
-    """Faces best first, each nested one merged into the first survivor it nests with; again
-    until none nests, since a grown box may take in another."""
-    while True:
-        survivors: list[Face] = []
-        for face in sorted(faces, key=lambda f: (f.score is None, -(f.score or 0.0))):
-            into = next((k for k, s in enumerate(survivors) if nested_pairs([s.box, face.box])), None)
-            if into is None:
-                survivors.append(face)
-            else:
-                box = survivors[into].box
-                survivors[into] = replace(survivors[into], box=np.concatenate(
-                    [np.minimum(box[:2], face.box[:2]), np.maximum(box[2:], face.box[2:])]))
-        if len(survivors) == len(faces):
-            return survivors
-        faces = survivors
 
 
 def _shares(boxes) -> np.ndarray:

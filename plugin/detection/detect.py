@@ -104,7 +104,9 @@ def detect_faces(
     collection the faces go to ``frames.<label_field>``, and in images that share a ``sequence``
     (ordered by ``sequence_frame``) to ``label_field``; each face's ``index`` is its track id,
     and the boxes the tracker fills (gaps inside a track, ``pad_frames`` before and after it)
-    have ``source="track"``, so the face is replaced in every frame of its track.
+    have ``source="track"``, so the face is replaced in every frame of its track. A frame keeps
+    one box per face there too: a box a track fills or grows onto a face another track holds is
+    merged into the face found in the frame, grown to cover both, with that face's track id.
 
     Args:
         collection: a dataset or view of images

@@ -7,16 +7,20 @@ joins, by overlap, a track found in the frame before or after it, or starts its 
 ever dropped. Each track is then filled: boxes interpolated across the frames it was lost,
 carried ``pad_frames`` before its first and after its last face, and grown by a temporal
 smoothing so the anonymized region does not jitter (but never shrinks below a detected box).
+Last, each frame holds one box per face: a box that a track filled or grew onto a face another
+track holds there is merged as a still image's are (``core.merge_nested``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
 
+from ldfa.plugin.detection.core import merge_nested
 from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.geometry.boxes import iou
 from ldfa.plugin.models.detector.backends import Face
@@ -29,9 +33,11 @@ def track_faces(frames: list[list[Face]], width: int, height: int, rate: float,
                 config: TrackConfig = TrackConfig()) -> list[list[tuple[Face, int]]]:
     """Per frame, every face of ``frames`` in its order with its track id (ints from 0, unique in
     the clip), then the faces the tracks fill in (source "track", score None, clipped to the
-    ``width`` x ``height`` frame); every box grown by the smoothing. Weak candidates (source
-    ``candidate``: no detection pass kept them) are ByteTrack's low-score detections: kept where
-    they continue the track of a face that was kept, left out otherwise (they never start one)."""
+    ``width`` x ``height`` frame); every box grown by the smoothing, then one box per face (a box
+    mostly inside another face's is merged into it: ``_one_box_per_face``). Weak candidates
+    (source ``candidate``: no detection pass kept them) are ByteTrack's low-score detections:
+    kept where they continue the track of a face that was kept, left out otherwise (they never
+    start one)."""
     config.validate()
     ids = _confirmed(frames, _join_left_out(frames, _tracker_ids(frames, rate, config)))
     frames = [[f for f, k in zip(faces, found) if k is not None] for faces, found in zip(frames, ids)]
@@ -44,7 +50,28 @@ def track_faces(frames: list[list[Face]], width: int, height: int, rate: float,
                 added[t].append((face, track))
             else:
                 kept[t][i] = (face, track)
-    return [faces + more for faces, more in zip(kept, added)]
+    return _one_box_per_face([faces + more for faces, more in zip(kept, added)])
+
+
+def _one_box_per_face(frames: list[list[tuple[Face, int]]]) -> list[list[tuple[Face, int]]]:
+    """Each frame's faces with every box lying mostly inside another merged into the better one,
+    grown to cover both, with its track id (``merge_nested``); ids renumbered from 0 should a
+    track lose all its frames. Better: the box a pass found here, then a weak candidate its track
+    kept, then a box the track filled in (what the frame itself shows of the face, with its
+    landmarks, over a guess); then the track with more faces found (the face keeps the id, so
+    the seed and keyframes, of the track that holds it most of the clip, not of one that lands
+    on it for a few frames), then the older track. A frame a track lost this way is covered by
+    the survivor's box, which leaks nothing the merged box held."""
+    found = Counter(k for faces in frames for f, k in faces if f.source != TRACK_SOURCE)
+    rank = {CANDIDATE_SOURCE: 1, TRACK_SOURCE: 2}
+    merged = []
+    for faces in frames:
+        better = sorted(range(len(faces)), key=lambda i: (rank.get(faces[i][0].source, 0), -found[faces[i][1]],
+                                                          faces[i][1]))
+        merged.append([(replace(faces[m.keep][0], box=m.box), faces[m.keep][1]) if m.absorbed else faces[m.keep]
+                       for m in merge_nested([f.box for f, _ in faces], better)])
+    number = {k: n for n, k in enumerate(sorted({k for faces in merged for _, k in faces}))}
+    return [[(f, number[k]) for f, k in faces] for faces in merged]
 
 
 def _tracker_ids(frames: list[list[Face]], rate: float, config: TrackConfig) -> list[list[int | None]]:

@@ -2,10 +2,10 @@
 
 A face the detector misses in one frame of a clip would be in the clear for that frame, so
 every clip's faces are followed over time (``tracks.track_faces``): each detection gets its
-track's id, gaps inside a track are filled and each track is padded before and after. A
-video is one task whose frames stream through the detector a batch at a time (memory grows
-with the faces found, not the frames); a frame sequence's images are detected as images and
-tracked together once all of them are (``detect_faces``).
+track's id, gaps inside a track are filled and each track is padded before and after, one box
+per face in every frame. A video is one task whose frames stream through the detector a batch
+at a time (memory grows with the faces found, not the frames); a frame sequence's images are
+detected as images and tracked together once all of them are (``detect_faces``).
 """
 
 from __future__ import annotations

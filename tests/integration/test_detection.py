@@ -1,18 +1,21 @@
 """Face detection: real detectors on real photos, the SDK's data model, bad input, CLI, operator."""
 
+import uuid
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import ldfa
-from ldfa.plugin.detection.core import nested_pairs
+from ldfa.cli import main as cli
 from ldfa.plugin.io.images import read_rgb
 from ldfa.plugin.models.detector.backends import BACKENDS
 from ldfa.plugin.models.detector.config import BACKEND_NAMES, DetectorConfig
 from ldfa.plugin.models.detector.passes import detect
 from ldfa_testing import dlib_faces, street_faces
 from ldfa_testing.photos import iou
+from ldfa_testing.street_faces import nested_boxes
+from ldfa_testing.videos import cut, shared_clip
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
@@ -58,11 +61,23 @@ def test_default_detection_finds_the_tiny_street_faces_within_the_box_budget(fo,
     assert nested_boxes(dataset, "pred") == 0, "no face box lies inside another"
 
 
-def nested_boxes(dataset, field: str) -> int:
-    """Pairs of one image's boxes with one mostly inside the other (a share of area: the same
-    in relative coordinates as in pixels)."""
-    return sum(nested_pairs([[x, y, x + w, y + h] for x, y, w, h in boxes])
-               for boxes in dataset.values(f"{field}.detections.bounding_box") if boxes)
+@pytest.mark.slow
+def test_ldfa_detect_videos_leaves_one_box_per_face_in_every_frame(fo, tmp_path):
+    """concourse-overhead.mp4's first 12 frames, a crowd from above: tracks fill and grow boxes
+    onto faces other tracks hold there (20 such pairs before tracks merged them). After `ldfa
+    detect --videos` no face box of a frame lies mostly inside another, every face with its track."""
+    clip = cut(shared_clip("concourse-overhead.mp4"), tmp_path / "concourse.mp4", 12)
+    name = f"one-box-per-face-{uuid.uuid4().hex[:6]}"
+    try:
+        assert cli(["detect", "--dataset", name, "--videos", str(clip), "--json"]) == 0
+        dataset = fo.load_dataset(name)
+        faces = [frame.faces.detections for frame in dataset.first().frames.values()]
+        assert len(faces) == 12 and sum(map(len, faces)) >= 12 * 10, "a crowd in every frame"
+        assert all(d.index is not None for frame in faces for d in frame)
+        assert nested_boxes(dataset, "frames.faces") == 0
+    finally:
+        if fo.dataset_exists(name):
+            fo.delete_dataset(name)
 
 
 def test_detect_faces_writes_labels_records_the_run_and_reruns_replace_only_that_field(

@@ -4,7 +4,8 @@ Shared by bench/detection.py and the street recall test. The labels are COCO box
 ``difficult`` flag (16 faces that could not be verified beyond doubt). A labelled face counts
 as found when a detection overlaps it with IoU >= 0.3 or covers >= 70 % of it: boxes of 10-px
 faces are uncertain by 1-2 px (the set's README), so COCO's IoU 0.5 would count misses that
-are not. ``difficult`` faces are reported apart and are not part of the recall.
+are not. ``difficult`` faces are reported apart and are not part of the recall. ``nested_boxes``
+counts the faces boxed twice, on this dataset or any other.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ldfa.plugin.detection.core import nested_pairs
 from ldfa.plugin.metrics.face_sizes import BUCKETS, bucket
 
 
@@ -64,3 +66,13 @@ def score(dataset, pred_field: str) -> dict:
     faces = sum(counts[k][1] for k in BUCKETS)
     return {"recall": hits / faces, "found": hits, "faces": faces, "boxes": boxes,
             "by_size": {k: tuple(v) for k, v in counts.items()}}
+
+
+def nested_boxes(dataset, field: str) -> int:
+    """Pairs of one image's (or, for a frame field ``frames.<name>``, one frame's) boxes with one
+    mostly inside the other (``nested_pairs``: a share of area, the same in relative coordinates
+    as in pixels): a face boxed twice, 0 expected."""
+    images = dataset.values(f"{field}.detections.bounding_box")
+    if field.startswith("frames."):
+        images = [frame for frames in images for frame in frames]
+    return sum(nested_pairs([[x, y, x + w, y + h] for x, y, w, h in boxes]) for boxes in images if boxes)

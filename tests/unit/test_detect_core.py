@@ -11,6 +11,7 @@ from ldfa.plugin.detection.core import (
     DetectTask,
     detect_images,
     face_fields,
+    merge_nested,
     nested_pairs,
     one_box_per_face,
 )
@@ -100,6 +101,16 @@ def test_a_box_grown_by_a_merge_takes_in_the_face_it_now_holds():
     second = _face(30, 0, 70, 40, 0.8)  # a quarter inside first; half inside first grown by third
     [merged] = one_box_per_face([first, second, third])
     assert merged.score == 0.9 and merged.box.tolist() == [0, 0, 70, 40]
+
+
+def test_merge_nested_keeps_the_face_the_callers_ranking_puts_first_and_says_what_it_took_in():
+    """The one rule of a still image's passes and a clip's tracks: the caller ranks (score, or
+    found over filled), the survivors keep the inputs' order, a face alone is left as it was."""
+    boxes = [[0, 0, 40, 40], [5, 5, 30, 30], [100, 0, 130, 30], [110, 5, 140, 28], [300, 0, 320, 20]]
+    merged = merge_nested(boxes, [1, 0, 3, 2, 4])
+    assert [(m.keep, m.absorbed) for m in merged] == [(1, (0,)), (3, (2,)), (4, ())]
+    assert [m.box.tolist() for m in merged] == [[0, 0, 40, 40], [100, 0, 140, 30], [300, 0, 320, 20]]
+    assert [(m.keep, m.absorbed) for m in merge_nested(boxes, [0, 1, 2, 3, 4])] == [(0, (1,)), (2, (3,)), (4, ())]
 
 
 def test_on_a_real_crowd_each_face_is_one_box_and_no_face_is_left_uncovered(shared_data):

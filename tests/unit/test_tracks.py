@@ -4,6 +4,7 @@ face dropped, gaps and ends filled, ids kept apart, boxes only ever grown."""
 import numpy as np
 import pytest
 
+from ldfa.plugin.detection.core import nested_pairs
 from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.errors import ConfigError
@@ -92,7 +93,7 @@ def test_crossing_faces_keep_their_own_ids():
     assert motions == [[-1.0] * 23, [1.0] * 23]  # each id moves one way only: no swap at the crossing
 
 
-def test_no_face_is_dropped_and_ids_count_from_zero():
+def test_no_face_is_left_uncovered_each_face_is_one_box_and_ids_count_from_zero():
     rng = np.random.default_rng(7)
     frames = []
     for _ in range(30):
@@ -103,14 +104,41 @@ def test_no_face_is_dropped_and_ids_count_from_zero():
     out = track_faces(frames, W, H, RATE)
     assert len(out) == len(frames)
     for faces, result in zip(frames, out):
-        kept = [f for f, _ in result if f.source != "track"]
-        assert len(kept) == len(faces)
-        for given, got in zip(faces, kept):  # in their order, each box grown at most
-            assert got.score == given.score and contains(got.box, given.box)
+        for given in faces:  # each box grown at most, or merged into a face that covers it
+            assert any(contains(got.box, given.box) for got, _ in result)
+        assert nested_pairs([f.box for f, _ in result]) == 0
         ids = [k for _, k in result]
         assert len(ids) == len(set(ids)), "one track twice in a frame"
     all_ids = {k for result in out for _, k in result}
     assert all_ids == set(range(len(all_ids))) and all(type(k) is int for k in all_ids)
+
+
+def test_a_box_a_track_fills_onto_another_tracks_face_is_merged_into_the_face_found_there():
+    """A small face seen in frames 0-3 where a big one is seen from frame 4 (two tracks: too
+    little overlap to be one): each track's padding lands on the other's face. In each frame the
+    face found there survives with its track's id, grown over the padding it took in."""
+    small, big = face(210, 150, size=30), face(200, 100, size=100)
+    out = track_faces([[small]] * 4 + [[big]] * 6, W, H, RATE, TrackConfig(pad_frames=2, smooth=0))
+    assert [len(faces) for faces in out] == [1] * 10, "one box per face"
+    [(_, k_small)], [(_, k_big)] = out[0], out[9]
+    assert k_small != k_big
+    for t, faces in enumerate(out):
+        [(got, k)] = faces
+        assert got.source == "centerface" and got.landmarks is not None  # never the filled box
+        assert k == (k_small if t < 4 else k_big)
+        np.testing.assert_allclose(got.box, big.box if t >= 2 else small.box)  # covers both from frame 2
+
+
+def test_of_two_faces_found_one_inside_the_other_the_longer_track_keeps_the_face():
+    """A face held all clip long, and a second box inside it for two frames (a sharper score):
+    the long track keeps the face, the short one loses every frame and its id is not left as a gap."""
+    outer, inner = face(200, 100, size=100, score=0.6), face(220, 120, size=40, score=0.95)
+    frames = [[outer, inner] if t in (2, 3) else [outer] for t in range(6)]
+    out = track_faces(frames, W, H, RATE, EXACT)
+    for faces in out:
+        [(got, k)] = faces
+        assert k == 0 and got.score == pytest.approx(0.6)
+        np.testing.assert_allclose(got.box, outer.box)
 
 
 def test_smoothing_only_grows_boxes():
