@@ -36,7 +36,8 @@ def anonymize_image(image, faces=None, method: str = DEFAULT_METHOD, seed: int =
         method: ``ldfa`` (latent diffusion), ``gauss``, ``pixelate`` or ``solid``
         seed: the run seed; each face's seed is a hash of it, ``key`` and the face's box
         key: stands for the sample id in face seeds
-        preset, **params: as ``anonymize_faces`` (any field of ``AnonymizationConfig``)
+        preset: a named preset, as ``anonymize_faces`` takes it
+        **params: as ``anonymize_faces`` (any field of ``AnonymizationConfig``)
     """
     config = AnonymizationConfig.build(preset=preset, method=method, seed=seed, **params)
     pixels, info = decode(image)

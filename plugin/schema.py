@@ -30,6 +30,8 @@ FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anony
 # a face's review verdict (a label tag): the identity guard and the App's review set them
 APPROVED, NEEDS_REVIEW = "approved", "needs_review"
 REVIEW_TAGS = (APPROVED, NEEDS_REVIEW)
+# saved views: faces scoring under the detection's confidence or without a score (lowest first),
+# and the samples whose anonymization failed
 UNCERTAIN_FACES_VIEW, FAILED_VIEW = "ldfa-uncertain-faces", "ldfa-failed"
 # "small" means one thing, the detector's: a face under ``min_face_px``. Other sizes are named by
 # their size: this view, COCO's area ranges (AP under 32² px), the by-size buckets ("<16" px).
@@ -171,11 +173,18 @@ def eval_key(pred_field: str) -> str:
 
 
 def riskiest_view(version: str) -> str:
+    """The saved view of ``version``'s faces some model still calls the same person, riskiest first."""
     return f"ldfa-riskiest-{version}"
 
 
 def lost_view(version: str) -> str:
+    """The saved view of the original faces the detector misses on ``version``'s images."""
     return f"ldfa-lost-{version}"
+
+
+def leaks_view(version: str) -> str:
+    """The saved view of the videos (or sequence frames) where ``version`` left a face in the clear."""
+    return f"ldfa-leaks-{version}"
 
 
 def queue_view(version: str, status: str) -> str:

@@ -41,6 +41,7 @@ from ldfa.plugin.schema import (
     faces_under_view,
     failed_tag,
     leaks_field,
+    leaks_view,
     lost_view,
     queue_view,
     residual,
@@ -59,11 +60,6 @@ def source_dataset(dataset: fo.Dataset) -> fo.Dataset:
     """The dataset whose runs describe ``dataset``: itself, or the one an audit dataset mirrors."""
     name = dataset.info.get(SOURCE_KEY)
     return fo.load_dataset(name) if name else dataset
-
-
-def leaks_view(version: str) -> str:
-    """The saved view of the videos (or sequence frames) where ``version`` left a face in the clear."""
-    return f"ldfa-leaks-{version}"
 
 
 def embedder_of(dataset, field: str) -> str:

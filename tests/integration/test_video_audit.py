@@ -16,12 +16,11 @@ import pytest
 from PIL import Image
 
 import ldfa
-from ldfa.plugin.audit.views import leaks_view
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.video import probe, read_frames
 from ldfa.plugin.metrics.temporal import measure_temporal
 from ldfa.plugin.runs import run_results
-from ldfa.plugin.schema import faces_under_view, leaks_field, run_key
+from ldfa.plugin.schema import faces_under_view, leaks_field, leaks_view, run_key
 from ldfa_testing.panels import call_panel, shown_view
 from ldfa_testing.videos import cut, shared_clip
 
