@@ -90,8 +90,6 @@ TEMPORAL_COLUMNS = {"field": "version", "clips": "clips", "frames": "frames", "t
                     "flicker_original": "flicker, original", "same_new": "new faces apart ↓",
                     "to_original": "from the original ↑", "judged": "tracks judged"}
 LEAK_COLUMNS = {"clip": "clip", "track": "track", "count": "frames leaked", "frames": "frame numbers"}
-
-
 TILES_PAGE = 12  # faces drawn as tiles at a time; the grid beside holds the whole queue
 
 
@@ -128,7 +126,7 @@ def table_rows(dataset) -> list[dict]:
                                    EMBEDDER_NAMES.get(embedder, embedder))}
         row.update({c: det.get(c) for c in ("mAP", "mAP_s", "mAP_m", "mAP_l")})
         row.update({c: attributes.get(c) for c in ATTRIBUTE_COLUMNS})
-        read = attributes["measured"] + attributes["no_face_left"] if attributes else None
+        read = attributes.get("measured", 0) + attributes.get("no_face_left", 0) if attributes else None
         row["mesh_read_shown"] = None if read is None else f"{read} / {attributes['faces']}"
         rows.append(_rounded(row))
     return rows

@@ -61,8 +61,8 @@ def crop_box(box: list[float], width: int, height: int) -> tuple[int, int, int, 
 
 
 def crop_scale(box: list[float], width: int, height: int, region: tuple[int, int, int, int]) -> float:
-    """How much a face's crop is scaled: up until its shorter side is ``MIN_FACE_PX``, down when
-    the crop would be larger than ``MAX_CROP_PX``."""
+    """How much a face's crop is scaled: up until the face's shorter side is ``MIN_FACE_PX``; a
+    larger face down until the crop is ``MAX_CROP_PX``, never below ``MIN_FACE_PX`` for the face."""
     shorter = max(1.0, min(box[2] * width, box[3] * height))
     longest = max(region[2] - region[0], region[3] - region[1])
     return max(MIN_FACE_PX / shorter, min(1.0, MAX_CROP_PX / longest))
