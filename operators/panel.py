@@ -74,7 +74,7 @@ QUEUE_COLUMNS = {"field": "version", "faces": "faces", "judged": "judged",
 PRIVACY_COLUMNS = {"field": "version", "same_person_shown": "same person (any model) ↓",
                    "reid_shown": "re-id (any model) ↓", "residual_shown": "residual ↓",
                    "dist_shown": "distance ↑ (one model)"}
-UTILITY_COLUMNS = {"field": "version", "mAP": "mAP ↑", "mAP_s": "AP S", "mAP_m": "AP M", "mAP_l": "AP L",
+UTILITY_COLUMNS = {"field": "version", "mAP": "mAP ↑", "mAP_s": "AP <32²", "mAP_m": "AP 32²-96²", "mAP_l": "AP >96²",
                    "mesh_read_shown": f"mesh reads (≥ {MIN_FACE_PX} px)", "mesh_kept": "mesh finds ↑",
                    "pose_diff_deg": "pose Δ° ↓", "eye_diff": "eyes Δ ↓", "mouth_diff": "mouth Δ ↓",
                    "landmark_nme": "NME ↓"}
@@ -82,7 +82,7 @@ UTILITY_COLUMNS = {"field": "version", "mAP": "mAP ↑", "mAP_s": "AP S", "mAP_m
 SIZE_COLUMNS_TABLE = {"field": "version", "size": "face px", "faces": "faces", "residual": "residual ↓",
                       "same_person_shown": "same person (any model) ↓", "models_shown": "each model: same person ↓",
                       "pose_diff_deg": "pose Δ° ↓", "landmark_nme": "NME ↓"}
-SIZE_COLUMNS = {"small": "mAP_s", "medium": "mAP_m", "large": "mAP_l"}
+SIZE_COLUMNS = dict(zip(FACE_SIZES, ("mAP_s", "mAP_m", "mAP_l")))  # COCO's area ranges
 # the figures over time of videos and frame sequences (``ldfa.plugin.metrics.temporal``)
 TEMPORAL_COLUMNS = {"field": "version", "clips": "clips", "frames": "frames", "tracks": "face tracks",
                     "leaks": "leaked face frames (must be 0)", "leaking_tracks": "leaking tracks",

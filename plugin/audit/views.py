@@ -52,7 +52,7 @@ from ldfa.plugin.schema import (
 )
 
 # face sizes by box area in pixels, as pycocotools' COCOeval ranges (its words; AP under 32² px and so on)
-FACE_SIZES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
+FACE_SIZES = {"area under 32² px": (0, 32**2), "area 32²-96² px": (32**2, 96**2), "area over 96² px": (96**2, 1e5**2)}
 SOURCE_KEY = "ldfa_audit_source"  # audit dataset's info key naming the dataset it mirrors
 
 
@@ -128,8 +128,8 @@ def status_counts(collection, version: str, faces_field: str = FACES) -> dict:
 def lost_faces(collection, field: str, faces_field: str = FACES, size: str | None = None,
                eval_key: str | None = None):
     """Samples with only their faces the detector missed on version ``field`` (``fn`` of the
-    evaluation its detection run recorded, or of ``eval_key``), optionally of one COCO size
-    range."""
+    evaluation its detection run recorded, or of ``eval_key``), optionally of one of COCO's area
+    ranges (a key of ``FACE_SIZES``)."""
     match = F(eval_key or detection_eval_key(collection, field)) == "fn"
     if size is not None:
         low, high = FACE_SIZES[size]

@@ -49,7 +49,7 @@ def test_audit_panel_shows_the_tables_and_plots_from_recorded_runs(audit):
     red = {t["name"]: sorted(round(y, 6) for y in t["y"]) for t in data["dist_plot"] if t["type"] == "scatter"}
     assert red == {"anon_pixelate": [0.25], "anon_solid": [0.5, 0.875]}
     bars = {trace["name"]: trace["y"] for trace in data["ap_plot"]}
-    assert bars["small"] == [None, 0.1, 0.1] and bars["large"] == [None, 0.8, 0.8]
+    assert bars["area under 32² px"] == [None, 0.1, 0.1] and bars["area over 96² px"] == [None, 0.8, 0.8]
 
 
 def test_the_panel_fits_beside_the_grid(audit):
@@ -83,11 +83,11 @@ def test_clicking_a_row_or_box_shows_that_version_with_its_faces_at_risk(audit):
 def test_clicking_an_ap_bar_shows_the_faces_of_that_size_the_detector_missed(audit):
     state, _, _ = call_panel("anonymization_audit", audit, "on_load")
     _, _, ops = call_panel("anonymization_audit", audit, "on_ap_click", state,
-                           x="anon_pixelate", trace="small")
+                           x="anon_pixelate", trace="area under 32² px")
     view = shown_view(audit, ops)
     assert view.values("faces.detections.bounding_box")[0] == [list(TINY_FACE)]
     _, _, ops = call_panel("anonymization_audit", audit, "on_ap_click", state,
-                           x="anon_pixelate", trace="large")
+                           x="anon_pixelate", trace="area over 96² px")
     view = shown_view(audit, ops)
     assert view.values("faces.detections.bounding_box")[0] == [list(ASTRONAUT_FACE)]
 
