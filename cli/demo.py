@@ -95,11 +95,13 @@ def shown(path) -> str:
 
 
 def short_summary(summary, row: dict) -> str:
-    """One method's outcome in at most 80 columns: faces, where they went, the two key figures."""
+    """One method's outcome in at most 80 columns: faces, where they went, the key figures: the
+    review queue's faces at risk (the strictest judge) and detection mAP."""
     line = (f"{summary.method}: {summary.faces} faces in {summary.images - summary.failed} images"
             f" -> {shown(summary.output_dir)}")
-    within = row.get("facenet_within")
-    figures = [f"same person {within:.0%}" if within is not None else "same person n/a",
+    figures = [f"at risk {row['at_risk']} of {row['faces']} (same person: {row['same_person']:.0%} of "
+               f"{row['judged']} judged)" if row.get("same_person") is not None
+               else f"at risk {row.get('at_risk', 'n/a')} of {row['faces']} (no face judged)",
                f"detection mAP {row['mAP']:.2f}" if row.get("mAP") is not None else None,
                f"{summary.failed} failed" if summary.failed else None]
     return f"{line}\n  " + ", ".join(f for f in figures if f)
