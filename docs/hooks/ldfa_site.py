@@ -7,7 +7,6 @@ every build from the code, so the reference pages hold nothing copied by hand:
 - ``schema``: every field, run key and saved view of ``ldfa.plugin.schema`` (``schema_reference``);
 - ``sdk``: mkdocstrings' ``:::`` block for each name ``import ldfa`` exports.
 
-The README's links are pointed at the pages that hold their headings (``readme_links``).
 mkdocstrings reads the package from ``build/docs-python/ldfa``, links to the package's own parts:
 the repository root is the package (``package-dir``), and griffe would otherwise walk all of it,
 ``.venv`` included.
@@ -19,7 +18,6 @@ import re
 from pathlib import Path
 
 import cli_reference
-import readme_links
 import schema_reference
 
 import ldfa
@@ -51,13 +49,6 @@ def package_view(root: Path) -> Path:
 
 def on_startup(command: str, dirty: bool) -> None:
     package_view(ROOT)  # before mkdocstrings reads its paths (its config event runs before ours)
-
-
-def on_config(config):
-    readme = (Path(config.config_file_path).parent / "README.md").read_text()
-    places = readme_links.anchors(readme, Path(config.docs_dir))
-    config.markdown_extensions.append(readme_links.ReadmeLinks(places))
-    return config
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:

@@ -1,6 +1,8 @@
 """The README's quick start, run exactly as a newcomer types it: every command of its code
-blocks, read from README.md (so the test follows the README), with no extra flag."""
+blocks (the demo, a folder and a video, a Cityscapes tree), read from README.md (so the test
+follows the README), with no extra flag."""
 
+import json
 import os
 import re
 import signal
@@ -39,6 +41,7 @@ def test_the_quick_start_is_on_the_first_screen_and_names_the_two_commands():
     assert any(line.startswith("./dev.sh demo") for line in setup)
     assert any(line.startswith("./dev.sh test") for line in setup)
     assert len(lines(quick_start()[1])) <= 4  # anonymize your own folder in four lines at most
+    assert len(lines(quick_start()[2])) <= 4 and "ldfa run cityscapes" in quick_start()[2]
 
 
 def test_the_demo_commands_run_as_written(fo):
@@ -134,3 +137,28 @@ def assert_video_anonymized(fo, clip: Path, out: Path) -> None:
         for face in faces:
             x, y, w, h = (round(v) for v in to_pixels(face.bounding_box, before.width, before.height))
             assert np.abs(a[y:y + h, x:x + w].astype(float) - b[y:y + h, x:x + w]).mean() > 5, n
+
+
+def test_anonymizing_a_cityscapes_tree_runs_as_written(fo, sample_photos, tmp_path):
+    """The README's Cityscapes line, with a home that holds ~/cityscapes: one frame (the packaged
+    astronaut) with its gtFine polygons, a person drawn around her. The export comes back whole:
+    the frame with its face changed, the annotations byte for byte."""
+    png, _ = sample_photos
+    stem = "frankfurt_000000_000001"
+    frame = tmp_path / "cityscapes" / "leftImg8bit" / "val" / "frankfurt" / f"{stem}_leftImg8bit.png"
+    frame.parent.mkdir(parents=True)
+    frame.write_bytes(png.read_bytes())
+    width, height = Image.open(frame).size
+    polygons = tmp_path / "cityscapes" / "gtFine" / "val" / "frankfurt" / f"{stem}_gtFine_polygons.json"
+    polygons.parent.mkdir(parents=True)
+    polygons.write_text(json.dumps({"imgHeight": height, "imgWidth": width, "objects": [
+        {"label": "person", "polygon": [[100, 20], [380, 20], [420, height - 1], [60, height - 1]]}]}))
+    done = subprocess.run(["bash", "-c", "source .venv/bin/activate\n" + quick_start()[2]], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)},
+                          timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "cityscapes-anon"
+    assert (out / polygons.relative_to(tmp_path / "cityscapes")).read_bytes() == polygons.read_bytes()
+    before = np.asarray(Image.open(frame).convert("RGB"), dtype=float)
+    after = np.asarray(Image.open(out / frame.relative_to(tmp_path / "cityscapes")).convert("RGB"), dtype=float)
+    assert before.shape == after.shape and np.abs(before - after).mean() > 0.1

@@ -1,5 +1,7 @@
-"""Every Python block of the README, run as written, in order, in one interpreter, as a reader
-copies them one after another: read from README.md, so the test follows the README.
+"""Every Python block of the README and of the documentation's pages, run as written, in one
+interpreter, as a reader copies them one after another: the README's first, then each page's in
+the order of the site's navigation (mkdocs.yml ``nav``). Read from the files, so the test
+follows them.
 
 The only edit to a block's text is ``PATHS``: a user's folders, mapped into this test's private
 folder. Everything else a block names is prepared under that name in private places: the dataset
@@ -31,6 +33,7 @@ from ldfa_testing.app_browser import app_processes, assert_app_stopped, free_por
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
+NAV_PAGE = re.compile(r"^\s*-[^:]*:\s*(\S+\.md)\s*$", re.M)  # a page of mkdocs.yml's nav
 PATHS = {"/data/": "data/"}  # a user's folder -> the same name inside the test's private folder
 NEVER_OFFLINE = {  # a line of the block -> why it cannot run here
     '"ray_address": "ray://head:10001"': "joins a Ray cluster of GPU machines at ray://head:10001",
@@ -39,18 +42,27 @@ LAUNCHES_APP = re.compile(r"\blaunch_(audit|app)\(")
 RUNNER = """
 import json, sys
 namespace = {"__name__": "__main__"}
-for line, source in json.load(open(sys.argv[1])):
-    print(f"README block at line {line}", flush=True)
-    exec(compile("\\n" * (line - 1) + source, sys.argv[2], "exec"), namespace)
-print("README blocks done", flush=True)
+for path, line, source in json.load(open(sys.argv[1])):
+    print(f"block at {path}:{line}", flush=True)
+    exec(compile("\\n" * (line - 1) + source, path, "exec"), namespace)
+print("blocks done", flush=True)
 """
 
 
-def python_blocks() -> list[tuple[int, str]]:
-    """(line of its first code line, code) of every ```python block of the README."""
-    text = README.read_text()
-    return [(text.count("\n", 0, m.start(1)) + 1, m.group(1))
-            for m in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M)]
+def sources() -> list[Path]:
+    """README.md, then every page of the site in the order of its navigation."""
+    nav = NAV_PAGE.findall((REPO / "mkdocs.yml").read_text())
+    return [README, *(REPO / "docs" / page for page in nav)]
+
+
+def python_blocks() -> list[tuple[str, int, str]]:
+    """(file, line of its first code line, code) of every ```python block, in reading order."""
+    found = []
+    for source in sources():
+        text = source.read_text()
+        found += [(str(source), text.count("\n", 0, m.start(1)) + 1, m.group(1))
+                  for m in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M)]
+    return found
 
 
 def listed(block: str) -> str | None:
@@ -58,21 +70,25 @@ def listed(block: str) -> str | None:
 
 
 def test_every_python_block_runs_or_is_listed_with_why():
-    """Each NEVER_OFFLINE entry names one block; a block that runs holds code, not a placeholder."""
+    """The README has its own blocks and every page of docs/ is in the nav (so no page's blocks
+    are left out); each NEVER_OFFLINE entry names one block; a block that runs holds code, not a
+    placeholder."""
+    pages = {str(p) for p in sources()[1:]}
+    assert {str(p) for p in (REPO / "docs").rglob("*.md")} <= pages
     blocks = python_blocks()
-    assert len(blocks) >= 5
+    assert sum(path == str(README) for path, _, _ in blocks) >= 2 and len(blocks) >= 5
     for marker in NEVER_OFFLINE:
-        assert sum(marker in code for _, code in blocks) == 1, f"NEVER_OFFLINE names no single block: {marker}"
-    for line, code in blocks:
-        tree = ast.parse(code, f"README.md block at line {line}")
+        assert sum(marker in code for _, _, code in blocks) == 1, f"NEVER_OFFLINE names no single block: {marker}"
+    for path, line, code in blocks:
+        tree = ast.parse(code, f"{path} block at line {line}")
         if not listed(code):
             placeholders = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value is Ellipsis]
-            assert not placeholders, f"README.md line {line}: `...` is a placeholder, not code"
+            assert not placeholders, f"{path} line {line}: `...` is a placeholder, not code"
 
 
 @pytest.mark.slow  # detection, LDFA with the tiny model, Ray, the audit and the App: minutes
 def test_the_python_blocks_run_as_written(fo, sample_photos, tmp_path):
-    runnable = [(line, mapped(code, tmp_path)) for line, code in python_blocks() if not listed(code)]
+    runnable = [(path, line, mapped(code, tmp_path)) for path, line, code in python_blocks() if not listed(code)]
     (tmp_path / "blocks.json").write_text(json.dumps(runnable))
     streets = prepare(fo, sample_photos, tmp_path)
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1",
@@ -82,8 +98,8 @@ def test_the_python_blocks_run_as_written(fo, sample_photos, tmp_path):
     stderr = tmp_path / "stderr.txt"
     try:
         with stderr.open("w") as err:
-            runner = subprocess.Popen([sys.executable, "-u", "-c", RUNNER, str(tmp_path / "blocks.json"),
-                                       str(README)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+            runner = subprocess.Popen([sys.executable, "-u", "-c", RUNNER, str(tmp_path / "blocks.json")],
+                                      cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                       stderr=err, text=True)
             watchdog = threading.Timer(1500, runner.kill)
             watchdog.start()
@@ -94,7 +110,7 @@ def test_the_python_blocks_run_as_written(fo, sample_photos, tmp_path):
                 if runner.poll() is None:
                     runner.kill()
         assert runner.wait() == 0, stderr.read_text()[-4000:]
-        assert apps == sum(bool(LAUNCHES_APP.search(code)) for _, code in runnable) > 0
+        assert apps == sum(bool(LAUNCHES_APP.search(code)) for _, _, code in runnable) > 0
         assert_blocks_did_their_work(fo, streets, tmp_path)
     finally:
         for name in ("streets", "streets-audit"):
@@ -136,7 +152,7 @@ def run_stopping_each_app(runner) -> int:
     check that the App has stopped by the time the block has returned. Returns how many Apps."""
     apps, app = 0, None
     for row in runner.stdout:
-        if app and row.startswith(("README block at line", "README blocks done")):
+        if app and row.startswith(("block at ", "blocks done")):
             assert_app_stopped(*app)
             app = None
         found = re.search(r"App: (http\S+)", row)
@@ -160,5 +176,6 @@ def assert_blocks_did_their_work(fo, streets, root: Path) -> None:
     assert all(Path(p).is_relative_to(root / "data" / "streets-anon") for p in streets.values("anon_ldfa"))
     runs = set(streets.list_runs())
     assert {run_key(DETECT, "faces"), run_key(ANONYMIZE, "anon_ldfa"), run_key(RESIDUAL, "anon_ldfa")} <= runs
-    assert (root / "photo-anon.jpg").is_file()
+    assert (root / "photo-anon.jpg").is_file() and (root / "photo-gauss.jpg").is_file()
+    assert streets.count("anon_gauss") == len(streets)
     assert "original" in fo.load_dataset("streets-audit").group_slices

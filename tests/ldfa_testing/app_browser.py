@@ -1,8 +1,8 @@
-"""Drive the FiftyOne App in Debian's headless Chromium: the browser test and the README's screenshots.
+"""Drive the FiftyOne App in Debian's headless Chromium: the browser test and the docs' screenshots.
 
 Chromium runs through its own chromedriver (never Selenium Manager, which would try to download
 a browser), with the flags that keep it off the network. As a script it photographs the demo's
-audit for the README (run ``./dev.sh demo --no-app`` first)::
+audit for the README and the audit guide (run ``./dev.sh demo --no-app`` first)::
 
     PYTHONPATH=tests .venv/bin/python -m ldfa_testing.app_browser docs/
 """
@@ -164,7 +164,7 @@ def drawn(driver, element):
 
 
 def screenshots(out_dir: Path, dataset_name: str = "ldfa-demo") -> list[Path]:
-    """The README's pictures: the audit layout, then one image side by side."""
+    """The pictures of the README and the audit guide: the audit layout, then one image side by side."""
     import fiftyone as fo
 
     import ldfa

@@ -1,6 +1,6 @@
 """The documentation site: `mkdocs build --strict` passes offline, its reference is generated from
-the code (so it names every option `--help` lists and cannot drift), and every README section is
-in it once."""
+the code (so it names every option `--help` lists and cannot drift), every page is in its
+navigation; the README is short, its links land, and it holds no copy of a page's text."""
 
 import argparse
 import html
@@ -169,17 +169,44 @@ def test_the_built_reference_pages(site):
     assert "Exit status" in page(site, "reference/conventions")
 
 
-def test_every_readme_section_is_in_the_site_once():
-    """Every part of the README is on one page (outside the marked sections only headings, which
-    the pages' titles take over), and every link to a README heading has a place in the site."""
-    pytest.importorskip("markdown", reason="the docs extra is not installed: pip install -e '.[docs]'")
-    links = hooks("readme_links")
-    readme = (REPO / "README.md").read_text()
-    included = links.included(DOCS)
-    named = {section for section, _ in links.sections(readme) if section}
-    assert set(included) == named
-    assert all(len(pages) == 1 for pages in included.values()), included
-    outside = [line for section, line in links.sections(readme) if section is None and line.strip()]
-    assert all(line.startswith("#") for line in outside), outside
-    places = links.anchors(readme, DOCS)
-    assert all(anchor in places for anchor in re.findall(r"\]\((#[^)\s]+)\)", readme))
+README = REPO / "README.md"
+NAV_PAGE = re.compile(r"^\s*-[^:]*:\s*(\S+\.md)\s*$", re.M)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def nav_pages() -> list[str]:
+    return NAV_PAGE.findall((REPO / "mkdocs.yml").read_text())
+
+
+def test_the_readme_is_short_and_every_page_is_in_the_navigation():
+    assert len(README.read_text().splitlines()) <= 200
+    nav = nav_pages()
+    assert len(nav) == len(set(nav)) and all((DOCS / page).is_file() for page in nav), nav
+    assert sorted(nav) == sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
+                                 if "hooks" not in p.parts)
+
+
+def test_the_pages_hold_their_own_text_and_the_readme_none_of_theirs():
+    """No page pulls text in from elsewhere (snippets), and no line of the README (50 characters
+    or more) is repeated on a page: each text has one home."""
+    readme = README.read_text()
+    pages = {p: p.read_text() for p in DOCS.rglob("*.md")}
+    assert "--8<--" not in readme and not [p for p, text in pages.items() if "--8<--" in text]
+    long = [line.strip() for line in readme.splitlines() if len(line.strip()) >= 50]
+    twins = [(line, p.name) for line in long for p, text in pages.items() if line in text]
+    assert not twins, twins
+
+
+def test_every_readme_link_resolves(site):
+    """Every relative link of the README names a file of the repository, and a heading's anchor
+    on a docs page exists in the built page; the pages it links to are in the site."""
+    links = [target for target in LINK.findall(README.read_text()) if not target.startswith(("http:", "https:"))]
+    assert len(links) >= 10
+    for target in links:
+        path, _, anchor = target.partition("#")
+        assert path and (REPO / path).is_file(), target
+        if anchor:
+            assert path.startswith("docs/") and path.endswith(".md"), target
+            built = Path(path[len("docs/"):]).with_suffix("")
+            built = site / ("" if built.name == "index" else built) / "index.html"
+            assert f'id="{anchor}"' in built.read_text(), target

@@ -1,4 +1,4 @@
-"""The map in the README's design section holds: imports run one way and never in a circle
+"""The map in docs/design.md holds: imports run one way and never in a circle
 (lazy imports inside functions included: a circle hidden in one breaks as soon as it runs);
 the stages are siblings on one shared floor; every package is in the wheel and no test
 support is; and the code passes the linter."""
