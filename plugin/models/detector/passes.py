@@ -23,7 +23,7 @@ from ldfa.plugin.models.detector.backends import MIN_IMAGE_PX, NMS_IOU, Backend,
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.schema import CANDIDATE_SOURCE
 
-# The zoom pass (measured on ../shared/data/street-faces, README "Which detector"): a window of
+# The zoom pass (measured on ../shared/data/street-faces, docs/results.md, "Detection"): a window of
 # this many detection pixels around each weak candidate, enough context for the detector to see
 # a head on shoulders; candidates this large or larger are scored well at full frame already.
 ZOOM_WINDOW_PX = 128
