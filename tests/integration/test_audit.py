@@ -67,7 +67,7 @@ def test_saved_views_riskiest_lost_small_uncertain_and_failed(audited):
 def test_open_audit_returns_the_grouped_dataset_and_panel_table(audited):
     import fiftyone as fo
 
-    from ldfa.operators.panel import table_rows
+    from ldfa.operators.panel_tables import table_rows
 
     audit = ldfa.open_audit(audited)
     try:

@@ -32,7 +32,7 @@ def disagreeing(fo, dataset, sample_photos, tmp_path, monkeypatch):
 
 def test_a_face_only_dlib_recognises_is_at_risk_in_evaluate_the_views_and_the_panels(disagreeing, capsys):
     from ldfa.cli import main
-    from ldfa.operators.panel import table_rows
+    from ldfa.operators.panel_tables import table_rows
     from ldfa.operators.side_by_side import COLORS, image_figure
 
     dataset = disagreeing

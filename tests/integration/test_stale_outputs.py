@@ -100,7 +100,7 @@ def test_an_edited_or_added_box_makes_the_image_stale_until_redone_with_the_same
 
 @pytest.mark.slow
 def test_export_refuses_stale_images_and_evaluate_and_the_audit_count_them(fo, sample_photos, tmp_path, capsys):
-    from ldfa.operators.panel import table_rows
+    from ldfa.operators.panel_tables import table_rows
 
     photos = photo_folder(tmp_path / "photos", sample_photos)
     assert cli(["run", str(photos), "--output", str(tmp_path / "export"), "--method", "solid",
