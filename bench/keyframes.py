@@ -75,8 +75,7 @@ def painter_of(name: str, work: Path):
     if name == "original":
         def own_pixels(jobs):
             return [job.image[job.paste[1]:job.paste[3], job.paste[0]:job.paste[2]].copy() for job in jobs]
-        model = str(build_tiny(work))  # a config needs a model; the painter never calls it
-        return {"model": model, **TINY_PARAMS}, lambda config: own_pixels
+        return {}, lambda config: own_pixels  # no model loads: the painter is the frame itself
     if name == "tiny":
         return {"model": str(build_tiny(work)), **TINY_PARAMS}, load_painter
     AnonymizationConfig.build(method="ldfa", model=name)  # a clear error for a bad model now
