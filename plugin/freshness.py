@@ -20,19 +20,23 @@ from ldfa.plugin.schema import ANONYMIZE, face_fact, faces_digest_field, run_key
 Face = tuple[str, tuple[float, ...], int]  # label id, relative [x, y, w, h] box, attempt
 
 
-def current_faces(detections, attempts) -> list[Face] | None:
+def current_faces(detections, attempts, plates=None, plate_attempts=None) -> list[Face] | None:
     """The faces of one sample as (id, box, attempt): ``detections`` (an ``fo.Detections`` or
     None when detection never ran; for a video, the list of its frames' ones) with their
-    recorded ``attempts`` (None for none yet)."""
+    recorded ``attempts`` (None for none yet); then, when the run replaces licence plates too,
+    the ``plates`` with theirs, frame by frame in a video (the order the anonymization reads)."""
     if isinstance(detections, list):  # a video's frames: every frame must have been detected
         if not detections or any(d is None for d in detections):
             return None
-        return [face for frame, tries in zip(detections, attempts or [None] * len(detections))
-                for face in current_faces(frame, tries)]
+        frames = zip(detections, attempts or [None] * len(detections), plates or [None] * len(detections),
+                     plate_attempts or [None] * len(detections))
+        return [face for frame, tries, frame_plates, plate_tries in frames
+                for face in current_faces(frame, tries, frame_plates, plate_tries)]
     if detections is None:
         return None
     faces = detections.detections
-    return [(d.id, tuple(d.bounding_box), a or 0) for d, a in zip(faces, attempts or [None] * len(faces))]
+    found = [(d.id, tuple(d.bounding_box), a or 0) for d, a in zip(faces, attempts or [None] * len(faces))]
+    return found + (current_faces(plates, plate_attempts) or [] if plates is not None else [])
 
 
 def faces_path(collection, faces_field: str) -> str:
@@ -59,19 +63,26 @@ def attempts_path(faces_field: str, field: str) -> str:
 
 
 def stale_samples(collection, field: str, faces_field: str | None = None) -> list[str]:
-    """Ids of the samples whose image in ``field`` was made from other faces than they have now
-    (an output written before digests were recorded counts as stale: it cannot be vouched for)."""
+    """Ids of the samples whose image in ``field`` was made from other faces (or licence
+    plates, when the run replaces them) than they have now (an output written before digests
+    were recorded counts as stale: it cannot be vouched for)."""
     from ldfa.plugin.runs import run_config  # FiftyOne: not for the core, which only digests
 
     if not collection.has_field(field):
         return []
-    faces_field = faces_field or (run_config(collection, run_key(ANONYMIZE, field)) or {}).get("faces_field")
+    run = run_config(collection, run_key(ANONYMIZE, field)) or {}
+    faces_field = faces_field or run.get("faces_field")
     path = faces_path(collection, faces_field) if faces_field else None
     if not path or not collection.has_field(path):
         return []
+    plates = faces_path(collection, run["plates_field"]) if run.get("plates_field") else None
     written = collection.exists(field)
+    paths = [attempts_path(path, field), faces_digest_field(field)]
+    if plates:
+        paths += [plates, attempts_path(plates, field)]
     ids, faces = written.values(["id", path])
-    attempts, recorded = (written.values(p) if collection.has_field(p) else [None] * len(ids)
-                          for p in (attempts_path(path, field), faces_digest_field(field)))
-    return [i for i, f, a, d in zip(ids, faces, attempts, recorded)
-            if d is None or d != faces_digest(current_faces(f, a))]
+    attempts, recorded, *more = (written.values(p) if collection.has_field(p) else [None] * len(ids)
+                                 for p in paths)
+    regions = zip(faces, attempts, *(more or [[None] * len(ids)] * 2))
+    return [i for i, (f, a, p, pa), d in zip(ids, regions, recorded)
+            if d is None or d != faces_digest(current_faces(f, a, p, pa))]

@@ -14,6 +14,11 @@ import re
 
 FACES = "faces"  # the default Detections field of the faces (``frames.faces`` in a video)
 FACE_LABEL = "face"
+# Licence plates: a second kind of region, found, tracked and replaced whole like faces, in a
+# Detections field of their own (``frames.plates`` in a video), labelled with Cityscapes' name
+PLATES = "plates"
+PLATE_LABEL = "license plate"
+ANNOTATION_SOURCE = "annotation"  # the ``source`` of a region the dataset's own labels gave
 TRACK_SOURCE = "track"  # the ``source`` of a face box the tracker filled in (a gap, or padding)
 # the ``source`` of a weak detection (no pass kept it) kept because it continues a face's track
 CANDIDATE_SOURCE = "candidate"
@@ -24,8 +29,8 @@ ORIGINAL = "original"  # the untouched version, wherever versions are named
 ORIGINAL_MEDIA = "filepath"  # ... and where its images are
 
 # run kinds: one FiftyOne run per kind and field (see ``run_key``)
-DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL, ATTRIBUTES, TEMPORAL = (
-    "detect", "anonymize", "identity", "residual", "detection", "attributes", "temporal")
+DETECT, ANONYMIZE, IDENTITY, RESIDUAL, DETECTION_EVAL, ATTRIBUTES, TEMPORAL, PLATE_EVAL = (
+    "detect", "anonymize", "identity", "residual", "detection", "attributes", "temporal", "plates")
 FACE_FACTS = ("seed", "method", "skipped", "attempt")  # on each face, per anonymized version
 # a face's review verdict (a label tag): the identity guard and the App's review set them
 APPROVED, NEEDS_REVIEW = "approved", "needs_review"
@@ -115,6 +120,18 @@ def face_status(version: str) -> str:
     return f"{version}_status"
 
 
+# A plate's measurements in a version (``ldfa.plugin.metrics.plates``), on the plate detection:
+# the share of its box's pixels changed, the text OCR reads there, how many characters of the
+# original's text that recovers; the original's own text is ``PLATE_TEXT``.
+PLATE_FACTS = ("cover", "ocr_text", "recovered")
+PLATE_TEXT = "ocr_text"
+
+
+def plate_fact(version: str, name: str) -> str:
+    """One of ``PLATE_FACTS`` of a plate in ``version``, e.g. ``anon_solid_plate_cover``."""
+    return f"{version}_plate_{name}"
+
+
 def residual(version: str) -> str:
     """A face's residual similarity in ``version`` (on the face detection)."""
     return f"{version}_residual"
@@ -190,3 +207,8 @@ def leaks_view(version: str) -> str:
 def queue_view(version: str, status: str) -> str:
     """The saved view of ``version``'s faces with ``status`` (e.g. ``ldfa-at-risk-anon_gauss``)."""
     return f"ldfa-{status.replace('_', '-')}-{version}"
+
+
+def plates_queue_view(version: str, status: str) -> str:
+    """The saved view of ``version``'s licence plates with ``status`` (``ldfa-plates-at-risk-anon_solid``)."""
+    return f"ldfa-plates-{status.replace('_', '-')}-{version}"

@@ -22,7 +22,7 @@ import fiftyone as fo
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask, load_painter
-from ldfa.plugin.anonymization.records import anonymize_blocks, declare_face_facts, face_tasks
+from ldfa.plugin.anonymization.records import anonymize_blocks, declare_face_facts, region_tasks
 from ldfa.plugin.anonymization.video import VideoTask
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
@@ -32,7 +32,7 @@ from ldfa.plugin.io.output import output_path, refuse_inside
 from ldfa.plugin.io.video import video_target
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import record_run, run_config, versions
-from ldfa.plugin.schema import ANONYMIZE, FACES, SEQUENCE, anonymized_field, face_fact, run_key
+from ldfa.plugin.schema import ANONYMIZE, FACES, PLATES, SEQUENCE, anonymized_field, face_fact, run_key
 
 
 @renamed(out_field="field")
@@ -46,9 +46,15 @@ def anonymize_faces(
     progress: ProgressArg = True,
     preset: str | None = None,
     engine: str | dict | EngineConfig = "local",
+    plates_field: str | None = PLATES,
     **params,
 ) -> AnonymizationSummary:
     """Anonymize every face of ``faces_field`` and store each new image's path in ``field``.
+
+    When the collection has licence plates (``plates_field``, from ``ldfa.detect_plates``), they
+    are replaced in the same pass, each grown by ``plate_grow`` and painted by the run's plate
+    method; their facts go on the plate detections, and a plate that changes makes the image
+    stale like a face does.
 
     Args:
         collection: a dataset or view whose samples have ``faces_field`` (``ldfa.detect_faces``)
@@ -62,6 +68,8 @@ def anonymize_faces(
             control and identity push-away (explicit params still win)
         engine: ``local`` (this process), ``ray``, or an :class:`EngineConfig` (or a dict of
             its fields); with Ray, sources and ``output_dir`` must be on storage every node sees
+        plates_field: the ``fo.Detections`` field of licence plates, replaced when the
+            collection has it; None replaces faces only
         **params: any field of :class:`AnonymizationConfig` or its ``DiffusionConfig``
             (``seed``, ``mask_grow``, ``num_inference_steps``, ``model``, ...)
     """
@@ -71,6 +79,9 @@ def anonymize_faces(
     faces = faces_path(collection, faces_field)  # frames.<faces_field> in a video collection
     if not collection.has_field(faces):
         raise ConfigError(f"no field '{faces}': run `ldfa detect` (ldfa.detect_faces) first")
+    plates = faces_path(collection, plates_field) if plates_field else None
+    if plates and not collection.has_field(plates):
+        plates_field = plates = None  # no plates detected: faces only
     folders = _image_folders(collection._dataset)
     root = Path(os.path.commonpath(sorted(folders)))
     out_dir = _output_dir(output_dir, collection._dataset.name, root, folders, field)
@@ -79,7 +90,7 @@ def anonymize_faces(
     if previous not in (None, config.digest()) and not overwrite:
         raise OutputError(f"field '{field}' holds results of another configuration; "
                           "pass a new field (--field) or overwrite=True (--overwrite)")
-    record = {"method": method, "faces_field": faces_field, "field": field,
+    record = {"method": method, "faces_field": faces_field, "plates_field": plates_field, "field": field,
               "output_dir": str(out_dir), "source_root": str(root), "digest": config.digest(),
               "config": config.to_dict(), "engine": engine.engine,
               "versions": versions("diffusers", "torch")}
@@ -88,7 +99,7 @@ def anonymize_faces(
         record["device"], record["dtype"] = str(pipe.device), str(pipe.dtype).removeprefix("torch.")
     record_run(collection, key, record)
     _register_media_field(collection._dataset, field)
-    declare_face_facts(collection._dataset, faces, field)
+    declare_face_facts(collection._dataset, faces, field, plates)
 
     if previous not in (None, config.digest()):
         # Overwriting another config: forget its paths first, so that if this run is killed
@@ -100,34 +111,38 @@ def anonymize_faces(
     methods = collection.select(list(done)).values(f"{faces}.detections.{face_fact(field, 'method')}")
     if video:  # a video's faces, all its frames' together
         methods = [[m for frame in frames for m in frame or []] for frames in methods]
-    summary.add_resumed(methods)
+    summary.add_resumed(methods, plates=collection.select(list(done)).count(f"{plates}.detections") if plates else 0)
     ids = [i for i in collection.values("id") if i not in done]
     attempts = attempts_path(faces, field)
+    paths = ["filepath", faces, attempts] + ([plates, attempts_path(plates, field)] if plates else [])
     sequences = not video and collection.has_field(SEQUENCE)
 
     def read(block_ids: list[str]) -> list:
         view = collection.select(block_ids, ordered=True)
-        paths, labels, tries = view.values(["filepath", faces, attempts])
+        files, *regions = view.values(paths)
+        regions = list(zip(*regions, *([[None] * len(block_ids)] * 2 if not plates else [])))
         if video:  # a face's track is keyed by its video
             return [VideoTask(i, p, str(video_target(output_path(p, root, out_dir), config.video_codec)),
-                              _frame_tasks(i, f, t)) for i, p, f, t in zip(block_ids, paths, labels, tries)]
+                              _frame_tasks(i, *r)) for i, p, r in zip(block_ids, files, regions)]
         names = view.values(SEQUENCE) if sequences else [None] * len(block_ids)
-        return [ImageTask(i, p, str(output_path(p, root, out_dir)),
-                          None if f is None else face_tasks(f, t, tracks=name))
-                for i, p, f, t, name in zip(block_ids, paths, labels, tries, names)]
+        return [ImageTask(i, p, str(output_path(p, root, out_dir)), region_tasks(*r, tracks=name))
+                for i, p, r, name in zip(block_ids, files, regions, names)]
 
     anonymize_blocks(collection, ids, read, config, engine, faces, field, summary,
-                     f"Anonymizing ({method})", progress)
+                     f"Anonymizing ({method})", progress, plates_field=plates)
     record_run(collection, key, record, {"summary": summary.to_dict()})
     return summary
 
 
-def _frame_tasks(sample_id: str, frames: list | None, attempts: list | None) -> tuple | None:
-    """A video's faces per frame as tasks, tracks keyed by the video; None when any frame was
-    never detected (a frame without faces still has its empty detections)."""
+def _frame_tasks(sample_id: str, frames: list | None, attempts: list | None, plates: list | None,
+                 plate_attempts: list | None) -> tuple | None:
+    """A video's faces (then plates) per frame as tasks, tracks keyed by the video; None when
+    any frame was never detected (a frame without faces still has its empty detections)."""
     if not frames or any(f is None for f in frames):
         return None
-    return tuple(face_tasks(f, t, tracks=sample_id) for f, t in zip(frames, attempts or [None] * len(frames)))
+    none = [None] * len(frames)
+    return tuple(region_tasks(*r, tracks=sample_id)
+                 for r in zip(frames, attempts or none, plates or none, plate_attempts or none))
 
 
 def source_root(dataset: fo.Dataset) -> Path:

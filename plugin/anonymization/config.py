@@ -61,7 +61,7 @@ _NOT_IN_DIGEST = ("batch_size", "link_unchanged")
 # digest at their defaults, so runs recorded before they existed still resume.
 _DIGEST_UNLESS_DEFAULT = ("control", "controlnet", "controlnet_scale", "push_away", "ip_adapter",
                           "ip_adapter_scale", "strip_metadata", "video_codec", "video_quality",
-                          "video_keyframes")
+                          "video_keyframes", "plate_method", "plate_grow")
 VIDEO_CODECS = ("h264", "lossless")
 
 
@@ -150,12 +150,20 @@ def _joined(value) -> str:
     return ",".join(_items(",".join(map(str, value)) if isinstance(value, (list, tuple)) else value))
 
 
+FACE_METHODS = [m for m in METHODS.values() if "face" in m.kinds]
+# Plates take a method that paints each plate alone: a diffusion method's plates get ``plate``
+PLATE_METHODS = tuple(m.name for m in METHODS.values() if "plate" in m.kinds and not m.batched)
+SYNTHETIC_PLATE = "plate"
+# Detected plate boxes are tight: scaled by this around their centre, measured in bench/plates.py
+PLATE_GROW = 1.3
+
+
 @dataclass(frozen=True)
 class _RunOptions:
     """The options of every run, whatever its method: ``AnonymizationConfig``'s first fields."""
 
-    method: str = option(DEFAULT_METHOD, ", ".join(f"{m.name} ({m.help})" for m in METHODS.values()),
-                         choices=tuple(METHODS))
+    method: str = option(DEFAULT_METHOD, ", ".join(f"{m.name} ({m.help})" for m in FACE_METHODS),
+                         choices=tuple(m.name for m in FACE_METHODS))
     seed: int = option(0, "run seed; each face's seed is a hash of it, the image and the face")
     mask_grow: float = option(1.0, "face boxes are scaled by this around their centre before "
                               "masking", low=0.1)
@@ -166,7 +174,8 @@ class _RunOptions:
     min_face_px: int = option(0, "faces with a shorter side below this get the fallback "
                               "(0: every face gets the method, as the paper does)", low=0)
     fallback: str = option("pixelate", "method where the method cannot run (a face diffusion "
-                           "runs out of memory on) or below min_face_px", choices=tuple(METHODS))
+                           "runs out of memory on) or below min_face_px",
+                           choices=tuple(m.name for m in FACE_METHODS))
 
 
 # Each method's own parameters, declared in its module (``methods/``), are fields of the config
@@ -193,6 +202,10 @@ class AnonymizationConfig(*reversed(_METHOD_PARAMS), _RunOptions):
                                   "track's face every this many frames and carry it to the frames "
                                   "between, aligned on its landmarks and colour-matched; a face without "
                                   "landmarks or poorly aligned is diffused itself (1: every frame)", low=1)
+    plate_method: str = option("", "licence plates: " + ", ".join(PLATE_METHODS) + " (default: the "
+                               "run's method, or plate when it diffuses)", choices=("", *PLATE_METHODS))
+    plate_grow: float = option(PLATE_GROW, "licence plates: boxes are scaled by this around their "
+                               "centre before masking (detected boxes are tight)", low=1.0)
     diffusion: DiffusionConfig = dataclasses.field(default_factory=DiffusionConfig)
 
     @classmethod
@@ -225,6 +238,13 @@ class AnonymizationConfig(*reversed(_METHOD_PARAMS), _RunOptions):
     @property
     def uses_diffusion(self) -> bool:
         return any(METHODS[m].batched for m in (self.method, self.fallback))
+
+    @property
+    def plates_method(self) -> str:
+        """The method the run's licence plates get."""
+        if self.plate_method:
+            return self.plate_method
+        return self.method if self.method in PLATE_METHODS else SYNTHETIC_PLATE
 
     @property
     def conditioned(self) -> bool:

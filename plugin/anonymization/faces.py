@@ -44,6 +44,7 @@ class AnonymizationSummary:
     unchanged: int = 0  # no faces: copied (or linked) as they are
     faces: int = 0
     methods_applied: dict[str, int] = dataclasses.field(default_factory=dict)
+    plates: int = 0  # licence plates replaced (by the run's plate method)
     failures: list[dict] = dataclasses.field(default_factory=list)
     identity_guard: dict | None = None  # what the identity guard did, when it ran
 
@@ -59,13 +60,15 @@ class AnonymizationSummary:
             return
         self.unchanged += result.unchanged
         self.written += not result.unchanged
-        self._tally(facts["method"] for facts in result.facts.values())
+        self._tally(facts["method"] for facts in result.facts.values() if facts["kind"] == "face")
+        self.plates += sum(facts["kind"] == "plate" for facts in result.facts.values())
 
-    def add_resumed(self, methods: list[list[str | None] | None]) -> None:
+    def add_resumed(self, methods: list[list[str | None] | None], plates: int = 0) -> None:
         """Count the images an earlier run of the same config finished, with the method each of
-        their faces got (one list per image)."""
+        their faces got (one list per image), and their ``plates``."""
         self.images += len(methods)
         self.resumed += len(methods)
+        self.plates += plates
         self._tally(m for per_image in methods for m in per_image or [])
 
     def _tally(self, methods) -> None:
@@ -81,7 +84,8 @@ class AnonymizationSummary:
         applied = ", ".join(f"{n} {m}" for m, n in sorted(self.methods_applied.items())) or "none"
         lines = [f"{self.images} images: {self.written} written, {self.resumed} already done, "
                  f"{self.unchanged} without faces copied, {self.failed} failed; {self.faces} faces "
-                 f"({applied}) -> field '{self.field}'"
+                 f"({applied})" + (f", {self.plates} licence plates" if self.plates else "")
+                 + f" -> field '{self.field}'"
                  + (f", folder {self.output_dir}" if self.output_dir else "")]
         lines += [f"  failed: {f['filepath']}: {f['error']}" for f in self.failures]
         return "\n".join(lines)
@@ -99,7 +103,7 @@ def face_seed(run_seed: int, sample_id: str, box, attempt: int, track: str | Non
 
 @dataclass(frozen=True)
 class FaceTask:
-    """One face of an image: its label id, relative [x, y, w, h] box and anonymization attempt;
+    """One face (or licence plate) of an image: its label id, relative [x, y, w, h] box and anonymization attempt;
     ``track`` names the person across frames (unique in the dataset), None for a still image;
     ``landmarks``: the detector's 5 relative (x, y) points, which carry a video's diffused face
     to the frames between keyframes (``carry.py``)."""
@@ -109,6 +113,7 @@ class FaceTask:
     attempt: int = 0
     track: str | None = None
     landmarks: tuple | None = None
+    kind: str = "face"  # or "plate": a licence plate, replaced whole by the run's plate method
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,7 @@ class FacePlan:
 
     def facts(self, run_seed: int, sample_id: str) -> dict:
         return {"seed": self.seed(run_seed, sample_id), "method": self.method,
-                "skipped": self.skipped, "attempt": self.face.attempt}
+                "skipped": self.skipped, "attempt": self.face.attempt, "kind": self.face.kind}
 
 
 @dataclass
@@ -246,17 +251,20 @@ def anonymize_images(tasks: list[ImageTask], config: AnonymizationConfig, inpain
 
 
 def plan_faces(task: ImageTask, pixels: np.ndarray, config: AnonymizationConfig) -> list[FacePlan]:
-    """Which method each face of ``task`` gets, and where."""
+    """Which method each face (and licence plate) of ``task`` gets, and where: a plate's box,
+    tight from its detector, grows by ``plate_grow`` and is replaced whole by the plate method."""
     height, width = pixels.shape[:2]
     planned = []
     for index, face in enumerate(task.faces):
-        region = face_region(width, height, face.box, config.mask_grow)
-        paste = paste_region(region, config.mask_blur_px, width, height, config.mask_ellipse)
-        shape = face_shape(region, paste, config.mask_ellipse)
-        plan = FacePlan(face, index, region, paste, shape, config.method, None)
+        plate = face.kind == "plate"
+        grow, ellipse = (config.plate_grow, False) if plate else (config.mask_grow, config.mask_ellipse)
+        region = face_region(width, height, face.box, grow)
+        paste = paste_region(region, config.mask_blur_px, width, height, ellipse)
+        shape = face_shape(region, paste, ellipse)
+        plan = FacePlan(face, index, region, paste, shape, config.plates_method if plate else config.method, None)
         if plan.size <= 0:
-            plan.method, plan.skipped = None, "face box lies outside the image"
-        elif plan.size < config.min_face_px and config.fallback != config.method:
+            plan.method, plan.skipped = None, f"{face.kind} box lies outside the image"
+        elif not plate and plan.size < config.min_face_px and config.fallback != config.method:
             plan.method = config.fallback
             plan.skipped = (f"face {plan.size}px < min_face_px {config.min_face_px}: "
                             f"{config.fallback} instead of {config.method}")

@@ -13,7 +13,7 @@ from fiftyone import ViewField as F
 
 from ldfa.plugin.anonymization.config import AnonymizationConfig
 from ldfa.plugin.anonymization.faces import AnonymizationSummary, ImageTask
-from ldfa.plugin.anonymization.records import anonymize_blocks, face_tasks
+from ldfa.plugin.anonymization.records import anonymize_blocks, region_tasks
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ConfigError, still_images_only
@@ -49,18 +49,21 @@ def reanonymize_faces(
     if sequences:
         wanted = _whole_tracks(collection._dataset, faces_field, wanted)
     ids = collection._dataset.match_labels(ids=list(wanted), fields=faces_field).values("id")
-    attempts = attempts_path(faces_field, field)
+    plates = run.get("plates_field")  # the run's plates: in the tasks, so the digest stays whole
+    paths = ["filepath", field, faces_field, attempts_path(faces_field, field)]
+    paths += [plates, attempts_path(plates, field)] if plates else []
 
     def read(block_ids: list[str]) -> list[ImageTask]:
         samples = collection._dataset.select(block_ids, ordered=True)
-        paths, anonymized, faces, tries = samples.values(["filepath", field, faces_field, attempts])
+        files, anonymized, *regions = samples.values(paths)
+        regions = list(zip(*regions, *([[None] * len(block_ids)] * 2 if not plates else [])))
         names = samples.values(SEQUENCE) if sequences else [None] * len(block_ids)
-        return [ImageTask(i, p, a or "", face_tasks(f, t, bump=wanted, tracks=name), source=a, redo=wanted)
-                for i, p, a, f, t, name in zip(block_ids, paths, anonymized, faces, tries, names)]
+        return [ImageTask(i, p, a or "", region_tasks(*r, bump=wanted, tracks=name), source=a, redo=wanted)
+                for i, p, a, r, name in zip(block_ids, files, anonymized, regions, names)]
 
     summary = AnonymizationSummary(field, config.method)
     anonymize_blocks(collection, ids, read, config, engine, faces_field, field, summary,
-                     "Re-anonymizing faces", progress, set_paths=False)
+                     "Re-anonymizing faces", progress, set_paths=False, plates_field=plates)
     return summary
 
 

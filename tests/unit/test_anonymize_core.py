@@ -55,8 +55,9 @@ def test_a_task_with_faces_writes_its_target_and_each_faces_facts(tmp_path):
     result = run([task], method="pixelate", seed=5)["s"]
     assert (result.error, result.unchanged, result.target) == (None, False, str(target))
     assert result.facts == {
-        "a": {"seed": face_seed(5, "s", LEFT, 0), "method": "pixelate", "skipped": None, "attempt": 0},
-        "b": {"seed": face_seed(5, "s", RIGHT, 2), "method": "pixelate", "skipped": None, "attempt": 2}}
+        "a": {"seed": face_seed(5, "s", LEFT, 0), "method": "pixelate", "skipped": None, "attempt": 0, "kind": "face"},
+        "b": {"seed": face_seed(5, "s", RIGHT, 2), "method": "pixelate", "skipped": None, "attempt": 2,
+              "kind": "face"}}
     assert result.faces_digest == task.faces_digest is not None
     again = ImageTask("s", source, str(target), (FaceTask("a", LEFT), FaceTask("b", RIGHT)))
     assert again.faces_digest != task.faces_digest, "another attempt is another image"
@@ -209,3 +210,29 @@ def test_render_replaces_the_face_whole_blends_its_ring_and_masks_what_changed()
     assert ring[::-1] == sorted(ring[::-1]) and ring[0] == 200 and 0 < ring[-1] < 200
     assert (mask == (out != 200).any(-1)).all()
     assert (grey == 200).all(), "the input is not painted in place"
+
+
+def test_a_plate_is_replaced_whole_in_its_grown_box_by_the_plate_method(tmp_path):
+    """A licence plate's tight box grows by ``plate_grow`` (a face's by ``mask_grow``), every pixel
+    of the grown box is the plate method's, and its facts say it is a plate."""
+    source = photo(tmp_path)
+    target = tmp_path / "out.png"
+    plate = FaceTask("p", RIGHT, kind="plate")
+    result = run([ImageTask("s", source, str(target), (FaceTask("a", LEFT), plate))],
+                 method="pixelate", plate_method="solid", plate_grow=1.5, mask_blur_px=0)["s"]
+    assert result.facts["p"] == {"seed": face_seed(0, "s", RIGHT, 0), "method": "solid", "skipped": None,
+                                 "attempt": 0, "kind": "plate"}
+    assert result.facts["a"]["method"] == "pixelate"
+    out, original = pixels(target), noise()
+    x1, y1, x2, y2 = face_region(W, H, RIGHT, 1.5)
+    assert (x2 - x1, y2 - y1) == (39, 36)  # 25 x 24 px grown 1.5 times, rounded outward
+    assert (out[y1:y2, x1:x2] == 0).all()  # solid's black, the grown box whole
+    changed = (out != original).any(axis=2)
+    allowed = union_mask(W, H, [LEFT]) | union_mask(W, H, [RIGHT], grow=1.5)
+    assert not changed[~allowed].any()
+
+
+def test_a_diffusing_run_gives_its_plates_the_synthetic_plate_and_a_classic_run_its_own_method():
+    assert AnonymizationConfig.build(method="ldfa").plates_method == "plate"
+    assert AnonymizationConfig.build(method="gauss").plates_method == "gauss"
+    assert AnonymizationConfig.build(method="gauss", plate_method="solid").plates_method == "solid"

@@ -22,6 +22,8 @@ class Method:
     # Batched: (config) -> a callable from ``FaceJob`` s to new region pixels, or a reason per
     # face it could not run on; built once per worker (it loads the model).
     load: Callable | None = None
+    # The kinds of region it may replace: a face, a licence plate (``schema.PLATES``)
+    kinds: tuple[str, ...] = ("face", "plate")
 
     @property
     def batched(self) -> bool:
