@@ -71,13 +71,15 @@ def synthetic_plate(image: np.ndarray, region, face_px: int, params) -> np.ndarr
 
 def new_plate(box: np.ndarray, run_seed: int = 0, grow: float = 1.0) -> Plate:
     """A plate for ``box`` (the pixels of a plate's box, H x W x 3 uint8, grown ``grow`` times
-    around the plate) in its colours, sharpness and noise; random characters seeded by the
-    box's pixels and ``run_seed``."""
+    around the detected plate) in the plate's colours (read inside the detected box), sharpness
+    and noise; random characters seeded by the box's pixels and ``run_seed``."""
     rng = np.random.default_rng(_seed(box, run_seed))
-    x1, y1, x2, y2 = rect = plate_rect(box, grow)
+    h, w = box.shape[:2]
+    (cy1, cy2), (cx1, cx2) = _middle(h, h / grow), _middle(w, w / grow)
+    background, ink = _colours(box[cy1:cy2, cx1:cx2].astype(np.float32))
+    x1, y1, x2, y2 = rect = plate_rect(box, background, ink, grow)
     pixels = box[y1:y2, x1:x2].astype(np.float32)
     text = random_text(rng, (x2 - x1) / (y2 - y1))
-    background, ink = _colours(pixels)
     drawn = _draw(x2 - x1, y2 - y1, text, background, ink)
     noise = rng.normal(0.0, _noise_sigma(pixels), drawn.shape).astype(np.float32)
     sigma = _matching_blur(drawn, noise, _sharpness(pixels))
@@ -99,13 +101,12 @@ def _matching_blur(drawn: np.ndarray, noise: np.ndarray, target: float) -> float
     return SIGMAS[-1]
 
 
-def plate_rect(pixels: np.ndarray, grow: float = 1.0) -> tuple[int, int, int, int]:
+def plate_rect(pixels: np.ndarray, background: np.ndarray, ink: np.ndarray,
+               grow: float = 1.0) -> tuple[int, int, int, int]:
     """Where the plate lies in its box (x1, y1, x2, y2), at least the detected box the engine
     grew by ``grow``: the runs of rows, then of columns within them, around the middle, mostly
-    of the plate's light colour (averaged over a character's width: a vertical stroke does not
-    end the plate), its border included; the whole box on an axis where no such run spans half
-    of it."""
-    background, ink = _colours(pixels.astype(np.float32))
+    of the plate's ``background`` colour (averaged over a character's width: a vertical stroke
+    does not end the plate), its border included."""
     distance = np.linalg.norm(pixels.astype(np.float32) - background, axis=-1)
     light = distance < max(PLATE_TOLERANCE * np.linalg.norm(background - ink), 12.0)
     h, w = light.shape
@@ -118,9 +119,10 @@ def plate_rect(pixels: np.ndarray, grow: float = 1.0) -> tuple[int, int, int, in
 
 def _span(profile: np.ndarray, least: float) -> tuple[int, int]:
     """The run of ``profile`` at least ``PLATE_FILL``, from its fullest middle entry outwards, a
-    few pixels wider (the plate's border), and at least the middle ``least`` entries; the whole
-    range when the run is under half of it."""
+    few pixels wider (the plate's border), and at least the middle ``least`` entries (all there
+    is when the run is under half of the profile: no plate-like run found)."""
     n = len(profile)
+    inner = _middle(n, least)
     middle = profile[n // 4 : n - n // 4]
     start = end = n // 4 + int(np.argmax(middle)) if len(middle) else 0
     while start > 0 and profile[start - 1] >= PLATE_FILL:
@@ -130,9 +132,14 @@ def _span(profile: np.ndarray, least: float) -> tuple[int, int]:
     pad = max(1, round(0.04 * n))
     start, end = max(0, start - pad), min(n, end + 1 + pad)
     if end - start < n / 2:
-        return 0, n
-    inner = math.floor((n - least) / 2)
-    return min(start, inner), max(end, n - inner)
+        return inner
+    return min(start, inner[0]), max(end, inner[1])
+
+
+def _middle(n: int, length: float) -> tuple[int, int]:
+    """The middle ``length`` of ``n`` entries (at least one), rounded outward."""
+    start = max(0, min(math.floor((n - length) / 2), (n - 1) // 2))
+    return start, n - start
 
 
 def _filled(image: np.ndarray, box, region) -> np.ndarray:
@@ -178,7 +185,7 @@ def _colours(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kept dark enough to read as characters."""
     flat = pixels.reshape(-1, 3)
     lum = _luminance(flat)
-    low, mid, high = np.percentile(lum, [10, 60, 97])
+    low, mid, high = np.percentile(lum, [10, 80, 98])
     light = flat[(lum >= mid) & (lum <= high)]
     background = np.median(light if len(light) else flat, axis=0)
     brightness = max(float(_luminance(background)), 1e-3)
@@ -257,4 +264,4 @@ def _blur(pixels: np.ndarray, sigma: float) -> np.ndarray:
     return np.asarray(blurred, dtype=np.float32)
 
 
-METHOD = Method("plate", "a synthetic licence plate with random characters", paint=synthetic_plate)
+METHOD = Method("plate", "a synthetic licence plate with random characters", paint=synthetic_plate, kinds=("plate",))
