@@ -6,8 +6,10 @@ also hold ``sequence`` and ``sequence_frame`` so faces can be followed across fr
 hold either folder or both). Whatever annotations exist
 beside them are loaded for viewing: ``gtFine``/``gtCoarse`` polygons as polylines, label and
 instance id PNGs as segmentations (by path), CityPersons boxes as detections. The polygon and
-CityPersons fields also tell face detection where the people are. The annotation files
-themselves are never rewritten: the export copies them byte for byte.
+CityPersons fields also tell face detection where the people are, and the polygon fields holding
+``license plate`` polygons (on cars) are the dataset's own plates, a second opinion for plate
+detection (``ldfa.plugin.geometry.polygons.plates_from_polylines`` turns them into boxes). The
+annotation files themselves are never rewritten: the export copies them byte for byte.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ldfa.converters.sequences import cityscapes_frame
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.geometry.boxes import from_pixels
 from ldfa.plugin.progress import Progress, ProgressArg
+from ldfa.plugin.schema import PLATE_LABEL
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 FRAMES = ("leftImg8bit", "leftImg8bit_sequence")  # the annotated frames, the sequences around them
@@ -35,7 +38,8 @@ def import_cityscapes(root: str | Path, dataset: fo.Dataset, progress: ProgressA
 
     Returns a report: images added, annotation files loaded, and problems (a malformed file is
     reported and skipped, never fatal). Samples remember ``relpath`` (root-relative path),
-    ``split`` and ``city``; the dataset's ``info["ldfa_source"]`` remembers the root. The
+    ``split`` and ``city``; the dataset's ``info["ldfa_source"]`` remembers the root, the fields
+    with people (``people_fields``) and those with licence plate polygons (``plates_fields``). The
     annotated frame of a sequence is two files, in ``leftImg8bit/`` and in the sequence: both
     are samples with that frame's annotations (its people help face detection in both), and only
     the sequence's copy is a frame of it (the other one is imported exactly as without sequences).
@@ -75,7 +79,10 @@ def import_cityscapes(root: str | Path, dataset: fo.Dataset, progress: ProgressA
     dataset.add_samples(samples, progress=False)
     report["images"] = len(samples)
     people = [f for f in (*POLYGONS, "persons") if dataset.has_field(f) and dataset.exists(f).count()]
-    dataset.info["ldfa_source"] = {"format": "cityscapes", "root": str(root), "people_fields": people}
+    plates = [f for f in POLYGONS
+              if dataset.has_field(f) and dataset.count_values(f"{f}.polylines.label").get(PLATE_LABEL)]
+    dataset.info["ldfa_source"] = {"format": "cityscapes", "root": str(root), "people_fields": people,
+                                   "plates_fields": plates}
     dataset.save()
     return report
 

@@ -10,7 +10,10 @@ per-face statuses only (it never starts a computation), so it opens instantly. O
 audit dataset a click also switches the grid to the slice of the version clicked, so the grid
 shows the anonymized faces themselves. Videos and frame sequences get the figures over
 time of each version (leaks, flicker, identity consistency) and, per version, its leaking tracks;
-a video dataset shows those alone, since the per-face image measures read still images.
+a video dataset shows those alone, since the per-face image measures read still images. Licence
+plates have a queue of their own under the faces' (the same statuses, from the plate measures), and
+a click on a count opens those plates the same way, their tiles showing how much of the plate
+changed and the text OCR reads before and after.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fiftyone import ViewField as F
 from ldfa.operators.layout import AUDIT_PANEL, preferred_field
 from ldfa.operators.panel_tables import (
     LEAK_COLUMNS,
+    PLATE_QUEUE_COLUMNS,
     PRIVACY_COLUMNS,
     QUEUE_COLUMNS,
     QUEUES,
@@ -30,13 +34,14 @@ from ldfa.operators.panel_tables import (
     TEMPORAL_COLUMNS,
     UTILITY_COLUMNS,
     leak_rows,
+    plate_rows,
     size_rows,
     table_rows,
     temporal_rows,
 )
 from ldfa.operators.side_by_side import COLORS, status_color
 from ldfa.operators.tiles import MIN_FACE_PX as TILE_FACE_PX
-from ldfa.operators.tiles import MISSED, queue_tiles, tiles_figure
+from ldfa.operators.tiles import MISSED, face_describer, plate_describer, queue_tiles, tiles_figure
 from ldfa.plugin.audit.views import (
     FACE_SIZES,
     detection_eval_key,
@@ -47,6 +52,8 @@ from ldfa.plugin.audit.views import (
     lost_faces,
     mirrored,
     over_time,
+    plates_field_of,
+    plates_with_status,
     source_dataset,
 )
 from ldfa.plugin.metrics.attributes_core import MIN_FACE_PX
@@ -56,9 +63,11 @@ from ldfa.plugin.schema import (
     AT_RISK,
     ATTRIBUTES,
     FACE_STATUSES,
+    FACES,
     IDENTITY,
     NOT_MEASURABLE,
     ORIGINAL,
+    PLATES,
     STATUS_WORDS,
     attribute_diff,
     face_status,
@@ -97,6 +106,8 @@ class AnonymizationAudit(foo.Panel):
         if video:  # the image measures and their plots read still images
             return
         ctx.panel.state.queue = ctx.panel.state.privacy = ctx.panel.state.utility = rows
+        ctx.panel.state.plates_field = plates_field = plates_field_of(dataset)
+        ctx.panel.state.plates_queue = plate_rows(dataset, plates_field)
         ctx.panel.state.by_size = size_rows(dataset, rows)
         ctx.panel.state.tiles = None
         ctx.panel.data.ap_plot = [
@@ -145,6 +156,17 @@ class AnonymizationAudit(foo.Panel):
         else:
             self.show_risky(ctx, row["field"])
 
+    def on_plates_queue_click(self, ctx):
+        """A count of the plates' queue: that version's plates of that status, as patches in the grid
+        and as tiles here."""
+        rows, row, column = ctx.panel.state.plates_queue or [], ctx.params.get("row"), ctx.params.get("column")
+        if row is None or column is None or not 0 <= int(row) < len(rows):
+            return
+        key = list(PLATE_QUEUE_COLUMNS)[int(column)] if 0 <= int(column) < len(PLATE_QUEUE_COLUMNS) else ""
+        status, field = key.removeprefix("count_"), rows[int(row)]["field"]
+        if status in FACE_STATUSES and rows[int(row)].get(key) is not None:
+            self.open_queue(ctx, field, status, kind=PLATES)
+
     def on_row_riskiest(self, ctx):
         """The row's faces at risk, riskiest first."""
         row = _row(ctx)
@@ -173,30 +195,36 @@ class AnonymizationAudit(foo.Panel):
             self._show(ctx, field, lost_faces(ctx.dataset, field, ctx.panel.state.faces_field,
                                               size, key))
 
-    def open_queue(self, ctx, field: str, queue: str, offset: int = 0) -> None:
-        """Show the faces of ``field`` in ``queue`` (a status, or ``MISSED``) as patches in the grid,
-        and its first faces as tiles in the panel."""
-        ctx.ops.set_view(view=_queue_view(ctx.dataset, field, queue, ctx.panel.state.faces_field))
-        self._draw_tiles(ctx, field, queue, offset)
+    def open_queue(self, ctx, field: str, queue: str, offset: int = 0, kind: str = FACES) -> None:
+        """Show the faces (``kind`` ``PLATES``: the licence plates) of ``field`` in ``queue`` (a
+        status, or ``MISSED`` for faces) as patches in the grid, and its first ones as tiles in the
+        panel."""
+        ctx.ops.set_view(view=_queue_view(ctx.dataset, field, queue, self._labels_field(ctx, kind), kind))
+        self._draw_tiles(ctx, field, queue, offset, kind)
 
-    def _draw_tiles(self, ctx, field: str, queue: str, offset: int) -> None:
-        source, faces_field = source_dataset(ctx.dataset), ctx.panel.state.faces_field
-        view = _queue_view(source, field, queue, faces_field)
+    def _labels_field(self, ctx, kind: str) -> str:
+        return ctx.panel.state.plates_field if kind == PLATES else ctx.panel.state.faces_field
+
+    def _draw_tiles(self, ctx, field: str, queue: str, offset: int, kind: str) -> None:
+        source, labels_field = source_dataset(ctx.dataset), self._labels_field(ctx, kind)
+        view = _queue_view(source, field, queue, labels_field, kind)
         total = len(view)
         offset = max(0, min(offset, (total - 1) // TILES_PAGE * TILES_PAGE)) if total else 0
         thresholds = (run_config(source, run_key(IDENTITY, field)) or {}).get("thresholds") or {}
-        tiles = queue_tiles(source, view.skip(offset).limit(TILES_PAGE), field, faces_field, queue, thresholds)
+        describe = plate_describer(field) if kind == PLATES else face_describer(field, queue, thresholds)
+        tiles = queue_tiles(source, view.skip(offset).limit(TILES_PAGE), field, labels_field, describe)
         traces, layout = tiles_figure(tiles)
-        ctx.panel.state.tiles = {"field": field, "queue": queue, "offset": offset, "total": total,
+        ctx.panel.state.tiles = {"field": field, "queue": queue, "offset": offset, "total": total, "kind": kind,
                                  "samples": {t.face_id: t.sample_id for t in tiles}}
         ctx.panel.state.tiles_layout = layout
-        ctx.panel.state.tiles_message = _tiles_message(field, queue, offset, len(tiles), total)
+        ctx.panel.state.tiles_message = _tiles_message(field, queue, offset, len(tiles), total, kind)
         ctx.panel.data.tiles_plot = traces
 
     def _page(self, ctx, step: int) -> None:
         shown = ctx.panel.state.tiles
         if shown:
-            self._draw_tiles(ctx, shown["field"], shown["queue"], shown["offset"] + step * TILES_PAGE)
+            self._draw_tiles(ctx, shown["field"], shown["queue"], shown["offset"] + step * TILES_PAGE,
+                             shown.get("kind", FACES))
 
     def on_next_tiles(self, ctx):
         self._page(ctx, 1)
@@ -266,6 +294,10 @@ class AnonymizationAudit(foo.Panel):
                              rows=[r["field"] != ORIGINAL for r in rows])
         panel.list("queue", types.Object(), view=queue,
                    label="Review queue: every face has one status (click a count for its faces)")
+        if ctx.panel.state.plates_queue:
+            panel.list("plates_queue", types.Object(),
+                       view=_table(PLATE_QUEUE_COLUMNS, on_click_cell=self.on_plates_queue_click),
+                       label="Licence plates: every plate has one status (click a count for its plates)")
         if ctx.panel.state.tiles:
             self._render_tiles(panel, ctx)
         buttons = panel.h_stack("buttons", align_x="left", gap=1)
@@ -430,23 +462,37 @@ def _pose_missing(dataset, fields: list[str]) -> str:
     return "nothing to plot. " + "; ".join(reasons) + "." if reasons else "no anonymized version yet."
 
 
-def _queue_view(collection, field: str, queue: str, faces_field: str):
-    """Patches of ``field``'s faces in ``queue``: a status (riskiest first), or the detector's misses."""
+def _queue_view(collection, field: str, queue: str, labels_field: str, kind: str = FACES):
+    """Patches of ``field``'s faces (``kind`` ``PLATES``: its licence plates) of ``labels_field`` in
+    ``queue``: a status (riskiest first), or the detector's misses."""
+    if kind == PLATES:
+        return plates_with_status(collection, field, queue, labels_field)
     if queue == MISSED:
         version = collection.select_group_slices(field) if collection.media_type == "group" else collection
-        return lost_faces(version, field, faces_field, eval_key=detection_eval_key(collection, field)).to_patches(
-            faces_field)
-    return faces_with_status(collection, field, queue, faces_field)
+        return lost_faces(version, field, labels_field, eval_key=detection_eval_key(collection, field)).to_patches(
+            labels_field)
+    return faces_with_status(collection, field, queue, labels_field)
 
 
-def _tiles_message(field: str, queue: str, offset: int, shown: int, total: int) -> str:
+# what a queue's tiles are, per kind: the noun, the order of each status's queue, the numbers shown
+TILE_WORDS = {
+    FACES: ("face", {AT_RISK: "riskiest first", NOT_MEASURABLE: "most of the original left first"},
+            "the numbers that decided it"),
+    PLATES: ("plate", {AT_RISK: "most text read first", NOT_MEASURABLE: "least changed first"},
+             "how much of the plate changed, and the text OCR reads before → after"),
+}
+
+
+def _tiles_message(field: str, queue: str, offset: int, shown: int, total: int, kind: str = FACES) -> str:
+    noun, orders, numbers = TILE_WORDS[kind]
     words = "missed by the detector" if queue == MISSED else STATUS_WORDS[queue]
+    heading = f"{field}, {words}" if kind == FACES else f"{field}, {noun}s {words}"
     if not total:
-        return f"**{field}, {words}**: no face."
-    order = {AT_RISK: ", riskiest first", NOT_MEASURABLE: ", most of the original left first"}.get(queue, "")
-    return (f"**{field}, {words}**: faces {offset + 1}-{offset + shown} of {total}{order} (the grid beside holds "
-            f"them all). Each tile: the original (left) beside {field} (right), the face drawn at least "
-            f"{TILE_FACE_PX} px; its status and the numbers that decided it. Hover a tile for every fact; click it "
+        return f"**{heading}**: no {noun}."
+    order = f", {orders[queue]}" if queue in orders else ""
+    return (f"**{heading}**: {noun}s {offset + 1}-{offset + shown} of {total}{order} (the grid beside holds "
+            f"them all). Each tile: the original (left) beside {field} (right), the {noun} drawn at least "
+            f"{TILE_FACE_PX} px; its status and {numbers}. Hover a tile for every fact; click it "
             "for its image in the grid (open it: its *Side by side* tab compares every version).")
 
 

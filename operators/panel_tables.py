@@ -1,6 +1,6 @@
 """What the "Anonymization audit" panel's tables show: per version its review queue, privacy,
-utility, by-size and over-time rows, read from recorded runs and per-face statuses only (never a
-computation), each rate beside the faces it counts."""
+utility, by-size and over-time rows, and its licence plates' queue, read from recorded runs and
+per-face (per-plate) statuses only (never a computation), each rate beside the faces it counts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ldfa.operators.tiles import EMBEDDER_NAMES, MISSED
 from ldfa.plugin.audit.views import (
     FACE_SIZES,
     embedder_of,
+    plate_counts,
     status_counts,
     temporal_results,
 )
@@ -25,6 +26,7 @@ from ldfa.plugin.schema import (
     IDENTITY,
     NOT_MEASURABLE,
     ORIGINAL,
+    PLATE_EVAL,
     REPLACED,
     RESIDUAL,
     run_key,
@@ -36,6 +38,11 @@ QUEUE_COLUMNS = {"field": "version", "faces": "faces", "judged": "judged",
                  f"count_{AT_RISK}": "at risk ↓", f"count_{NOT_MEASURABLE}": "not measurable ↓",
                  f"count_{REPLACED}": "replaced ↑", f"count_{MISSED}": "missed by detector ↓",
                  "stale": "stale images ↓"}
+# the licence plates' review queue per version: every plate has one status (``plate_counts``), and
+# what the plate measures counted (``ldfa.plugin.metrics.plates``' results, None where not recorded)
+PLATE_QUEUE_COLUMNS = {"field": "version", "plates": "plates", f"count_{AT_RISK}": "at risk ↓",
+                       f"count_{NOT_MEASURABLE}": "not measurable ↓", f"count_{REPLACED}": "replaced ↑",
+                       "ocr_leaks": "text read after ↓", "covered_whole": "covered whole ↑"}
 # each rate beside what it counts (judged / total)
 PRIVACY_COLUMNS = {"field": "version", "same_person_shown": "same person (any model) ↓",
                    "reid_shown": "re-id (any model) ↓", "residual_shown": "residual ↓",
@@ -94,6 +101,20 @@ def table_rows(dataset) -> list[dict]:
         read = attributes.get("measured", 0) + attributes.get("no_face_left", 0) if attributes else None
         row["mesh_read_shown"] = None if read is None else f"{read} / {attributes['faces']}"
         rows.append(_rounded(row))
+    return rows
+
+
+def plate_rows(dataset, plates_field: str) -> list[dict]:
+    """Per anonymized version, its licence plates by review status and the leaks its plate
+    measures counted; none when the dataset holds no plates (or videos: their plates are on frames)."""
+    if dataset.media_type == "video" or not dataset.has_sample_field(plates_field):
+        return []
+    rows = []
+    for field, method in anonymized_fields(dataset).items():
+        counts, measured = plate_counts(dataset, field, plates_field), run_results(dataset, run_key(PLATE_EVAL, field))
+        rows.append(_rounded({"field": field, "method": method, "plates": counts["plates"],
+                              **{f"count_{s}": counts[s] for s in FACE_STATUSES},
+                              **{c: (measured or {}).get(c) for c in ("ocr_leaks", "covered_whole")}}))
     return rows
 
 

@@ -1,5 +1,7 @@
 """Face tiles the audit panel draws itself: each face's original crop beside its anonymized one,
-framed in the colour of its status and labelled with its numbers, tiny faces drawn large.
+framed in the colour of its status and labelled with its numbers, tiny faces drawn large. Licence
+plates get the same tiles, labelled with their own numbers: the share of the plate changed and the
+text OCR reads there before and after.
 
 FiftyOne's patches grid draws a 10-px street face as a blob in an 80-px thumbnail labelled
 "face": no reviewer can judge it there. Here each face is cut, with some of its surroundings,
@@ -15,6 +17,7 @@ import math
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +26,15 @@ from PIL import Image
 from ldfa.operators.side_by_side import face_hover, media_url, status_color
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.images import display_size, read_rgb
-from ldfa.plugin.schema import STATUS_WORDS, face_status, identity_distance, residual, same_person
+from ldfa.plugin.schema import (
+    PLATE_TEXT,
+    STATUS_WORDS,
+    face_status,
+    identity_distance,
+    plate_fact,
+    residual,
+    same_person,
+)
 
 CACHE = Path(tempfile.gettempdir()) / "ldfa-crops"
 MIN_FACE_PX = 64  # a face's shorter side in its crop: tiny faces are upscaled to this
@@ -192,23 +203,71 @@ def tile_lines(face, field: str, queue: str, thresholds: dict[str, float], size_
     return words, " · ".join(numbers)
 
 
-def queue_tiles(source, patches, field: str, faces_field: str, queue: str,
-                thresholds: dict[str, float]) -> list[Tile]:
-    """The tiles of the faces of ``patches`` (patches of ``source``'s faces, in queue order)."""
-    sample_ids, faces = patches.values(["sample_id", faces_field])
+def plate_lines(plate, field: str, size_px: float) -> tuple[str, str]:
+    """A plate tile's two lines: its status in words, then what decided it: the share of the
+    plate changed, the text OCR reads on the original and on ``field`` (with the characters of the
+    original's text recovered, if any), and its height."""
+    status, cover, after, recovered = (_attr(plate, name) for name in (
+        face_status(field), *(plate_fact(field, fact) for fact in ("cover", "ocr_text", "recovered"))))
+    numbers = [f"cover {cover:.2f}"] if cover is not None else []
+    numbers.append(f"OCR {_text(_attr(plate, PLATE_TEXT))} → {_text(after)}" + (
+        f" ({recovered} recovered)" if recovered else ""))
+    numbers.append(f"{size_px:.0f} px")
+    return STATUS_WORDS.get(status, "not measured"), " · ".join(numbers)
+
+
+def plate_hover(plate, number: int, field: str) -> str:
+    """What a reviewer wants to know about one plate in one version."""
+    facts = {"source": "source", "score": "confidence", "status": face_status(field),
+             "cover": plate_fact(field, "cover"), "original's text": PLATE_TEXT,
+             "text read": plate_fact(field, "ocr_text"), "recovered": plate_fact(field, "recovered")}
+    lines = [f"plate {number} · {field}"]
+    for word, key in facts.items():
+        value = _attr(plate, key)
+        if value is not None:
+            lines.append(f"{word}: {f'{value:.3f}' if isinstance(value, float) else value}")
+    if plate.tags:
+        lines.append("tags: " + ", ".join(plate.tags))
+    return "<br>".join(lines)
+
+
+# what a tile says about one face or plate: (label, rank in the queue, shorter side in px) -> (lines, hover)
+Describe = Callable[[object, int, float], tuple[tuple[str, str], str]]
+
+
+def face_describer(field: str, queue: str, thresholds: dict[str, float]) -> Describe:
+    """The lines and hover of a face's tile in ``field``'s ``queue``."""
+    return lambda face, rank, size_px: (tile_lines(face, field, queue, thresholds, size_px),
+                                        face_hover(face, rank, field))
+
+
+def plate_describer(field: str) -> Describe:
+    """The lines and hover of a licence plate's tile in ``field``."""
+    return lambda plate, rank, size_px: (plate_lines(plate, field, size_px), plate_hover(plate, rank, field))
+
+
+def queue_tiles(source, patches, field: str, labels_field: str, describe: Describe) -> list[Tile]:
+    """The tiles of the faces or plates of ``patches`` (patches of ``source``'s ``labels_field``,
+    in queue order), each described by ``describe``."""
+    sample_ids, labels = patches.values(["sample_id", labels_field])
     ids, originals, versions = source.select(list(set(sample_ids))).values(["id", "filepath", field])
     paths = {i: (o, v) for i, o, v in zip(ids, originals, versions)}
     tiles, sizes = [], {}
-    for rank, (sample_id, face) in enumerate(zip(sample_ids, faces), start=1):
+    for rank, (sample_id, label) in enumerate(zip(sample_ids, labels), start=1):
         original, anonymized = paths[sample_id]
         if original not in sizes:
             sizes[original] = display_size(original)
         width, height = sizes[original]
-        size_px = min(face.bounding_box[2] * width, face.bounding_box[3] * height)
-        lines = tile_lines(face, field, queue, thresholds, size_px)
-        tiles.append(Tile(face.id, sample_id, original, anonymized, list(face.bounding_box), lines,
-                          status_color(_attr(face, face_status(field))), face_hover(face, rank, field)))
+        size_px = min(label.bounding_box[2] * width, label.bounding_box[3] * height)
+        lines, hover = describe(label, rank, size_px)
+        tiles.append(Tile(label.id, sample_id, original, anonymized, list(label.bounding_box), lines,
+                          status_color(_attr(label, face_status(field))), hover))
     return tiles
+
+
+def _text(text: str | None) -> str:
+    """Text OCR read, quoted; a dash where it read nothing."""
+    return f'"{text}"' if text else "—"
 
 
 def _attr(face, key: str):

@@ -1,9 +1,10 @@
 """The side-by-side audit dataset: every version of each image in one group.
 
 The audit dataset is grouped: slice ``original`` plus one slice per anonymized field, every slice
-pointing at the existing files (nothing is copied) and carrying the same face boxes, so the App's
-group view shows the original and each anonymized version together at full resolution. Runs
-stay on the source dataset; the audit dataset names it (``source_dataset``).
+pointing at the existing files (nothing is copied) and carrying the same face boxes (and licence
+plates, where the dataset has them), so the App's group view shows the original and each
+anonymized version together at full resolution. Runs stay on the source dataset; the audit
+dataset names it (``source_dataset``).
 
 A video dataset gets no audit dataset: the App's grid does not play a group's videos in step.
 Its versions are compared on the dataset itself: the App's media field switch plays each
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import fiftyone as fo
 
-from ldfa.plugin.audit.views import SOURCE_KEY, save_audit_views
+from ldfa.plugin.audit.views import SOURCE_KEY, plates_field_of, save_audit_views
 from ldfa.plugin.audit.views import source_dataset as source_dataset  # where the audit's users find it
 from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.runs import anonymized_fields, faces_field_of
@@ -46,14 +47,15 @@ def build_audit_dataset(dataset: fo.Dataset, faces_field: str | None = None,
     audit = fo.Dataset(name, persistent=True)
     audit.add_group_field("group", default=ORIGINAL)
     audit.info[SOURCE_KEY] = dataset.name
+    regions = [faces_field, *[f for f in [plates_field_of(dataset)] if dataset.has_sample_field(f)]]
     samples = []
-    for sample in dataset.select_fields([faces_field, *fields]).iter_samples():
+    for sample in dataset.select_fields([*regions, *fields]).iter_samples():
         group = fo.Group()
-        faces = sample[faces_field]
+        labels = {field: sample[field] for field in regions}
         for slice_name, path in [(ORIGINAL, sample.filepath), *((f, sample[f]) for f in fields)]:
             if path:
                 samples.append(fo.Sample(filepath=path, group=group.element(slice_name),
-                                         source_id=sample.id, **{faces_field: faces}))
+                                         source_id=sample.id, **labels))
     audit.add_samples(samples, progress=False)
     audit.select_group_slices().compute_metadata(progress=False)  # sizes in the App's sidebar
     audit.save()

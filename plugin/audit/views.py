@@ -1,7 +1,7 @@
 """The reviewers' queues: each version's faces by review status (at risk, not measurable,
-replaced), faces still close to their original, faces detectors lost, small and uncertain faces,
-failed images, videos and sequence frames with a face left in the clear, as FiftyOne views and
-saved views.
+replaced) and its licence plates likewise (their own queue), faces still close to their
+original, faces detectors lost, small and uncertain faces, failed images, videos and sequence
+frames with a face left in the clear, as FiftyOne views and saved views.
 
 Every name comes from ``ldfa.plugin.schema`` and every choice a run made (its faces field, its
 embedders and thresholds, its prediction field and eval key) from the run's record, so a view
@@ -12,6 +12,10 @@ version they show.
 A video's faces are on its frames, where the per-face image metrics do not run (they measure
 sampled frames in the companion dataset ``<name>-frames``, whose faces get their status there):
 a video's queue is its leaks over time (``leaks_view``).
+
+Plates (``ldfa.plugin.schema.PLATES``) carry the same status field as faces, written by the plate
+measures (``ldfa.plugin.metrics.plates``) from the share of the plate changed and the text OCR
+still reads there; the same filtering cuts their queues, ordered by what decided them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.freshness import faces_path
 from ldfa.plugin.runs import anonymized_fields, faces_field_of, run_config, run_results
 from ldfa.plugin.schema import (
+    ANONYMIZE,
     AT_RISK,
     DETECT,
     DETECTION_EVAL,
@@ -33,6 +38,8 @@ from ldfa.plugin.schema import (
     IDENTITY,
     NOT_MEASURABLE,
     ORIGINAL,
+    PLATE_EVAL,
+    PLATES,
     SEQUENCE,
     SEQUENCE_FRAME,
     TEMPORAL,
@@ -43,6 +50,8 @@ from ldfa.plugin.schema import (
     leaks_field,
     leaks_view,
     lost_view,
+    plate_fact,
+    plates_queue_view,
     queue_view,
     residual,
     riskiest_view,
@@ -97,10 +106,7 @@ def faces_with_status(collection, version: str, status: str, faces_field: str = 
     (faces no model judges) by residual similarity, most kept first; not measurable by residual,
     most kept first, then smaller faces first; replaced in any order. On an audit dataset the
     patches are cut from the slice of ``version``: the anonymized faces."""
-    if status not in FACE_STATUSES:
-        raise ConfigError(f"unknown face status '{status}': choose one of {', '.join(FACE_STATUSES)}")
-    view = _slice(collection, version).filter_labels(faces_field, F(face_status(version)) == status,
-                                                     only_matches=True).to_patches(faces_field)
+    view = _with_status(collection, version, status, faces_field)
     ratio, kept = (F(f"{faces_field}.{name}") for name in (threshold_ratio(version), residual(version)))
     most_kept = ((kept != None).if_else(kept, -2.0), -1)  # noqa: E711  (not measured: last)
     if status == AT_RISK:
@@ -112,17 +118,68 @@ def faces_with_status(collection, version: str, status: str, faces_field: str = 
     return view
 
 
+def plates_with_status(collection, version: str, status: str, plates_field: str = PLATES):
+    """Patches of ``version``'s licence plates whose review status is ``status``, riskiest first:
+    at risk by the characters of the original's text OCR still recovers, most first, then by the
+    share of the plate changed, least first; not measurable by that share, least first; replaced
+    in any order. Plates not measured come last. On an audit dataset, cut from the slice of
+    ``version``."""
+    view = _with_status(collection, version, status, plates_field)
+    recovered, cover = (F(f"{plates_field}.{plate_fact(version, name)}") for name in ("recovered", "cover"))
+    least_changed = ((cover != None).if_else(cover, 2.0), 1)  # noqa: E711  (not measured: last)
+    if status == AT_RISK:
+        return view.sort_by([((recovered != None).if_else(recovered, -1), -1), least_changed])  # noqa: E711
+    if status == NOT_MEASURABLE:
+        return view.sort_by([least_changed])
+    return view
+
+
+def _with_status(collection, version: str, status: str, field: str):
+    """Patches of the faces or plates of ``field`` whose status in ``version`` is ``status``."""
+    if status not in FACE_STATUSES:
+        raise ConfigError(f"unknown review status '{status}': choose one of {', '.join(FACE_STATUSES)}")
+    return _slice(collection, version).filter_labels(field, F(face_status(version)) == status,
+                                                     only_matches=True).to_patches(field)
+
+
 def status_counts(collection, version: str, faces_field: str = FACES) -> dict:
     """How many of ``version``'s faces have each review status, ``missed`` (faces the detector no
     longer finds on it; None when its detection evaluation never ran), ``faces`` and ``judged``
     (faces some identity model can judge: the denominator of the same-person rate)."""
     view, faces, source = _slice(collection, version), f"{faces_field}.detections", source_dataset(collection._dataset)
     key = detection_eval_key(collection, version)
-    status, verdict, evaluated = (f"{faces}.{name}" for name in (face_status(version), same_person(version), key))
-    found = view.count_values(status) if source.has_field(status) else {}
+    verdict, evaluated = (f"{faces}.{name}" for name in (same_person(version), key))
     missed = view.count_values(evaluated).get("fn", 0) if key and source.has_field(evaluated) else None
-    return {**{s: found.get(s, 0) for s in FACE_STATUSES}, "missed": missed, "faces": view.count(faces),
-            "judged": view.count(verdict) if source.has_field(verdict) else 0}
+    return {**(_tally(collection, version, faces_field) or dict.fromkeys(FACE_STATUSES, 0)), "missed": missed,
+            "faces": view.count(faces), "judged": view.count(verdict) if source.has_field(verdict) else 0}
+
+
+def plate_counts(collection, version: str, plates_field: str = PLATES) -> dict:
+    """How many of ``version``'s licence plates have each review status (None when they were never
+    measured) and ``plates``, how many there are."""
+    tally = _tally(collection, version, plates_field) or dict.fromkeys(FACE_STATUSES)
+    return {**tally, "plates": _slice(collection, version).count(f"{plates_field}.detections")}
+
+
+def _tally(collection, version: str, field: str) -> dict | None:
+    """Status -> how many of the faces or plates of ``field`` have it in ``version``; None when
+    none has a status there."""
+    status = f"{field}.detections.{face_status(version)}"
+    if not source_dataset(collection._dataset).has_field(status):
+        return None
+    found = _slice(collection, version).count_values(status)
+    return {s: found.get(s, 0) for s in FACE_STATUSES}
+
+
+def plates_field_of(collection) -> str:
+    """The Detections field of ``collection``'s licence plates: the one its anonymization runs
+    replaced, or its plate measures read (``plates_field`` of their records), else ``plates``."""
+    for version in anonymized_fields(collection):
+        for kind in (ANONYMIZE, PLATE_EVAL):
+            field = (run_config(collection, run_key(kind, version)) or {}).get("plates_field")
+            if field:
+                return field
+    return PLATES
 
 
 def lost_faces(collection, field: str, faces_field: str = FACES, size: str | None = None,
@@ -217,7 +274,8 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
     """Create (or refresh) the reviewers' saved views; returns their names.
 
     Per anonymized field: its faces by review status (``queue_view``: at risk, not measurable,
-    replaced, riskiest first as ``faces_with_status`` orders them), riskiest faces (those any
+    replaced, riskiest first as ``faces_with_status`` orders them), its licence plates likewise
+    where they were measured (``plates_queue_view``, ``plates_with_status``), riskiest faces (those any
     model of its identity run still calls the same person) and faces lost after anonymization
     (misses of its detection evaluation). Plus the faces under ``small_face_px`` pixels (shorter
     side; ``faces_under_view``), uncertain faces (lowest score first) and samples where
@@ -232,12 +290,15 @@ def save_audit_views(dataset: fo.Dataset, faces_field: str | None = None,
     of the source, tagged there, so that view stays on the source.
     """
     source = source_dataset(dataset)
-    faces_field = faces_field or faces_field_of(source)
+    faces_field, plates_field = faces_field or faces_field_of(source), plates_field_of(source)
     grouped, video = dataset.media_type == "group", dataset.media_type == "video"
     views = {}
     for field in anonymized_fields(source):  # the faces' attributes are declared on the source
         if source.has_field(f"{faces_field}.detections.{face_status(field)}"):
             views.update({queue_view(field, status): faces_with_status(dataset, field, status, faces_field)
+                          for status in FACE_STATUSES})
+        if source.has_field(f"{plates_field}.detections.{face_status(field)}"):
+            views.update({plates_queue_view(field, status): plates_with_status(dataset, field, status, plates_field)
                           for status in FACE_STATUSES})
         if source.has_field(f"{faces_field}.detections.{same_person(field)}"):
             views[riskiest_view(field)] = riskiest_faces(dataset, field, faces_field,

@@ -17,11 +17,13 @@ from ldfa.converters.coco import import_coco
 from ldfa.converters.export import export_anonymized
 from ldfa.converters.verify import verify_export
 from ldfa.plugin.errors import ConfigError, OutputError
-from ldfa.plugin.geometry.boxes import to_pixels
+from ldfa.plugin.geometry.boxes import from_pixels, to_pixels
+from ldfa.plugin.geometry.polygons import plates_from_polylines
 from ldfa.plugin.pipeline import anonymize_dataset
 
 CITIES = {"train": ["aachen", "bochum"], "val": ["frankfurt"]}
 FACE = [0.4, 0.3, 0.1, 0.25]  # one synthetic face box per image
+PLATE_STEM, PLATE_CAR, PLATE = "aachen_000000_000000", (4, 30, 40, 24), (18, 46, 12, 4)  # one car's plate (px)
 
 
 def polygons(label_boxes, w=128, h=64):
@@ -32,7 +34,8 @@ def polygons(label_boxes, w=128, h=64):
 
 @pytest.fixture
 def cityscapes_root(tmp_path):
-    """A small Cityscapes tree: 2 splits, 3 cities, every annotation kind, an extra, a bad file."""
+    """A small Cityscapes tree: 2 splits, 3 cities, every annotation kind (a car's licence plate
+    once), an extra, a bad file."""
     root = tmp_path / "cityscapes"
     rng = np.random.default_rng(0)
     for split, cities in CITIES.items():
@@ -44,8 +47,9 @@ def cityscapes_root(tmp_path):
                 Image.fromarray(rng.integers(0, 255, (64, 128, 3), dtype=np.uint8)).save(img)
                 gt = root / "gtFine" / split / city
                 gt.mkdir(parents=True, exist_ok=True)
+                plate = [("car", PLATE_CAR), ("license plate", PLATE)] if stem == PLATE_STEM else []
                 (gt / f"{stem}_gtFine_polygons.json").write_text(
-                    json.dumps(polygons([("road", (0, 40, 128, 24)), ("person", (50, 20, 12, 30))])))
+                    json.dumps(polygons([("road", (0, 40, 128, 24)), ("person", (50, 20, 12, 30)), *plate])))
                 for kind in ("labelIds", "instanceIds", "color"):
                     labels = rng.integers(0, 30, (64, 128), dtype=np.uint8)
                     Image.fromarray(labels).save(gt / f"{stem}_gtFine_{kind}.png")
@@ -85,6 +89,16 @@ def test_cityscapes_import_reads_every_annotation_kind_and_reports_bad_files(dat
     assert import_cityscapes(cityscapes_root, dataset, progress=False)["images"] == 0  # no duplicates
 
 
+def test_cityscapes_licence_plate_polygons_are_kept_and_named_as_the_datasets_own_plates(dataset, cityscapes_root):
+    import_cityscapes(cityscapes_root, dataset, progress=False)
+    assert dataset.info["ldfa_source"]["plates_fields"] == ["gt_fine"]  # gt_coarse holds cars, no plate
+    sample = dataset.match({"relpath": {"$regex": PLATE_STEM}}).first()
+    assert [p.label for p in sample.gt_fine.polylines] == ["road", "person", "car", "license plate"]
+    [box] = plates_from_polylines(sample.gt_fine)
+    assert box == pytest.approx(from_pixels(*PLATE, 128, 64))
+    assert sum(len(plates_from_polylines(g)) for g in dataset.values("gt_fine")) == 1
+
+
 def test_cityscapes_export_gives_back_the_tree_with_only_face_pixels_changed(
     dataset, cityscapes_root, tmp_path
 ):
@@ -111,11 +125,12 @@ def test_cityscapes_export_gives_back_the_tree_with_only_face_pixels_changed(
     assert [c["ok"] for c in result["checks"]] == [True, True, True, True]
     assert "0 %" in result["checks"][2]["rule"] and "JPEG: mean change <= 3" in result["checks"][2]["rule"]
 
-    # cityscapesscripts' own tool reads the export exactly as it reads the original.
-    rel = "gtFine/val/frankfurt/frankfurt_000000_000001_gtFine_polygons.json"
-    json2labelImg(str(cityscapes_root / rel), str(tmp_path / "a.png"), "ids")
-    json2labelImg(str(out / rel), str(tmp_path / "b.png"), "ids")
-    assert (np.asarray(Image.open(tmp_path / "a.png")) == np.asarray(Image.open(tmp_path / "b.png"))).all()
+    # cityscapesscripts' own tool reads the export exactly as it reads the original (a plate's polygon too).
+    for rel in ("gtFine/val/frankfurt/frankfurt_000000_000001_gtFine_polygons.json",
+                f"gtFine/train/aachen/{PLATE_STEM}_gtFine_polygons.json"):
+        json2labelImg(str(cityscapes_root / rel), str(tmp_path / "a.png"), "ids")
+        json2labelImg(str(out / rel), str(tmp_path / "b.png"), "ids")
+        assert (np.asarray(Image.open(tmp_path / "a.png")) == np.asarray(Image.open(tmp_path / "b.png"))).all()
 
 
 def test_verify_export_catches_changed_annotations_pixels_and_extra_files(
