@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 # ``import ldfa`` (and the CLI's --help) does not pay for importing FiftyOne and torch.
 _SDK = {
     "detect_faces": "ldfa.plugin.detection.detect",
+    "detect_plates": "ldfa.plugin.detection.plates",
     "detect_image": "ldfa.plugin.detection.core",
     "anonymize_image": "ldfa.plugin.pixels",
     "anonymize_faces": "ldfa.plugin.guard.step",
@@ -19,6 +20,7 @@ _SDK = {
     "compute_identity_distance": "ldfa.plugin.metrics.identity",
     "compute_residual_similarity": "ldfa.plugin.metrics.residual",
     "compute_attribute_differences": "ldfa.plugin.metrics.attributes",
+    "measure_plates": "ldfa.plugin.metrics.plates",
     "evaluate_face_detection": "ldfa.plugin.metrics.evaluation",
     "comparison_table": "ldfa.plugin.metrics.report",
     "write_report": "ldfa.plugin.metrics.report",

@@ -44,9 +44,9 @@ def detected(clip: Path):
     """The clip's faces per frame as the video detection finds and tracks them."""
     from ldfa.plugin.detection.track_config import TrackConfig
     from ldfa.plugin.detection.video import VideoDetectTask, detect_video
-    from ldfa.plugin.models.detector.config import DetectorConfig
+    from ldfa.plugin.detection.workers import finder
 
-    return detect_video(VideoDetectTask("bench", str(clip)), DetectorConfig.build(), TrackConfig())
+    return detect_video(VideoDetectTask("bench", str(clip)), finder("face", {}), TrackConfig())
 
 
 def face_tasks(found) -> tuple[list[tuple], list[list]]:

@@ -7,7 +7,7 @@ from ldfa.cli.output import emit
 from ldfa.plugin.anonymization.config import PRESETS, PRESETS_HELP, AnonymizationConfig, DiffusionConfig
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.guard.config import GuardStep
-from ldfa.plugin.schema import FACES
+from ldfa.plugin.schema import FACES, PLATES
 
 
 def add_parser(sub):
@@ -19,6 +19,8 @@ def add_parser(sub):
     p.add_argument("--field", help="string field for the new paths (default: anon_<method>)")
     p.add_argument("--output-dir", help="folder mirroring the source tree (default: <source>-<field>)")
     p.add_argument("--faces-field", default=FACES, help=f"Detections field with the faces (default: {FACES})")
+    p.add_argument("--plates-field", default=PLATES, help="Detections field with the licence plates, "
+                   f"replaced too when the dataset has it (default: {PLATES}; `ldfa detect --plates`)")
     p.add_argument("--preset", choices=list(PRESETS), help=PRESETS_HELP)
     add_anonymization_options(p)
     add_options(p, EngineConfig, group="engine")
@@ -54,7 +56,8 @@ def run(args) -> int:
     from ldfa.plugin.io.folders import open_dataset
 
     dataset = open_dataset(args.dataset)
-    summary = anonymize_then_guard(dataset, faces_field=args.faces_field, field=args.field,
+    summary = anonymize_then_guard(dataset, faces_field=args.faces_field, plates_field=args.plates_field,
+                                   field=args.field,
                                    output_dir=args.output_dir, overwrite=args.overwrite,
                                    preset=args.preset, progress=not args.json,
                                    engine=given(args, EngineConfig), **given(args, GuardStep),

@@ -11,6 +11,7 @@ from ldfa.converters import FORMATS
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.guard.config import GuardStep
 from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.models.plates import PlateDetectorConfig
 
 # Detection options `ldfa run` leaves to their defaults: their names are the anonymization's
 # (--min-face-px, --batch-size), and one --device serves both stages.
@@ -69,6 +70,9 @@ def add_parser(sub):
     p.add_argument("--no-people", action="store_true",
                    help="do not use the source's person annotations to find faces the detector missed")
     add_options(p, DetectorConfig, skip=_RUN_SKIPS_DETECTION, group="detection")
+    p.add_argument("--plates", action="store_true",
+                   help="licence plates too: detected, tracked and replaced whole like faces")
+    add_options(p, PlateDetectorConfig, skip=("device",), group="licence plates (with --plates)")
     add_anonymization_options(p)
     add_options(p, EngineConfig, group="engine")
     p.add_argument("--overwrite", action="store_true",
@@ -137,8 +141,9 @@ def run_pipeline(args) -> int:
                                annotations=args.annotations, detection=detection,
                                use_people=not args.no_people, overwrite=args.overwrite,
                                progress=not args.json, engine=given(args, EngineConfig),
+                               plates=args.plates, plate_detection=_plate_detection(args, params),
                                **given(args, GuardStep), **params)
-    detected, anonymized = result["detected"], result["anonymized"]
+    detected, anonymized, plates = result["detected"], result["anonymized"], result.get("plates")
     text = "\n".join([
         f"source: {result['source']} ({result['format']}); dataset '{result['dataset']}': "
         f"{result['imported'].get('images', 0)} images"
@@ -146,9 +151,11 @@ def run_pipeline(args) -> int:
         f"detected: {detected['faces']} faces in {_media(detected, 'images')} ("
         + (", ".join(f"{n} {s}" for s, n in detected["by_source"].items()) or "none") + ")"
         if detected["images"] else f"detected: all {_media(detected, 'already_detected')} already, same settings",
+        *([_plates_text(plates)] if plates else []),
         f"anonymized: {anonymized['written']} written, {anonymized['resumed']} already done, "
-        f"{anonymized['failed']} failed; {anonymized['faces']} faces",
-        *guard_lines(anonymized["identity_guard"]), *_failed_lines(detected, anonymized),
+        f"{anonymized['failed']} failed; {anonymized['faces']} faces"
+        + (f", {anonymized['plates']} licence plates" if plates else ""),
+        *guard_lines(anonymized["identity_guard"]), *_failed_lines(detected, anonymized, plates or {}),
         _export_text(result["exported"]), _verify_text(result["verified"]),
         f"output: {result['output']}", f"manifest: {result['manifest']}"])
     emit(result, args.json, text)
@@ -164,11 +171,25 @@ def _media(summary: dict, key: str) -> str:
     return f"{summary[key]} {'videos' if summary.get('media') == 'video' else 'images'}"
 
 
-def _failed_lines(detected: dict, anonymized: dict) -> list[str]:
+def _plate_detection(args, params: dict) -> dict:
+    """The plate detector's options the user gave; one --device serves every stage."""
+    detection = given(args, PlateDetectorConfig, skip=("device",))
+    return detection | ({"device": params["device"]} if "device" in params else {})
+
+
+def _plates_text(plates: dict) -> str:
+    """The plate detection's line of ``ldfa run``'s summary."""
+    if not plates["images"]:
+        return f"plates: all {_media(plates, 'already_detected')} already looked at, same settings"
+    sources = ", ".join(f"{n} {s}" for s, n in plates["by_source"].items()) or "none"
+    return f"plates: {plates['faces']} licence plates in {_media(plates, 'images')} ({sources})"
+
+
+def _failed_lines(detected: dict, anonymized: dict, plates: dict) -> list[str]:
     """One line per file that could not be anonymized, with its first reason (detection's, when
     the file could not even be read for faces)."""
     failed: dict[str, str] = {}
-    for stage in (detected, anonymized):
+    for stage in (detected, plates, anonymized):
         for failure in stage.get("failures", []):
             failed.setdefault(failure["filepath"], failure["error"])
     return [f"  failed: {path}: {why}" for path, why in failed.items()]

@@ -7,7 +7,8 @@ from ldfa.cli.output import emit
 from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.models.detector.config import DetectorConfig
-from ldfa.plugin.schema import FACES
+from ldfa.plugin.models.plates import PlateDetectorConfig
+from ldfa.plugin.schema import FACES, PLATES
 
 
 def add_parser(sub):
@@ -25,6 +26,10 @@ def add_parser(sub):
                    help="Polylines/Detections fields with the dataset's people (gt_fine, persons, "
                    "ground_truth): a person without a face gets a closer look, then keypoints")
     add_options(p, DetectorConfig, group="detection")
+    p.add_argument("--plates", action="store_true",
+                   help="licence plates too, into their own Detections field (tracked in videos)")
+    p.add_argument("--plates-field", default=PLATES, help=f"with --plates: the plates' field (default: {PLATES})")
+    add_options(p, PlateDetectorConfig, skip=("device",), group="licence plates (with --plates)")
     add_options(p, TrackConfig, group="tracking (videos and frame sequences)")
     add_options(p, EngineConfig, group="engine")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -33,11 +38,16 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ldfa.plugin.detection.detect import detect_faces
+    from ldfa.plugin.detection.plates import detect_plates
     from ldfa.plugin.errors import ConfigError
     from ldfa.plugin.io.folders import add_image_folder, add_video_folder, dataset_for_command, scan_image_folder
 
     # every input checked before a dataset is made for it
     DetectorConfig.build(**given(args, DetectorConfig))
+    plate_params = given(args, PlateDetectorConfig, skip=("device",)) | (
+        {"device": args.device} if getattr(args, "device", None) else {})
+    if args.plates:
+        PlateDetectorConfig.build(**plate_params)
     TrackConfig.build(**given(args, TrackConfig))
     EngineConfig.of(given(args, EngineConfig))
     if args.images and args.videos:
@@ -50,9 +60,15 @@ def run(args) -> int:
         summary = detect_faces(dataset, label_field=args.field, people_field=args.people_field,
                                progress=not args.json, engine=given(args, EngineConfig),
                                tracking=given(args, TrackConfig), **given(args, DetectorConfig))
+        plates = detect_plates(dataset, label_field=args.plates_field, progress=not args.json,
+                               engine=given(args, EngineConfig), tracking=given(args, TrackConfig),
+                               **plate_params) if args.plates else None
     kind = "videos" if args.videos else "images"
     result = {"dataset": dataset.name, f"{kind}_added": added, **summary.to_dict()}
     text = str(summary)
+    if plates is not None:
+        result["plates"] = plates.to_dict()
+        text += f"\n{plates}"
     if added:
         text = (f"added {added['added']} {kind} to '{dataset.name}' "
                 f"({added[f'not_{kind}']} other files ignored)\n{text}")

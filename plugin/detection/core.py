@@ -1,12 +1,14 @@
 """The detection core: per-image tasks in, per-image faces out, never a database.
 
 ``detect_faces`` (``detect.py``) reads the tasks from FiftyOne and writes the results back; an
-engine (``ldfa.plugin.engines``) runs ``DetectWorker`` here or on Ray workers, which import this
-module without FiftyOne. ``detect_image`` is the same core on one image in memory.
+engine (``ldfa.plugin.engines``) runs ``workers.DetectWorker`` here or on Ray workers, which
+import this module without FiftyOne; licence plates take the same path with their own finder.
+``detect_image`` is the same core on one image in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,19 +53,20 @@ class DetectResult:
 
 
 @dataclass(frozen=True)
-class DetectWorker:
-    """The detection core as a worker: config fields by name, checked (and the device chosen)
-    in the process that runs it."""
+class Finder:
+    """What finds one kind of region in a batch of same-kind images: ``find(images, labels,
+    candidates)`` gives each image's regions (``labels``: each image's labels of the dataset
+    that point at more of them: people for faces, plate polygons for plates), ``batch_size``
+    images a call."""
 
-    params: dict
-
-    def __call__(self, tasks: list[DetectTask]) -> list[DetectResult]:
-        return detect_images(tasks, DetectorConfig.build(**self.params))
+    find: Callable[[list, list, bool], list[list[Face]]]
+    batch_size: int
 
 
-def detect_images(tasks: list[DetectTask], config: DetectorConfig) -> list[DetectResult]:
-    """Faces of every readable image of ``tasks`` (the full frame, the zoom pass, then a closer
-    look at each person without a face); an unreadable image gets its reason."""
+def detect_images(tasks: list[DetectTask], found_by: Finder) -> list[DetectResult]:
+    """Faces (or plates) of every readable image of ``tasks`` (for faces: the full frame, the
+    zoom pass, then a closer look at each person without a face); an unreadable image gets its
+    reason."""
     images, readable, results = [], [], {}
     for task in tasks:
         try:
@@ -71,8 +74,7 @@ def detect_images(tasks: list[DetectTask], config: DetectorConfig) -> list[Detec
             readable.append(task)
         except ImageError as e:
             results[task.sample_id] = DetectResult(task.sample_id, task.filepath, None, [], str(e))
-    found = find_faces(images, [task.people for task in readable], config,
-                       candidates=any(task.tracked for task in readable))
+    found = found_by.find(images, [task.people for task in readable], any(task.tracked for task in readable))
     for task, img, faces in zip(readable, images, found):
         faces = faces if task.tracked else [f for f in faces if f.source != CANDIDATE_SOURCE]
         results[task.sample_id] = DetectResult(task.sample_id, task.filepath,

@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 import fiftyone as fo
 
 from ldfa.plugin import failures
-from ldfa.plugin.detection.core import DetectResult, DetectTask, DetectWorker, face_fields
+from ldfa.plugin.detection.core import DetectResult, DetectTask, face_fields
 from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.detection.tracks import track_faces
 from ldfa.plugin.detection.video import VideoDetectResult, VideoDetectTask, VideoDetectWorker
+from ldfa.plugin.detection.workers import DetectWorker, finder
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.engines.run import blocks, run_tasks
 from ldfa.plugin.errors import ConfigError
@@ -18,7 +19,7 @@ from ldfa.plugin.models.detector.backends import Face
 from ldfa.plugin.models.detector.config import DetectorConfig
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import record_run, versions
-from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, SEQUENCE, SEQUENCE_FRAME, run_key
+from ldfa.plugin.schema import DETECT, FACE_LABEL, FACES, PLATE_LABEL, SEQUENCE, SEQUENCE_FRAME, run_key
 
 WRITE_IMAGES = 32  # results written to FiftyOne together: a few round trips per 32 images
 # Image sequences carry no frame rate; the tracker's settings are in frames, this only scales
@@ -33,8 +34,9 @@ class DetectionSummary:
     label_field: str
     detector: str
     by_source: dict[str, int] = field(default_factory=dict)  # faces each way of finding added
-    min_face_px: int = 0  # "small" means under this: the detector's own limit
+    min_face_px: int = 0  # "small" means under this: the detector's own limit (0 for plates)
     small: int = 0  # faces below min_face_px: kept, marked `small`, anonymized like the rest
+    noun: str = "faces"  # what was found: faces, licence plates
     per_image: list[dict] = field(default_factory=list)
 
     @property
@@ -65,8 +67,8 @@ class DetectionSummary:
 
     def __str__(self) -> str:
         sources = ", ".join(f"{n} {s}" for s, n in self.by_source.items()) or "none"
-        lines = [f"{self.images} images, {self.faces} faces ({sources}; {self.small} small: under "
-                 f"{self.min_face_px} px), "
+        small = f"; {self.small} small: under {self.min_face_px} px" if self.min_face_px else ""
+        lines = [f"{self.images} images, {self.faces} {self.noun} ({sources}{small}), "
                  f"{self.failed} failed (field '{self.label_field}', detector {self.detector})"]
         lines += [f"  failed: {f['filepath']}: {f['error']}" for f in self.failures]
         return "\n".join(lines)
@@ -122,44 +124,54 @@ def detect_faces(
             ``max_side``, ``batch_size``, ``device``); its help says what each does
     """
     config = DetectorConfig.build(**params)
+    video = collection.media_type == "video"
+    people_fields = [] if video else _people_fields(collection, people_field)
+    summary = DetectionSummary(label_field, config.detector, min_face_px=config.min_face_px)
+    record = {"method": "ldfa.detect_faces", "label_field": label_field, **asdict(config),
+              "people_fields": people_fields, "versions": versions("facenet-pytorch", "onnxruntime", "torch")}
+    return detect_regions(collection, "face", label_field, people_fields, params, summary, record,
+                          progress, engine, tracking)
+
+
+def detect_regions(collection, kind: str, label_field: str, labels_fields: list[str], params: dict,
+                   summary: DetectionSummary, record: dict, progress: ProgressArg = True,
+                   engine: str | dict | EngineConfig = "local", tracking: dict | None = None) -> DetectionSummary:
+    """Find one ``kind`` of region (face or plate) in every sample of ``collection`` on
+    ``engine``, track it in videos and sequences, write it to ``label_field`` a batch at a time
+    and record the run (``record``: what decided it); ``labels_fields``: the dataset's labels
+    that point at more regions (people for faces, plate polygons for plates)."""
     track = TrackConfig.build(**(tracking or {}))
     engine = EngineConfig.of(engine)
     video = collection.media_type == "video"
-    people_fields = [] if video else _people_fields(collection, people_field)
     _ensure_detections_field(collection, label_field, video)
-    summary = DetectionSummary(label_field, config.detector, min_face_px=config.min_face_px)
     ids = collection.values("id")
     sequences = dict(zip(ids, collection.values(SEQUENCE))) if collection.has_field(SEQUENCE) else {}
 
     def read(block_ids: list[str]) -> list:
         view = collection.select(block_ids, ordered=True)
-        paths, people = view.values("filepath"), view.values(people_fields) if people_fields else []
+        paths, people = view.values("filepath"), view.values(labels_fields) if labels_fields else []
         if video:
             return [VideoDetectTask(i, p) for i, p in zip(block_ids, paths)]
         return [DetectTask(i, p, tuple(labels), bool(sequences.get(i))) for i, p, labels in
                 zip(block_ids, paths, zip(*people) if people else [()] * len(block_ids))]
 
-    worker = VideoDetectWorker(params, asdict(track)) if video else DetectWorker(params)
+    worker = VideoDetectWorker(params, asdict(track), kind) if video else DetectWorker(params, kind)
+    batch = 1 if video else finder(kind, params).batch_size
+    label = PLATE_LABEL if kind == "plate" else FACE_LABEL
     per_image, pending, held = {}, [], []
-    with Progress(len(ids), "Detecting faces", progress) as bar:
-        for results in run_tasks(blocks(ids, read), worker, engine, 1 if video else config.batch_size):
+    with Progress(len(ids), f"Detecting {'licence plates' if kind == 'plate' else 'faces'}", progress) as bar:
+        for results in run_tasks(blocks(ids, read), worker, engine, batch):
             held += [r for r in results if sequences.get(r.sample_id)]  # tracked once all are in
             pending += [r for r in results if not sequences.get(r.sample_id)]
             if len(pending) >= WRITE_IMAGES or video:
-                per_image.update(_write(collection, label_field, pending, config, summary))
+                per_image.update(_write(collection, label_field, pending, label, summary))
                 pending = []
             bar.update(len(results))
         pending += _tracked_sequences(held, sequences, collection, track)
-        per_image.update(_write(collection, label_field, pending, config, summary))
+        per_image.update(_write(collection, label_field, pending, label, summary))
     summary.per_image = [per_image[i] for i in ids]  # in the collection's order, whatever the engine
-    record_run(
-        collection,
-        run_key(DETECT, label_field),
-        {"method": "ldfa.detect_faces", "label_field": label_field, **asdict(config),
-         "people_fields": people_fields, "engine": asdict(engine), "tracking": asdict(track),
-         "versions": versions("facenet-pytorch", "onnxruntime", "torch")},
-        summary.totals(),
-    )
+    record_run(collection, run_key(DETECT, label_field),
+               {**record, "engine": asdict(engine), "tracking": asdict(track)}, summary.totals())
     return summary
 
 
@@ -185,8 +197,7 @@ def _tracked_sequences(results: list[DetectResult], sequences: dict, collection,
     return results
 
 
-def _write(collection, label_field: str, results: list, config: DetectorConfig,
-           summary: DetectionSummary) -> dict[str, dict]:
+def _write(collection, label_field: str, results: list, label: str, summary: DetectionSummary) -> dict[str, dict]:
     """Store a batch of results as labels (failures recorded), count them in ``summary`` and
     return each image's (or video's) line of ``summary.per_image`` by sample id."""
     labels, reasons, lines = {}, {}, {}
@@ -196,7 +207,7 @@ def _write(collection, label_field: str, results: list, config: DetectorConfig,
         frames = r.frames if video else [list(zip(r.faces, r.tracks or [None] * len(r.faces)))]
         labels[r.sample_id] = None
         if r.error is None:
-            detections = [fo.Detections(detections=[to_detection(f, *r.size, config.min_face_px, index)
+            detections = [fo.Detections(detections=[to_detection(f, *r.size, summary.min_face_px, index, label)
                                                     for f, index in faces]) for faces in frames]
             labels[r.sample_id] = detections if video else detections[0]
         faces = [f for faces in frames for f, _ in faces]
@@ -205,7 +216,7 @@ def _write(collection, label_field: str, results: list, config: DetectorConfig,
             lines[r.sample_id].update(frames=len(frames), tracks=len({i for fs in frames for _, i in fs}))
         for face in faces:
             summary.by_source[face.source] = summary.by_source.get(face.source, 0) + 1
-            summary.small += face.size < config.min_face_px
+            summary.small += face.size < summary.min_face_px
     if not results:
         return lines
     if collection.media_type == "video":
@@ -253,7 +264,8 @@ def _ensure_detections_field(collection, label_field: str, video: bool = False) 
 
 
 def to_detection(face: Face, width: int, height: int, min_face_px: int = 0,
-                 index: int | None = None) -> fo.Detection:
-    """A FiftyOne face detection: what ``detect_image`` gives for the face (``face_fields``),
-    with its track id as ``index`` in a video or sequence (FiftyOne draws tracks by it)."""
-    return fo.Detection(label=FACE_LABEL, index=index, **face_fields(face, width, height, min_face_px))
+                 index: int | None = None, label: str = FACE_LABEL) -> fo.Detection:
+    """A FiftyOne face (or ``label``: licence plate) detection: what ``detect_image`` gives for
+    the face (``face_fields``), with its track id as ``index`` in a video or sequence (FiftyOne
+    draws tracks by it)."""
+    return fo.Detection(label=label, index=index, **face_fields(face, width, height, min_face_px))

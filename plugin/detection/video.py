@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ldfa.plugin.detection.core import find_faces
+from ldfa.plugin.detection.core import Finder
 from ldfa.plugin.detection.track_config import TrackConfig
 from ldfa.plugin.detection.tracks import track_faces
+from ldfa.plugin.detection.workers import finder
 from ldfa.plugin.errors import ImageError
 from ldfa.plugin.io.video import probe, read_frames
 from ldfa.plugin.models.detector.backends import Face
-from ldfa.plugin.models.detector.config import DetectorConfig
 
 
 @dataclass
@@ -38,18 +38,19 @@ class VideoDetectResult:
     error: str | None = None
 
 
-def detect_video(task: VideoDetectTask, config: DetectorConfig, tracking: TrackConfig) -> VideoDetectResult:
-    """Every frame's faces of one video, tracked; an unreadable or truncated video gets its reason."""
+def detect_video(task: VideoDetectTask, found_by: Finder, tracking: TrackConfig) -> VideoDetectResult:
+    """Every frame's faces (or plates) of one video, tracked; an unreadable or truncated video
+    gets its reason."""
     try:
         info = probe(task.filepath)
         found, batch = [], []
         for frame in read_frames(task.filepath, info=info):
             batch.append(frame)
-            if len(batch) == config.batch_size:
-                found += find_faces(batch, [()] * len(batch), config, candidates=True)
+            if len(batch) == found_by.batch_size:
+                found += found_by.find(batch, [()] * len(batch), True)
                 batch = []
         if batch:
-            found += find_faces(batch, [()] * len(batch), config, candidates=True)
+            found += found_by.find(batch, [()] * len(batch), True)
     except ImageError as e:
         return VideoDetectResult(task.sample_id, task.filepath, None, error=str(e))
     size = (info.width, info.height)
@@ -60,11 +61,13 @@ def detect_video(task: VideoDetectTask, config: DetectorConfig, tracking: TrackC
 
 @dataclass(frozen=True)
 class VideoDetectWorker:
-    """``detect_video`` as a worker (one video a task): config fields by name, built where it runs."""
+    """``detect_video`` as a worker (one video a task): config fields by name, built where it
+    runs; ``kind`` face or plate."""
 
     params: dict
     tracking: dict
+    kind: str = "face"
 
     def __call__(self, tasks: list[VideoDetectTask]) -> list[VideoDetectResult]:
-        config, tracking = DetectorConfig.build(**self.params), TrackConfig(**self.tracking)
-        return [detect_video(task, config, tracking) for task in tasks]
+        found_by, tracking = finder(self.kind, self.params), TrackConfig(**self.tracking)
+        return [detect_video(task, found_by, tracking) for task in tasks]

@@ -77,3 +77,13 @@ def union_mask(width: int, height: int, boxes_rel, grow: float = 1.0, ellipse: b
         px1, py1, px2, py2 = paste = paste_region(region, fade_px, width, height, ellipse)
         mask[py1:py2, px1:px2] |= blend_weights(face_shape(region, paste, ellipse), fade_px) > 0
     return mask
+
+
+def regions_mask(width: int, height: int, faces, mask: dict, plates=()) -> np.ndarray:
+    """H x W boolean mask of every pixel a run may change for these faces and licence plates,
+    from its recorded mask parameters (``grow``, ``ellipse``, ``fade_px``; ``plates``: the
+    plates' ``grow`` and ``fade_px``, a plate's shape being its box): what verification allows."""
+    inside = union_mask(width, height, faces, mask["grow"], mask["ellipse"], mask.get("fade_px", 0))
+    if plates:
+        inside |= union_mask(width, height, plates, mask["plates"]["grow"], False, mask["plates"]["fade_px"])
+    return inside

@@ -15,6 +15,7 @@ from ldfa.plugin.detection.core import (
     nested_pairs,
     one_box_per_face,
 )
+from ldfa.plugin.detection.workers import finder
 from ldfa.plugin.geometry.boxes import iou as box_iou
 from ldfa.plugin.io.images import read_rgb
 from ldfa.plugin.models.detector.backends import Face
@@ -32,7 +33,7 @@ def detected(sample_photos, tmp_path_factory):
     astronaut, hopper = (str(p) for p in sample_photos)
     tasks = [DetectTask("astronaut", astronaut, ()), DetectTask("unreadable", str(folder / "text.jpg"), ()),
              DetectTask("hopper", hopper, ()), DetectTask("missing", str(folder / "gone.jpg"), ())]
-    return tasks, detect_images(tasks, DetectorConfig.build())
+    return tasks, detect_images(tasks, finder("face", {}))
 
 
 def test_the_results_follow_the_tasks(detected):
