@@ -38,11 +38,13 @@ QUEUE_COLUMNS = {"field": "version", "faces": "faces", "judged": "judged",
                  f"count_{AT_RISK}": "at risk ↓", f"count_{NOT_MEASURABLE}": "not measurable ↓",
                  f"count_{REPLACED}": "replaced ↑", f"count_{MISSED}": "missed by detector ↓",
                  "stale": "stale images ↓"}
-# the licence plates' review queue per version: every plate has one status (``plate_counts``), and
-# what the plate measures counted (``ldfa.plugin.metrics.plates``' results, None where not recorded)
+# the licence plates' review queue per version: every plate has one status (``plate_counts``), then
+# what the plate measures counted (``ldfa.plugin.metrics.plates``' results, None where not recorded):
+# text leaks over the plates whose original OCR reads, and against labelled plates, recall and cover
 PLATE_QUEUE_COLUMNS = {"field": "version", "plates": "plates", f"count_{AT_RISK}": "at risk ↓",
                        f"count_{NOT_MEASURABLE}": "not measurable ↓", f"count_{REPLACED}": "replaced ↑",
-                       "ocr_leaks": "text read after ↓", "covered_whole": "covered whole ↑"}
+                       "leaks_shown": "text read after ↓", "recall_shown": "labelled plates found ↑",
+                       "covered_shown": "labelled plates covered whole ↑"}
 # each rate beside what it counts (judged / total)
 PRIVACY_COLUMNS = {"field": "version", "same_person_shown": "same person (any model) ↓",
                    "reid_shown": "re-id (any model) ↓", "residual_shown": "residual ↓",
@@ -105,17 +107,30 @@ def table_rows(dataset) -> list[dict]:
 
 
 def plate_rows(dataset, plates_field: str) -> list[dict]:
-    """Per anonymized version, its licence plates by review status and the leaks its plate
-    measures counted; none when the dataset holds no plates (or videos: their plates are on frames)."""
+    """Per anonymized version, its licence plates by review status and what its plate measures
+    counted, each figure beside what it counts; none when the dataset holds no plates (or videos:
+    their plates are on frames)."""
     if dataset.media_type == "video" or not dataset.has_sample_field(plates_field):
         return []
     rows = []
     for field, method in anonymized_fields(dataset).items():
-        counts, measured = plate_counts(dataset, field, plates_field), run_results(dataset, run_key(PLATE_EVAL, field))
-        rows.append(_rounded({"field": field, "method": method, "plates": counts["plates"],
-                              **{f"count_{s}": counts[s] for s in FACE_STATUSES},
-                              **{c: (measured or {}).get(c) for c in ("ocr_leaks", "covered_whole")}}))
+        counts = plate_counts(dataset, field, plates_field)
+        measured = run_results(dataset, run_key(PLATE_EVAL, field)) or {}
+        detected, labelled = measured.get("detected") or {}, measured.get("labelled")
+        leaks = (f"{detected['leaks']} of {detected['readable_before']} readable" if measured.get("ocr")
+                 else measured.get("ocr_unavailable"))
+        rows.append({"field": field, "method": method, "plates": counts["plates"],
+                     **{f"count_{s}": counts[s] for s in FACE_STATUSES}, "leaks_shown": leaks,
+                     "recall_shown": _of(labelled, "recall", "matched"),
+                     "covered_shown": _of(labelled, "covered_whole", "covered")})
     return rows
+
+
+def _of(figures: dict | None, rate: str, count: str) -> str | None:
+    """A rate over labelled plates beside what it counts: ``0.950 (19 / 20)``."""
+    if not figures or figures.get(rate) is None:
+        return None
+    return f"{figures[rate]:.3f} ({figures[count]} / {figures['plates']})"
 
 
 def size_rows(dataset, rows: list[dict]) -> list[dict]:

@@ -7,6 +7,8 @@ a review status per version, the share of the plate changed, the text OCR reads 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
@@ -67,7 +69,9 @@ def plated(audited):
             for name, value in zip(names, (status, cover, after, recovered)):
                 plate[name] = value
     record_run(audited, run_key(PLATE_EVAL, MEASURED), {"field": MEASURED, "plates_field": PLATES},
-               {"plates": 5, "ocr_leaks": 2, "covered_whole": 2})
+               {"field": MEASURED, "plates_field": PLATES, "ocr": True, "detected": {
+                   "plates": 5, "readable_before": 3, "leaks": 2}, "labelled": {
+                   "plates": 4, "matched": 3, "recall": 0.75, "covered": 2, "covered_whole": 0.5}})
     audit = ldfa.open_audit(audited)
     yield audited, audit
     fo.delete_dataset(audit.name)
@@ -127,9 +131,9 @@ def test_the_panel_counts_plates_per_version_and_opens_each_status_as_tiles(plat
     rows = [{c: row[c] for c in columns} for row in state["plates_queue"]]
     assert rows == [  # the unmeasured version: its plates, no status made up
         {"field": "anon_pixelate", "plates": 5, "count_at_risk": None, "count_not_measurable": None,
-         "count_replaced": None, "ocr_leaks": None, "covered_whole": None},
+         "count_replaced": None, "leaks_shown": None, "recall_shown": None, "covered_shown": None},
         {"field": MEASURED, "plates": 5, "count_at_risk": 2, "count_not_measurable": 2, "count_replaced": 1,
-         "ocr_leaks": 2, "covered_whole": 2}]
+         "leaks_shown": "2 of 3 readable", "recall_shown": "0.750 (3 / 4)", "covered_shown": "0.500 (2 / 4)"}]
 
     state, data, ops = call_panel("anonymization_audit", audit, "on_plates_queue_click", state, row=1,
                                   column=columns.index("count_at_risk"))
@@ -209,5 +213,56 @@ def test_plates_the_engine_replaced_under_another_name_are_queued_and_drawn_repl
                                       .convert("L"), float) for image in state["tiles_layout"]["images"])
         middle = tuple(slice(round(n * 0.45), round(n * 0.55)) for n in original.shape)  # inside the plate
         assert original[middle].std() > 5 and solid[middle].std() < 1  # the photo's detail, then one fill
+    finally:
+        fo.delete_dataset(audit.name)
+
+
+SHARED_PLATES = Path(__file__).resolve().parents[3] / "shared" / "data" / "plates"
+CLOSE_UPS = ("eu_eu1.jpg", "eu_test_002.jpg")  # European plates, 203 and 124 px wide
+
+
+def test_real_plates_measured_by_the_plate_metric_fill_the_queue_they_count(dataset, tmp_path):
+    """Two photos with their labelled plates, replaced whole (solid) and kept (1-px mosaic blocks),
+    measured with the real OCR: the panel's plates table counts what the measures counted, and the
+    plates kept open at risk with the text OCR still reads."""
+    import fiftyone as fo
+
+    from ldfa.plugin.metrics.plates import measure_plates
+
+    coco_path = SHARED_PLATES / "plates_coco.json"
+    if not coco_path.exists():
+        pytest.skip(f"{SHARED_PLATES} is missing: the shared plates sit beside the checkout in CI")
+    coco = json.loads(coco_path.read_text())
+    names = {image["id"]: image for image in coco["images"] if image["file_name"] in CLOSE_UPS}
+    for image_id, image in names.items():
+        w, h = image["width"], image["height"]
+        dataset.add_sample(fo.Sample(filepath=str(SHARED_PLATES / "images" / image["file_name"]),
+                                     faces=fo.Detections(), plates=fo.Detections(detections=[
+            fo.Detection(label=PLATE_LABEL, bounding_box=[x / w, y / h, bw / w, bh / h], source="annotation")
+            for x, y, bw, bh in (a["bbox"] for a in coco["annotations"] if a["image_id"] == image_id)])))
+    ldfa.anonymize_faces(dataset, method="solid", output_dir=tmp_path / "solid", progress=False)
+    ldfa.anonymize_faces(dataset, method="pixelate", field="anon_kept", pixel_blocks=10_000, pixel_block_min_px=1,
+                         output_dir=tmp_path / "kept", progress=False)
+    summaries = {v: measure_plates(dataset, v, progress=False) for v in ("anon_kept", MEASURED)}
+    audit = ldfa.open_audit(dataset)
+    try:
+        state, _, _ = call_panel("anonymization_audit", audit, "on_load")
+        rows = {row["field"]: row for row in state["plates_queue"]}
+        plates = len(dataset.values("plates.detections", unwind=True))
+        for version, summary in summaries.items():
+            counted = summary["detected"]
+            assert rows[version]["plates"] == counted["plates"] == plates
+            assert {s: rows[version][f"count_{s}"] for s in FACE_STATUSES} == counted["statuses"]
+            assert rows[version]["leaks_shown"] == f"{counted['leaks']} of {counted['readable_before']} readable"
+            for status, n in counted["statuses"].items():
+                assert len(audit.load_saved_view(plates_queue_view(version, status))) == n
+        assert rows["anon_kept"]["count_at_risk"] == plates and rows[MEASURED]["count_at_risk"] == 0
+        columns = list(PLATE_QUEUE_COLUMNS)
+        state, _, _ = call_panel("anonymization_audit", audit, "on_plates_queue_click", state,
+                                 row=list(rows).index("anon_kept"), column=columns.index("count_at_risk"))
+        read = [note["text"] for note in state["tiles_layout"]["annotations"]][1::2]
+        texts = [t for t in dataset.values(f"plates.detections.{PLATE_TEXT}", unwind=True) if t]
+        assert texts and any(f'OCR "{t}" → "{t}"' in line for t in texts for line in read), read
+        assert all(line.startswith("cover 0.00 · ") for line in read)
     finally:
         fo.delete_dataset(audit.name)
