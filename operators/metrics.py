@@ -1,20 +1,24 @@
-"""Metric operators: identity distance, detection utility and the identity guard in the App.
+"""Metric operators: identity distance, detection utility, the identity guard and licence plates in the App.
 
-Each measures one anonymized version (``field``); the faces are those its anonymization run
-replaced, read from the run's record.
+Each measures one anonymized version (``field``); the faces (and plates) are those its
+anonymization run replaced, read from the run's record.
 """
 
 from __future__ import annotations
 
+import fiftyone as fo
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ldfa.operators.common import call_operator, engine_of, heavy_config, progress_reporter, resolve_delegation
 from ldfa.operators.forms import add_inputs, dropdown, given, version_input
 from ldfa.plugin.audit.views import save_audit_views
+from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.guard.config import GuardConfig
 from ldfa.plugin.models.detector.config import BACKEND_NAMES, DEFAULT_BACKEND
 from ldfa.plugin.models.embedders import DEFAULT_EMBEDDERS, EMBEDDERS
+from ldfa.plugin.runs import run_config
+from ldfa.plugin.schema import ANONYMIZE, run_key
 
 
 class ComputeIdentityDistance(foo.Operator):
@@ -124,3 +128,52 @@ class GuardIdentity(foo.Operator):
                  delegate=False):
         params = dict(field=field, face_ids=face_ids, max_tries=max_tries)
         return call_operator(self, sample_collection, params, delegate)
+
+
+class MeasurePlates(foo.Operator):
+    """Wraps :func:`ldfa.plugin.metrics.plates.measure_plates`: per licence plate its cover, OCR text
+    before and after, and review status; with labelled plates, the detector's recall."""
+
+    @property
+    def config(self):
+        return heavy_config("measure_plates", "Measure licence plates",
+                            "Share of each plate replaced, and whether OCR still reads its text")
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        inputs.view_target(ctx, action_description="Measure")
+        version_input(ctx, inputs)
+        labelled = sorted(name for name in ctx.dataset.get_field_schema(embedded_doc_type=fo.Detections)
+                          if name != _plates_field(ctx.dataset, ctx.params.get("field")))
+        inputs.enum("gt_field", labelled, view=dropdown(labelled), label="Labelled plates",
+                    description="Optional Detections field of labelled licence plates (only plates): "
+                                "the detector's recall against them, and their cover and leaks")
+        return types.Property(inputs, view=types.View(label="Licence plates"))
+
+    def resolve_delegation(self, ctx):
+        return resolve_delegation(ctx)
+
+    def execute(self, ctx):
+        from ldfa.plugin.metrics.plates import measure_plates
+
+        p = ctx.params
+        plates_field = _plates_field(ctx.dataset, p["field"])
+        if plates_field is None:
+            raise ConfigError(f"the anonymization of '{p['field']}' replaced no licence plates: detect "
+                              "plates (Licence plates too), anonymize again, then measure")
+        summary = measure_plates(ctx.target_view(), p["field"], plates_field=plates_field,
+                                 gt_field=p.get("gt_field") or None, progress=progress_reporter(ctx),
+                                 engine=engine_of(ctx))
+        save_audit_views(ctx.dataset)
+        if not ctx.delegated:
+            ctx.trigger("reload_dataset")
+        return dict(summary)
+
+    def __call__(self, sample_collection, field, gt_field=None, delegate=False):
+        params = dict(field=field, gt_field=gt_field)
+        return call_operator(self, sample_collection, params, delegate)
+
+
+def _plates_field(dataset, field: str | None) -> str | None:
+    """The Detections field of the plates version ``field``'s anonymization replaced, per its record."""
+    return (run_config(dataset, run_key(ANONYMIZE, field)) or {}).get("plates_field") if field else None
