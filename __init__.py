@@ -33,6 +33,8 @@ _SDK = {
     "anonymize_dataset": "ldfa.plugin.pipeline",
     "build_audit_dataset": "ldfa.plugin.audit.dataset",
     "save_audit_views": "ldfa.plugin.audit.views",
+    "plates_with_status": "ldfa.plugin.audit.views",
+    "plate_counts": "ldfa.plugin.audit.views",
     "open_audit": "ldfa.plugin.audit.dataset",
     "launch_audit": "ldfa.operators.launch",
 }

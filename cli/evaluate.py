@@ -61,7 +61,9 @@ def run(args) -> int:
                                         faces_field=args.faces_field, **models)
     else:
         measured = None
-    plates = _plates(dataset, args) if not video else None
+    # a video's plates are measured on its sampled frames, with the faces
+    plates = _plates(open_dataset(measured["frames_dataset"]) if video else dataset, args) \
+        if measured or not video else None
     views = save_audit_views(dataset, faces_field=args.faces_field)
     lines = _measured_lines(args, measured) if measured else []
     if video and measured:
@@ -86,15 +88,9 @@ def run(args) -> int:
     return 0
 
 
-# Labels that name a licence plate in the datasets ldfa imports (COCO categories, Cityscapes)
-PLATE_NAMES = ("plate", "license plate", "licence plate", "license_plate", "number plate")
-
-
 def _plates(dataset, args):
     """The plates' figures of ``args.field`` when its anonymization replaced plates (against
     the labelled plates, when the dataset has them), else None."""
-    from fiftyone import ViewField as F
-
     from ldfa.plugin.metrics.plates import measure_plates
     from ldfa.plugin.runs import run_config
     from ldfa.plugin.schema import ANONYMIZE, run_key
@@ -103,14 +99,15 @@ def _plates(dataset, args):
     if not plates_field:
         return None
     gt = args.plates_gt_field or _labelled_plates(dataset, plates_field)
-    view = dataset.filter_labels(gt, F("label").is_in(PLATE_NAMES), only_matches=False) if gt else dataset
-    return measure_plates(view, args.field, plates_field=plates_field, gt_field=gt, progress=not args.json,
+    return measure_plates(dataset, args.field, plates_field=plates_field, gt_field=gt, progress=not args.json,
                           engine=given(args, EngineConfig))
 
 
 def _labelled_plates(dataset, plates_field: str) -> str | None:
     """The first Detections field other than the plates found whose labels name plates."""
     import fiftyone as fo
+
+    from ldfa.plugin.schema import PLATE_NAMES
 
     for name, field in dataset.get_field_schema(embedded_doc_type=fo.Detections).items():
         if name != plates_field and set(dataset.distinct(f"{name}.detections.label")) & set(PLATE_NAMES):

@@ -19,6 +19,8 @@ FACE_LABEL = "face"
 PLATES = "plates"
 PLATE_LABEL = "license plate"
 ANNOTATION_SOURCE = "annotation"  # the ``source`` of a region the dataset's own labels gave
+# Labels that name a licence plate in labelled datasets (COCO categories, Cityscapes' own)
+PLATE_NAMES = ("plate", "license plate", "licence plate", "license_plate", "number plate")
 TRACK_SOURCE = "track"  # the ``source`` of a face box the tracker filled in (a gap, or padding)
 # the ``source`` of a weak detection (no pass kept it) kept because it continues a face's track
 CANDIDATE_SOURCE = "candidate"

@@ -23,7 +23,7 @@ from ldfa.plugin.io.video import read_frames
 from ldfa.plugin.metrics.measure import measure_version
 from ldfa.plugin.progress import Progress, ProgressArg
 from ldfa.plugin.runs import faces_field_of, record_run, run_config
-from ldfa.plugin.schema import ANONYMIZE, FACES, ORIGINAL, run_key
+from ldfa.plugin.schema import ANONYMIZE, FACES, ORIGINAL, PLATES, run_key
 
 FRAMES_SUFFIX = "-frames"
 KEPT = ("index", "source", "confidence", "landmarks")  # a face's attributes the frame keeps
@@ -59,41 +59,46 @@ def measure_video_frames(collection, field: str, every: int = 5, faces_field: st
     name = f"{source.name}{FRAMES_SUFFIX}"
     frames = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name, persistent=source.persistent)
     folder = frames_folder(source.name)
-    _declare(frames, field)
+    config = run_config(collection, run_key(ANONYMIZE, field)) or {}
+    plates_field = config.get("plates_field")  # the plates the run replaced go along, as ``plates``
+    _declare(frames, field, plates_field)
     known = dict(zip(zip(*frames.values(["video_id", "frame_number"])), frames.values("id"))) if len(frames) else {}
     errors = {}
-    videos = collection.exists(field).select_fields([field, f"frames.{faces_field}"])
+    labels = {FACES: faces_field} | ({PLATES: plates_field} if plates_field else {})
+    videos = collection.exists(field).select_fields([field, *(f"frames.{f}" for f in labels.values())])
     with Progress(len(videos), f"Sampling frames of {field}", progress) as bar:
         for video in videos.iter_samples():
             try:
-                _add_frames(frames, video, field, faces_field, every, folder, known)
+                _add_frames(frames, video, field, labels, every, folder, known)
             except ImageError as e:
                 errors[video.id] = str(e)
             bar.update()
-    config = run_config(collection, run_key(ANONYMIZE, field)) or {}
     record_run(frames, run_key(ANONYMIZE, field), {
-        "method": config.get("method", "?"), "faces_field": FACES, "field": field, "output_dir": str(folder),
+        "method": config.get("method", "?"), "faces_field": FACES, "plates_field": PLATES if plates_field else None,
+        "field": field, "output_dir": str(folder),
         "config": config, "source_dataset": source.name, "every": every})
     measured = measure_version(frames, field, faces_field=FACES, progress=progress, **measure_version_kwargs)
     return {**measured, "frames_dataset": name, "frames": len(frames), "every": every, "errors": errors}
 
 
-def _declare(frames: fo.Dataset, field: str) -> None:
+def _declare(frames: fo.Dataset, field: str, plates_field: str | None) -> None:
     """The frame samples' fields, and ``field`` as a media field the App can switch to."""
     for path, kind in (("video_id", fo.StringField), ("frame_number", fo.IntField), (field, fo.StringField)):
         if not frames.has_field(path):
             frames.add_sample_field(path, kind)
-    if not frames.has_field(FACES):
-        frames.add_sample_field(FACES, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
+    for labels in (FACES, PLATES) if plates_field else (FACES,):
+        if not frames.has_field(labels):
+            frames.add_sample_field(labels, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
     media = list(frames.app_config.media_fields or ["filepath"])
     if field not in media:
         frames.app_config.media_fields = media + [field]
         frames.save()
 
 
-def _add_frames(frames: fo.Dataset, video: fo.Sample, field: str, faces_field: str, every: int, folder: Path,
+def _add_frames(frames: fo.Dataset, video: fo.Sample, field: str, labels: dict[str, str], every: int, folder: Path,
                 known: dict[tuple[str, int], str]) -> None:
-    """Write one video's sampled frame pairs and add (or update) their samples, a frame at a time."""
+    """Write one video's sampled frame pairs and add (or update) their samples, a frame at a time,
+    with the frame's ``labels`` (frame samples' field -> the video's frame field)."""
     added = []
     pairs = zip(read_frames(video.filepath), read_frames(video[field]), strict=False)
     for n, (original, anonymized) in enumerate(pairs, start=1):
@@ -103,15 +108,18 @@ def _add_frames(frames: fo.Dataset, video: fo.Sample, field: str, faces_field: s
         paths = {version: _png(pixels, folder / version / name, source)
                  for version, pixels, source in ((ORIGINAL, original, video.filepath),
                                                  (field, anonymized, video[field]))}
-        faces = _copied(video.frames[n][faces_field] if n in video.frames else None)
+        copied = {mine: _copied(video.frames[n][theirs] if n in video.frames else None)
+                  for mine, theirs in labels.items()}
         if (video.id, n) in known:
             sample = frames[known[(video.id, n)]]
-            sample[field], sample[FACES] = paths[field], faces
+            sample[field] = paths[field]
+            for mine, detections in copied.items():
+                sample[mine] = detections
             sample.save()
             continue
         height, width = original.shape[:2]
         added.append(fo.Sample(filepath=paths[ORIGINAL], metadata=fo.ImageMetadata(width=width, height=height),
-                               video_id=video.id, frame_number=n, **{field: paths[field], FACES: faces}))
+                               video_id=video.id, frame_number=n, **{field: paths[field], **copied}))
     ids = frames.add_samples(added, progress=False) if added else []
     known.update({(s.video_id, s.frame_number): i for s, i in zip(added, ids)})
 
@@ -128,7 +136,7 @@ def _png(pixels: np.ndarray, target: Path, source: str) -> str:
 
 
 def _copied(faces: fo.Detections | None) -> fo.Detections:
-    """A frame's faces as new detections (boxes, scores, track ids, landmarks, how found)."""
+    """A frame's faces (or plates) as new detections (boxes, scores, track ids, landmarks, how found)."""
     return fo.Detections(detections=[
         fo.Detection(label=d.label, bounding_box=list(d.bounding_box),
                      **{k: d[k] for k in KEPT if d.has_field(k) and d[k] is not None})

@@ -54,6 +54,7 @@ from ldfa.plugin.schema import (
     AT_RISK,
     NOT_MEASURABLE,
     PLATE_EVAL,
+    PLATE_NAMES,
     PLATE_TEXT,
     PLATES,
     REPLACED,
@@ -236,7 +237,8 @@ def measure_plates(collection, field: str, plates_field: str = PLATES, gt_field:
         collection: dataset or view of still images with ``plates_field`` and ``field``
         field: an anonymized path field
         plates_field: the ``fo.Detections`` of the plates anonymization used
-        gt_field: ``fo.Detections`` of labelled plates: recall, and their cover and leaks
+        gt_field: ``fo.Detections`` of labelled plates (its labels in ``schema.PLATE_NAMES``; others
+            are left out): recall, and their cover and leaks
         progress: True for a progress bar, False for none, or a ``(fraction, label)`` callable
         engine: ``local`` (this process), ``ray``, or an ``EngineConfig`` (or a dict of its fields)
     Returns: the run's figures (also its recorded results), printable as a summary
@@ -302,6 +304,8 @@ def _tasks(collection, field: str, fields: list[str], owner: dict[str, str]):
             plates = []
             for name, per_sample in zip(fields, labels):
                 for d in per_sample[i].detections if per_sample[i] else []:
+                    if name != fields[0] and d.label not in PLATE_NAMES:
+                        continue  # a labelled field's other objects (people, cars) are no plates
                     owner[d.id] = name
                     plates.append(FaceRef(d.id, tuple(d.bounding_box)))
             tasks.append(PairTask(sample_id, path, version, False, tuple(plates)))
