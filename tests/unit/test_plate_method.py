@@ -65,6 +65,17 @@ def test_each_real_plate_is_replaced_whole_and_its_surroundings_kept(plates):
         assert (out[outside] == pixels[outside]).all()
 
 
+@pytest.mark.parametrize("box", [(40 / 96, 30 / 72, 1 / 96, 1 / 72), (0.0, 0.0, 1.0, 1.0), (0.0, 0.5, 0.5, 0.5)],
+                         ids=["1-px plate", "frame-filling plate", "plate in a corner"])
+def test_a_tiny_plate_and_plates_at_the_frames_edges_are_replaced_whole(box):
+    """Where no surroundings are left to fill the box from, or no blend ring fits: the method
+    contract's edge cases, for plates (the contract runs face methods)."""
+    pixels = np.random.default_rng(0).integers(40, 256, (72, 96, 3), dtype=np.uint8)
+    out = painted(pixels, [box])
+    x1, y1, x2, y2 = face_region(96, 72, box, AnonymizationConfig().plate_grow)
+    assert (out[y1:y2, x1:x2] != pixels[y1:y2, x1:x2]).any(-1).mean() > 0.9
+
+
 def test_the_same_plate_and_seed_give_the_same_pixels_and_another_seed_another_plate(plates):
     pixels, box, _ = plates[1]
     first = painted(pixels, [box], seed=3)

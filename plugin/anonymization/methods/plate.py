@@ -153,7 +153,10 @@ def _filled(image: np.ndarray, box, region) -> np.ndarray:
     context = np.ascontiguousarray(image[cy1:cy2, cx1:cx2])
     hole = np.zeros(context.shape[:2], dtype=np.uint8)
     hole[box[1] - cy1 : box[3] - cy1, box[0] - cx1 : box[2] - cx1] = 255
-    filled = cv2.inpaint(context, hole, 3, cv2.INPAINT_TELEA) if not hole.all() else context.copy()
+    if hole.all():  # nothing around it: its mean colour
+        mean = np.rint(context.reshape(-1, 3).mean(axis=0)).astype(np.uint8)
+        return np.broadcast_to(mean, (y2 - y1, x2 - x1, 3)).copy()
+    filled = cv2.inpaint(context, hole, 3, cv2.INPAINT_TELEA)
     return filled[y1 - cy1 : y2 - cy1, x1 - cx1 : x2 - cx1].copy()
 
 
