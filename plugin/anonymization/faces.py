@@ -301,9 +301,11 @@ def render(items: list[ImagePlan], config, inpainter) -> list[tuple[np.ndarray, 
         else:
             new[(id(item), face.index)] = pixels
     for item, face in todo:
-        paint = METHODS[face.method].paint
-        if paint:  # the config holds every method's parameters
-            new[(id(item), face.index)] = paint(item.pixels, face.paste, face.size, config)
+        method = METHODS[face.method]
+        if method.paint:  # the config holds every method's parameters
+            params = dataclasses.replace(config, seed=face.seed(config.seed, item.task.sample_id)) \
+                if method.seeded else config
+            new[(id(item), face.index)] = method.paint(item.pixels, face.paste, face.size, params)
     rendered = []
     for item in items:
         out = item.pixels.astype(np.float32)

@@ -236,3 +236,19 @@ def test_a_diffusing_run_gives_its_plates_the_synthetic_plate_and_a_classic_run_
     assert AnonymizationConfig.build(method="ldfa").plates_method == "plate"
     assert AnonymizationConfig.build(method="gauss").plates_method == "gauss"
     assert AnonymizationConfig.build(method="gauss", plate_method="solid").plates_method == "solid"
+
+
+def test_a_seeded_method_draws_with_each_plates_own_seed(tmp_path):
+    """The synthetic plate draws its characters with the plate's seed: the same plate (box and
+    attempt, or track) gets the same new plate on every run, a redone one (attempt + 1) another."""
+    source = photo(tmp_path)
+
+    def painted(attempt: int, name: str) -> np.ndarray:
+        target = tmp_path / f"{name}.png"
+        run([ImageTask("s", source, str(target), (FaceTask("p", RIGHT, attempt, kind="plate"),))],
+            method="gauss", plate_method="plate")
+        return pixels(target)
+
+    first, again, redone = painted(0, "first"), painted(0, "again"), painted(1, "redone")
+    assert (first == again).all()
+    assert (first != redone).any()

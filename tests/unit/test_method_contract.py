@@ -28,9 +28,10 @@ BOXES = [(x / W, y / H, w / W, h / H) for x, y, w, h in PIXEL_BOXES]
 FAST = {"crop_size": 64, "num_inference_steps": 2, "context_px": 8}  # the tiny pipeline, quickly
 
 
-@pytest.fixture(params=[name for name, method in METHODS.items() if not method.batched])
+@pytest.fixture(params=[name for name, method in METHODS.items() if not method.batched and "face" in method.kinds])
 def params(request) -> dict:
-    """Each method that paints face by face; the batched ones (diffusion) run this contract in
+    """Each method that paints faces one by one (the plates-only method: test_plate_method.py); the
+    batched ones (diffusion) run this contract in
     tests/integration/test_method_contract_batched.py, with the tiny pipeline."""
     return {"method": request.param}
 

@@ -24,6 +24,9 @@ class Method:
     load: Callable | None = None
     # The kinds of region it may replace: a face, a licence plate (``schema.PLATES``)
     kinds: tuple[str, ...] = ("face", "plate")
+    # ``paint`` draws at random: its params' ``seed`` is then the face's own seed (``FacePlan.seed``:
+    # one per box or track, another for each new attempt), not the run's
+    seeded: bool = False
 
     @property
     def batched(self) -> bool:

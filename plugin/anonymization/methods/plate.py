@@ -4,14 +4,14 @@ A plate blurred or filled stays a visible hole in a street frame; a plate that i
 keeps the image natural (and a plate detector still finds it) while no character of the
 original survives: the characters are drawn at random, never read from the original. The new
 plate takes the region's own light and dark colours, sharpness and sensor noise, so it sits in
-the image; it is a function of the region's pixels and the run's seed only (the same input, the
-same pixels).
+the image. Its characters come from the plate's own seed (the engine's per-box or per-track
+seed, ``Method.seeded``): the same plate keeps its new text in every frame of its track and on a
+rerun, and a redone plate gets another.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import string
 from dataclasses import dataclass
@@ -69,11 +69,11 @@ def synthetic_plate(image: np.ndarray, region, face_px: int, params) -> np.ndarr
     return out
 
 
-def new_plate(box: np.ndarray, run_seed: int = 0, grow: float = 1.0) -> Plate:
+def new_plate(box: np.ndarray, seed: int = 0, grow: float = 1.0) -> Plate:
     """A plate for ``box`` (the pixels of a plate's box, H x W x 3 uint8, grown ``grow`` times
     around the detected plate) in the plate's colours (read inside the detected box), sharpness
-    and noise; random characters seeded by the box's pixels and ``run_seed``."""
-    rng = np.random.default_rng(_seed(box, run_seed))
+    and noise; random characters drawn with ``seed`` (the plate's own)."""
+    rng = np.random.default_rng(seed)
     h, w = box.shape[:2]
     (cy1, cy2), (cx1, cx2) = _middle(h, h / grow), _middle(w, w / grow)
     background, ink = _colours(box[cy1:cy2, cx1:cx2].astype(np.float32))
@@ -173,11 +173,6 @@ def _box(shape, region, blend_px: float) -> tuple[int, int, int, int]:
     return left, top, w - right, h - bottom
 
 
-def _seed(pixels: np.ndarray, run_seed: int) -> int:
-    digest = hashlib.sha256(f"{run_seed}:{pixels.shape}:".encode() + pixels.tobytes()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
 def _luminance(pixels: np.ndarray) -> np.ndarray:
     return pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -267,4 +262,5 @@ def _blur(pixels: np.ndarray, sigma: float) -> np.ndarray:
     return np.asarray(blurred, dtype=np.float32)
 
 
-METHOD = Method("plate", "a synthetic licence plate with random characters", paint=synthetic_plate, kinds=("plate",))
+METHOD = Method("plate", "a synthetic licence plate with random characters", paint=synthetic_plate, kinds=("plate",),
+                seeded=True)
