@@ -301,13 +301,19 @@ def _plates(backend: PlateBackend, image: np.ndarray, config: PlateDetectorConfi
     floor = min(CANDIDATE_CONFIDENCE, config.plate_confidence) if zoom else config.plate_confidence
     boxes, scores = backend.run(image, floor)
     zoomed = np.zeros(len(scores), dtype=bool)
+    if image.shape[0] < backend.size[0] and image.shape[1] < backend.size[1]:
+        # magnified to the input, a large plate of a small frame can come back cut short (a
+        # 203 px plate of a 320 x 240 frame: 147 px): the frame at its own scale too
+        native, native_scores = backend.run(_on_canvas(image, backend.size), floor)
+        boxes, scores = np.vstack([boxes, native]), np.concatenate([scores, native_scores])
+        zoomed = np.concatenate([zoomed, np.zeros(len(native_scores), dtype=bool)])
     large = max(image.shape[:2]) > TILE_ABOVE * max(backend.size)
     if config.plate_zoom == "all" or (config.plate_zoom == "large" and large):
         tile_boxes, tile_scores = _tiles(backend, image, floor)
         boxes, scores = np.vstack([boxes, tile_boxes]), np.concatenate([scores, tile_scores])
         zoomed = np.concatenate([zoomed, np.ones(len(tile_scores), dtype=bool)])
-    kept = _merged(boxes, scores)
-    boxes, scores, zoomed = boxes[kept], scores[kept], zoomed[kept]
+    kept, boxes = _merged(boxes, scores)
+    scores, zoomed = scores[kept], zoomed[kept]
     strong = scores >= config.plate_confidence
     if zoom:
         for i in np.flatnonzero(~strong)[:SECOND_LOOKS]:
@@ -315,8 +321,16 @@ def _plates(backend: PlateBackend, image: np.ndarray, config: PlateDetectorConfi
             if look is not None:
                 boxes[i], scores[i] = look
                 zoomed[i] = strong[i] = True
-    kept = _merged(boxes[strong], scores[strong])  # a confirmed box may now overlap another
-    return boxes[strong][kept], scores[strong][kept], zoomed[strong][kept]
+    kept, grown = _merged(boxes[strong], scores[strong])  # a confirmed box may now overlap another
+    return grown, scores[strong][kept], zoomed[strong][kept]
+
+
+def _on_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` at its own scale in the top-left corner of a grey canvas of the detector's
+    input ``size`` (rows, columns): its boxes there are its own pixels."""
+    canvas = np.full((*size, 3), LETTERBOX_GREY, dtype=np.uint8)
+    canvas[: image.shape[0], : image.shape[1]] = image
+    return canvas
 
 
 def _tiles(backend: PlateBackend, image: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -342,16 +356,27 @@ def _tiles(backend: PlateBackend, image: np.ndarray, confidence: float) -> tuple
     return np.vstack(boxes), np.concatenate(scores)
 
 
-def _merged(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Indices of one box per plate among several passes' boxes, best first: NMS, then a box
-    mostly inside a better one (a plate's half, found by another pass) goes too."""
+def _merged(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One box per plate among several passes' boxes, best first: the indices kept, and each
+    kept box grown to cover the boxes it stands for (those overlapping it past NMS, or mostly
+    inside it: a plate's half, found by another pass). Passes see a plate at different scales,
+    and a magnified one may see only part of it: the whole is what must be replaced."""
     kept: list[int] = []
-    for i in nms(boxes, scores):
-        inter = _intersection(boxes[i], boxes[kept]) if kept else np.zeros(0)
-        areas = np.minimum(_area(boxes[i]), _area(boxes[kept])) if kept else np.zeros(0)
-        if not (inter > CONTAINED * np.maximum(areas, 1e-9)).any():
-            kept.append(i)
-    return np.asarray(kept, dtype=int)
+    grown: list[np.ndarray] = []
+    for i in np.argsort(-np.asarray(scores), kind="stable"):
+        if kept:
+            others = np.stack(grown)
+            inside = _intersection(boxes[i], others) > CONTAINED * np.maximum(
+                np.minimum(_area(boxes[i]), _area(others)), 1e-9)
+            same = np.flatnonzero((iou(boxes[i], others)[0] > NMS_IOU) | inside)
+            if len(same):
+                j = same[0]
+                grown[j] = np.concatenate([np.minimum(grown[j][:2], boxes[i][:2]),
+                                           np.maximum(grown[j][2:], boxes[i][2:])])
+                continue
+        kept.append(i)
+        grown.append(boxes[i].copy())
+    return np.asarray(kept, dtype=int), np.asarray(grown, dtype=np.float32).reshape(-1, 4)
 
 
 def _area(boxes: np.ndarray) -> np.ndarray:
