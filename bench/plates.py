@@ -4,8 +4,8 @@ speed, and how much a detected box must grow to cover its plate.
     .venv/bin/python bench/plates.py [--confidences 0.25 0.4 0.5] [--yolo MODEL.onnx] [--limit N]
 
 Each detector available here runs over the 114 photos (115 labelled plates) at a few confidences,
-with each zoom pass (``off``: the full frame only; ``large``, the default: weak candidates get a
-second look and frames over 1.5x the detector's input are tiled; ``all``: every image tiled).
+with each zoom pass (``off``: the full frame only; ``large``: weak candidates get a second look and
+frames over 1.5x the detector's input are tiled; ``all``, the default: every image tiled too).
 A plate is found when a box overlaps it at IoU >= 0.5 (greedy, best overlap first). *Unlabelled*
 boxes match no labelled plate: tail lights and lettering, but also real plates the labels leave
 out (far plates in the dashcam frames, second cars): they bound false positives from above.
@@ -134,15 +134,15 @@ def main() -> None:
     if not (args.data / "plates_coco.json").exists():
         raise SystemExit(f"no plates data at {args.data}")
     from ldfa.plugin.errors import LdfaError
-    from ldfa.plugin.models.plates import PlateDetectorConfig
+    from ldfa.plugin.models.plates import PLATE_ZOOMS, PlateDetectorConfig
 
     default = PlateDetectorConfig()
     data = dataset(args.data, args.limit)
-    rows = [("platedet", None, c, "large") for c in args.confidences]
-    rows += [("platedet", None, default.plate_confidence, z) for z in ("off", "all")]
+    rows = [("platedet", None, c, default.plate_zoom) for c in args.confidences]
+    rows += [("platedet", None, default.plate_confidence, z) for z in PLATE_ZOOMS if z != default.plate_zoom]
     if args.yolo:
-        rows += [("yolo", str(args.yolo), default.plate_confidence, z) for z in ("off", "large")]
-    rows.append(("open-image-models", None, default.plate_confidence, "large"))
+        rows += [("yolo", str(args.yolo), default.plate_confidence, z) for z in ("off", default.plate_zoom)]
+    rows.append(("open-image-models", None, default.plate_confidence, default.plate_zoom))
     labelled = sum(len(labels) for _, _, labels in data)
     buckets = "  ".join(f"{name:>9}" for name in WIDTHS)
     print(f"{len(data)} images, {labelled} labelled plates; recall at IoU 0.5 by plate width (px)")

@@ -48,7 +48,7 @@ def import_folder(root: str | Path, dataset: fo.Dataset, progress: ProgressArg =
     if not images and not videos:
         raise ConfigError(f"{source} holds no image or video files ({len(files)} other files); "
                           f"{MEDIA_HINTS['image']}, {MEDIA_HINTS['video']}")
-    frames = sequence_frames(images)
+    frames = sequence_frames(images, lambda rel: _size(root / rel))
     problems: list[dict] = []
     people = _mot_people(root, frames, set(files), problems)
     videos_dataset = videos_of(dataset)
@@ -142,3 +142,11 @@ def _mot_people(root: Path, frames: dict[str, tuple[str, int]], files: set[str],
                              bounding_box=from_pixels(b.x - 1, b.y - 1, b.w, b.h, width, height))
                 for b in boxes.get(frames[rel][1], [])])
     return people
+
+
+def _size(path: Path) -> tuple[int, int] | None:
+    """An image's size, read from its header; None when it cannot be read."""
+    try:
+        return display_size(str(path))
+    except ImageError:
+        return None

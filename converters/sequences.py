@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -23,14 +23,18 @@ MOT_PEOPLE = frozenset({1, 2, 7})  # MOT16/17/20 classes with a face: pedestrian
 _MOT_COLUMNS = "frame, track id, x, y, w, h, flag, class, visibility"
 
 
-def sequence_frames(relpaths: Iterable[str]) -> dict[str, tuple[str, int]]:
+def sequence_frames(relpaths: Iterable[str], size_of: Callable[[str], tuple | None] | None = None
+                    ) -> dict[str, tuple[str, int]]:
     """The images of ``relpaths`` that are frames of a sequence: relpath -> (sequence, frame).
 
     In one folder, the images whose stems are one prefix and a number (``000001.jpg``,
     ``frame_0010.png``) form a sequence when there are at least ``MIN_FRAMES`` of them and their
     numbers step evenly (every frame, or every n-th): a tracker may follow faces across them. A
     gap, a repeated number or a lone numbered file leaves the images ordinary photos, anonymized
-    one by one. The sequence is the folder (relative to the root, ``.`` for the root itself), or
+    one by one, and so do numbered images of different sizes, given ``size_of`` (an image's size,
+    None when unreadable): a camera's frames share one size, photos numbered by a collection
+    (``eu_test_001.jpg``...) need not, and tracking would carry one photo's faces and plates into
+    the next. The sequence is the folder (relative to the root, ``.`` for the root itself), or
     ``folder/prefix`` where one folder holds several sequences (``left_0001``, ``right_0001``)."""
     groups: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)
     repeated: set[tuple[str, str]] = set()
@@ -43,7 +47,8 @@ def sequence_frames(relpaths: Iterable[str]) -> dict[str, tuple[str, int]]:
         if number in groups[key]:
             repeated.add(key)
         groups[key][number] = rel
-    runs = {key: frames for key, frames in groups.items() if key not in repeated and _is_run(sorted(frames))}
+    runs = {key: frames for key, frames in groups.items() if key not in repeated and _is_run(sorted(frames))
+            and (size_of is None or len({size_of(rel) for rel in frames.values()} - {None}) <= 1)}
     per_folder = defaultdict(int)
     for folder, _ in runs:
         per_folder[folder] += 1

@@ -15,6 +15,7 @@ from ldfa.plugin.anonymization.anonymize import source_root
 from ldfa.plugin.anonymization.config import DEFAULT_MODEL, AnonymizationConfig
 from ldfa.plugin.deprecation import renamed
 from ldfa.plugin.detection.detect import detect_faces
+from ldfa.plugin.detection.plates import detect_plates
 from ldfa.plugin.engines.config import EngineConfig
 from ldfa.plugin.errors import ModelUnavailableError, OutputError
 from ldfa.plugin.guard.config import GuardStep
@@ -78,17 +79,26 @@ def anonymize_dataset(fmt: str | None, source: str | Path, output: str | Path, m
     field = anonymized_field(method)
     collections = [c for c in (dataset, videos_of(dataset)) if c is not None and len(c)]
     plate_labels = dataset.info["ldfa_source"].get("plates_fields") or []
-    wanted = {c.name: {FACES: {**asdict(detection), "people_fields": (people or []) if c is dataset else []}}
-              | ({PLATES: {**asdict(plate_config), "plates_labels": plate_labels if c is dataset else []}}
-                 if plates else {}) for c in collections}
-    redo = {c.name: {f: _detection_changed(c, f, w, overwrite) for f, w in wanted[c.name].items()}
+
+    def wanted(collection) -> dict[str, dict]:
+        """What decides each kind of region found in ``collection``: its detector's settings and
+        the labels it looks at (the videos' dataset has none)."""
+        own = collection is dataset
+        kinds = {FACES: {**asdict(detection), "people_fields": (people or []) if own else []}}
+        if plates:
+            kinds[PLATES] = {**asdict(plate_config), "plates_labels": plate_labels if own else []}
+        return kinds
+
+    settings = {c.name: wanted(c) for c in collections}
+    redo = {c.name: {f: _detection_changed(c, f, w, overwrite) for f, w in settings[c.name].items()}
             for c in collections}
     # refuse an unsafe output before any work
     prepare(dataset, field, output, overwrite or any(any(r.values()) for r in redo.values()))
-    detected = [_detect(c, redo[c.name][FACES], people if c is dataset else [], detection, progress, engine)
-                for c in collections]
-    plates_found = [_detect_plates(c, redo[c.name][PLATES], plate_labels if c is dataset else [], plate_config,
-                                   progress, engine) for c in collections] if plates else []
+    detected = [_detect(c, FACES, redo[c.name][FACES], detect_faces, progress, engine, **asdict(detection),
+                        people_field=settings[c.name][FACES]["people_fields"]) for c in collections]
+    plates_found = [_detect(c, PLATES, redo[c.name][PLATES], detect_plates, progress, engine, **asdict(plate_config),
+                            plates_labels=settings[c.name][PLATES]["plates_labels"])
+                    for c in collections] if plates else []
     anonymized = []
     for collection in collections:
         changed = any(redo[collection.name].values())
@@ -128,26 +138,13 @@ def _work_folder(name: str, field: str) -> Path:
     return Path(fo.config.default_dataset_dir) / "ldfa" / name / field
 
 
-def _detect(collection, redo: bool, people: list, detection: DetectorConfig, progress, engine) -> dict:
-    """Faces of the collection's samples not detected yet (all of them when settings changed)."""
-    todo = collection if redo else _undetected(collection, FACES)
+def _detect(collection, label_field: str, redo: bool, find, progress, engine, **params) -> dict:
+    """The faces (``find``: ``detect_faces``) or plates (``detect_plates``) of the collection's
+    samples not detected yet, all of them when settings changed."""
+    todo = collection if redo else _undetected(collection, label_field)
     if not len(todo):
         return {"images": 0, "already_detected": len(collection), "media": collection.media_type}
-    detected = detect_faces(todo, people_field=people, progress=progress, engine=engine,
-                            **asdict(detection)).to_dict()
-    detected.pop("per_image")
-    return {**detected, "media": collection.media_type}
-
-
-def _detect_plates(collection, redo: bool, labels: list, config: PlateDetectorConfig, progress, engine) -> dict:
-    """Licence plates of the collection's samples not looked for yet (all of them when settings changed)."""
-    from ldfa.plugin.detection.plates import detect_plates
-
-    todo = collection if redo else _undetected(collection, PLATES)
-    if not len(todo):
-        return {"images": 0, "already_detected": len(collection), "media": collection.media_type}
-    detected = detect_plates(todo, plates_labels=labels, progress=progress, engine=engine,
-                             **asdict(config)).to_dict()
+    detected = find(todo, progress=progress, engine=engine, **params).to_dict()
     detected.pop("per_image")
     return {**detected, "media": collection.media_type}
 

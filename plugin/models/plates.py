@@ -20,9 +20,11 @@ Recall first, with a zoom pass (``plate_zoom``, measured in bench/plates.py): ca
 frame scores between ``CANDIDATE_CONFIDENCE`` and ``plate_confidence`` get a second look, a window
 twice their width that the detector sees magnified: there real plates score higher (0.13-0.47 ->
 0.42-0.78 on the shared photos) and tail lights or lettering drop to ~0, so a weak candidate is
-kept only when its second look reaches ``plate_confidence``. Frames over 1.5x the detector's input
-(dashcam frames) are also searched in 2x2 overlapping tiles, where far plates are seen 1.6x
-larger. Several passes' boxes of one plate merge into its best-scoring one.
+kept only when its second look reaches ``plate_confidence``. Every image (``all``, the default:
+one plate more of the 115 than tiling only frames over 1.5x the detector's input, ``large``) is
+also searched in 2x2 overlapping tiles, where far plates are seen larger; a frame smaller than
+the input is looked at at its own scale too. Several passes' boxes of one plate merge into one
+box covering them all.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ OIM_RELEASE = "https://github.com/ankandrew/open-image-models/releases/download/
 OIM_MODELS = {f"yolo-v9-{size}-license-plate-end2end": f"yolo-v9-{size}-license-plates-end2end.onnx"
               for size in ("s-608", "t-640", "t-512", "t-416", "t-384", "t-256")}
 OIM_DEFAULT = "yolo-v9-s-608-license-plate-end2end"  # the best recall of the project's own table
-PLATE_ZOOMS = ("large", "all", "off")
+PLATE_ZOOMS = ("all", "large", "off")
 LETTERBOX_GREY = 114
 NMS_IOU = 0.45
 CANDIDATE_CONFIDENCE = 0.05  # the weakest full-frame candidate that gets a second look
@@ -79,9 +81,10 @@ class PlateDetectorConfig:
                                  choices=PLATE_DETECTORS)
     plate_confidence: float = option(0.4, "score at which a plate is kept; weaker candidates get a "
                                      "zoomed second look", low=0.01, high=0.99)
-    plate_zoom: str = option("large", "zoom pass: weak candidates get a second look, and frames over "
-                             "1.5x the detector's input are also searched in 2x2 tiles (large), "
-                             "every image is (all), or neither (off)", choices=PLATE_ZOOMS)
+    plate_zoom: str = option("all", "zoom pass: weak candidates get a second look, and every image is "
+                             "also searched in 2x2 tiles (all: the best recall in bench/plates.py), "
+                             "only frames over 1.5x the detector's input (large), or neither (off)",
+                             choices=PLATE_ZOOMS)
     plate_model: str | None = option(None, "the ONNX file of detector yolo; for open-image-models, one "
                                      f"of its models (default {OIM_DEFAULT}) or a local copy")
     device: str | None = option(None, "cuda or cpu (default: cuda when present)", ui=False)

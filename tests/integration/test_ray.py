@@ -252,3 +252,29 @@ def test_ray_splits_videos_and_gives_the_local_engines_tracks_and_videos(cluster
     here, on_ray = ([two_videos.values(f"frames.found_here.detections.{field}_{fact}", unwind=True)
                      for fact in FACTS] for field in ("here", "ray"))
     assert on_ray == here and len(here[0]) == faces and None not in here[0]  # every face's seed
+
+
+def test_licence_plates_on_ray_equal_local(cluster, dataset, tmp_path):
+    """Plates take the faces' road through the engine: the same plate boxes found on Ray's
+    workers, the same files and plate facts written (the synthetic plate, seeded per plate)."""
+    import fiftyone as fo
+
+    from ldfa_testing.plates import labelled_plates, shared_plates
+
+    folder, _ = shared_plates()
+    names = sorted(labelled_plates())
+    dataset.add_samples([fo.Sample(filepath=str(folder / "images" / n)) for n in (names[0], names[-1])])
+    ldfa.detect_faces(dataset, progress=False)
+    ldfa.detect_plates(dataset, progress=False)
+    found = ldfa.detect_plates(dataset, label_field="plates_on_ray", progress=False,
+                               engine={"engine": "ray", "workers": 2})
+    boxes = [[(d.bounding_box, d.confidence, d.source) for d in dataset.values(f"{f}.detections", unwind=True)]
+             for f in ("plates", "plates_on_ray")]
+    assert found.faces >= 2 and boxes[0] == boxes[1]
+    for name, engine in (("here", "local"), ("ray", "ray")):
+        summary = ldfa.anonymize_faces(dataset, method="gauss", plate_method="plate", field=name, progress=False,
+                                       output_dir=tmp_path / name, engine=engine)
+        assert summary.plates == found.faces, name
+    assert digests(dataset, "ray") == digests(dataset, "here")
+    assert [dataset.values(f"plates.detections.ray_{n}", unwind=True) for n in FACTS] == \
+        [dataset.values(f"plates.detections.here_{n}", unwind=True) for n in FACTS]

@@ -19,6 +19,11 @@ def test_numbered_photos_that_are_no_run_stay_photos():
     assert sequence_frames(["b/1.jpg", "b/2.jpg", "b/4.jpg"]) == {}  # a gap: uneven steps
     assert sequence_frames(["c/1.jpg", "c/2.jpg", "c/3.jpg", "c/3.png"]) == {}  # frame 3 twice
     assert sequence_frames(["d/x1.jpg", "d/y2.jpg", "d/z3.jpg"]) == {}  # no shared prefix
+    # photos numbered by a collection, each its own size: no camera's frames
+    sizes = {"e/eu_1.jpg": (711, 450), "e/eu_2.jpg": (2048, 1536), "e/eu_3.jpg": (1023, 764)}
+    assert sequence_frames(sizes, sizes.get) == {}
+    same = dict.fromkeys(sizes, (640, 480)) | {"e/eu_3.jpg": None}  # an unreadable frame decides nothing
+    assert len(sequence_frames(same, same.get)) == 3
 
 
 def test_two_sequences_in_one_folder_and_frames_at_the_root():
