@@ -1,6 +1,6 @@
 """The README's quick start, run exactly as a newcomer types it: every command of its code
-blocks (the demo, a folder and a video, a Cityscapes tree), read from README.md (so the test
-follows the README), with no extra flag."""
+blocks (the demo, a folder and a video, a Cityscapes tree, licence plates), read from README.md
+(so the test follows the README), with no extra flag."""
 
 import json
 import os
@@ -117,6 +117,28 @@ def test_anonymizing_your_own_folder_and_video_runs_as_written(fo, sample_photos
         for face in faces.detections:
             x1, y1, x2, y2 = face_region(width, height, face.bounding_box)
             assert np.abs(before[y1:y2, x1:x2] - after[y1:y2, x1:x2]).mean() > 5, path
+
+
+def test_anonymizing_licence_plates_runs_as_written(fo, tmp_path):
+    """The README's plates line, with a home whose ~/street holds six of the shared dashcam and
+    close-up photos (skipped without ../shared): every labelled plate replaced whole."""
+    from ldfa.plugin.metrics.plates import COVER_WHOLE
+    from ldfa_testing.plates import cover, labelled_plates, shared_plates
+
+    folder, _ = shared_plates()
+    street = tmp_path / "street"
+    street.mkdir()
+    names = sorted(labelled_plates())[:3] + sorted(labelled_plates())[-3:]
+    for name in names:
+        (street / name).write_bytes((folder / "images" / name).read_bytes())
+    done = subprocess.run(["bash", "-c", "source .venv/bin/activate\n" + quick_start()[3]], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)},
+                          timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "verify-export: ok" in done.stdout
+    for name in names:
+        for box in labelled_plates()[name]:
+            assert cover(street / name, tmp_path / "street-anon" / name, box) >= COVER_WHOLE, name
 
 
 def assert_video_anonymized(fo, clip: Path, out: Path) -> None:
