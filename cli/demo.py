@@ -127,13 +127,12 @@ def anonymize(dataset, output: Path, model: str | None):
     """LDFA when its model can be had without a download, else the classic methods (said in
     one line); each method writes its own field and folder."""
     from ldfa.plugin.anonymization.anonymize import anonymize_faces
-    from ldfa.plugin.anonymization.config import AnonymizationConfig
+    from ldfa.plugin.anonymization.config import FACE_METHODS, AnonymizationConfig
     from ldfa.plugin.anonymization.diffusion import model_available
-    from ldfa.plugin.anonymization.methods import METHODS
 
     model = model or AnonymizationConfig().diffusion.model
     available, why = model_available(model)
-    methods = list(METHODS) if available else [m for m in METHODS if m != "ldfa"]
+    methods = [m.name for m in FACE_METHODS if available or not m.batched]
     if not available:
         print(f"ldfa method skipped: {why}; running the classic methods", file=sys.stderr)
     for method in methods:
