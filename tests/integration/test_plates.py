@@ -45,7 +45,7 @@ def plate_clip(tmp_path: Path, frames: int = 8) -> tuple[Path, list[list[float]]
     windows = [photo[top:top + 240, left + 8 * n:left + 8 * n + 320] for n in range(frames)]
     assert all(window.shape == (240, 320, 3) for window in windows)
     boxes = [[x - left - 8 * n, y - top, w, h] for n in range(frames)]
-    return write_clip(tmp_path / "street.mp4", windows, rate=10, crf=18), boxes
+    return write_clip(tmp_path / "traffic.mp4", windows, rate=10, crf=18), boxes
 
 
 def test_a_video_s_plates_are_tracked_and_replaced_in_every_frame(fo, tmp_path):
@@ -53,12 +53,12 @@ def test_a_video_s_plates_are_tracked_and_replaced_in_every_frame(fo, tmp_path):
     out = tmp_path / "anon"
     done = ldfa("run", str(clip), "--output", str(out), "--plates", "--method", "solid")
     assert "verify-export: ok" in done.stdout
-    frames = fo.load_dataset("ldfa-folder-street-videos").first().frames
+    frames = fo.load_dataset("ldfa-folder-traffic-videos").first().frames
     assert all(frames[n]["plates"].detections for n in range(1, len(boxes) + 1))
     assert {d.index for n in frames for d in frames[n]["plates"].detections} - {None}  # tracked
     from ldfa.plugin.io.video import read_frames
 
-    for n, (before, after, box) in enumerate(zip(read_frames(clip), read_frames(out / "street.mp4"), boxes)):
+    for n, (before, after, box) in enumerate(zip(read_frames(clip), read_frames(out / "traffic.mp4"), boxes)):
         a, b = (tmp_path / f"a{n}.png", tmp_path / f"b{n}.png")
         Image.fromarray(before).save(a)
         Image.fromarray(after).save(b)

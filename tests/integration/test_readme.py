@@ -120,17 +120,17 @@ def test_anonymizing_your_own_folder_and_video_runs_as_written(fo, sample_photos
 
 
 def test_anonymizing_licence_plates_runs_as_written(fo, tmp_path):
-    """The README's plates line, with a home whose ~/street holds six of the shared dashcam and
+    """The README's plates line, with a home whose ~/dashcam holds six of the shared dashcam and
     close-up photos (skipped without ../shared): every labelled plate replaced whole."""
     from ldfa.plugin.metrics.plates import COVER_WHOLE
     from ldfa_testing.plates import cover, labelled_plates, shared_plates
 
     folder, _ = shared_plates()
-    street = tmp_path / "street"
-    street.mkdir()
+    dashcam = tmp_path / "dashcam"
+    dashcam.mkdir()
     names = sorted(labelled_plates())[:3] + sorted(labelled_plates())[-3:]
     for name in names:
-        (street / name).write_bytes((folder / "images" / name).read_bytes())
+        (dashcam / name).write_bytes((folder / "images" / name).read_bytes())
     done = subprocess.run(["bash", "-c", "source .venv/bin/activate\n" + quick_start()[3]], cwd=REPO,
                           capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)},
                           timeout=1200)
@@ -138,7 +138,7 @@ def test_anonymizing_licence_plates_runs_as_written(fo, tmp_path):
     assert "verify-export: ok" in done.stdout
     for name in names:
         for box in labelled_plates()[name]:
-            assert cover(street / name, tmp_path / "street-anon" / name, box) >= COVER_WHOLE, name
+            assert cover(dashcam / name, tmp_path / "dashcam-anon" / name, box) >= COVER_WHOLE, name
 
 
 def assert_video_anonymized(fo, clip: Path, out: Path) -> None:
