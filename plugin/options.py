@@ -60,6 +60,14 @@ def options(cls) -> list[Option]:
     return out
 
 
+def refuse_unknown(cls, params, what: str) -> None:
+    """Raise ``ConfigError`` naming every one of ``params`` that is no field of ``cls`` (``what``:
+    the kind of parameter, e.g. ``detection``), so a misspelt option never passes silently."""
+    unknown = sorted(set(params) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ConfigError(f"unknown {what} parameter(s): {', '.join(unknown)}")
+
+
 def check(config) -> None:
     """Raise ``ConfigError`` for the first field of ``config`` outside its choices or bounds."""
     for opt in options(type(config)):

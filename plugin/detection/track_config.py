@@ -3,10 +3,10 @@ so the command line and the App's forms read them without loading a model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.options import check, option
+from ldfa.plugin.options import check, option, refuse_unknown
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,7 @@ class TrackConfig:
     @classmethod
     def build(cls, **params) -> "TrackConfig":
         """A validated config from field values by name; unknown names are refused."""
-        unknown = sorted(set(params) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown tracking parameter(s): {', '.join(unknown)}")
+        refuse_unknown(cls, params, "tracking")
         return cls(**params).validate()
 
     def validate(self) -> "TrackConfig":

@@ -6,10 +6,9 @@ Free of Ray and torch, so the command line reads it instantly; the engines are `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from ldfa.plugin.errors import ConfigError
-from ldfa.plugin.options import check, option
+from ldfa.plugin.options import check, option, refuse_unknown
 
 ENGINES = ("local", "ray")
 RAY_ADDRESS_ENV = "LDFA_RAY_ADDRESS"
@@ -34,9 +33,7 @@ class EngineConfig:
         if isinstance(engine, cls):
             config = engine
         elif isinstance(engine, dict):
-            unknown = sorted(set(engine) - {f.name for f in fields(cls)})
-            if unknown:
-                raise ConfigError(f"unknown engine parameter(s): {', '.join(unknown)}")
+            refuse_unknown(cls, engine, "engine")
             config = cls(**engine)
         else:
             config = cls(engine or "local")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +43,7 @@ from ldfa.plugin.geometry.windows import square_crop
 from ldfa.plugin.io.atomic import atomic_write
 from ldfa.plugin.io.device import resolve_device
 from ldfa.plugin.io.weights import PackagedFile, cache_dir, packaged_file
-from ldfa.plugin.options import check, option
+from ldfa.plugin.options import check, option, refuse_unknown
 
 if TYPE_CHECKING:  # the face detectors' module loads torch: imported where a plate is made
     from ldfa.plugin.models.detector.backends import Face
@@ -92,9 +92,7 @@ class PlateDetectorConfig:
     @classmethod
     def build(cls, **params) -> "PlateDetectorConfig":
         """A validated config from field values by name; unknown names are refused."""
-        unknown = sorted(set(params) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown plate detection parameter(s): {', '.join(unknown)}")
+        refuse_unknown(cls, params, "plate detection")
         return cls(**params).validate()
 
     def validate(self) -> "PlateDetectorConfig":
@@ -286,7 +284,6 @@ def detect_plates_in(images: list[np.ndarray], config: PlateDetectorConfig) -> l
     a second look found."""
     from ldfa.plugin.models.detector.backends import Face
 
-    config = config.validate()
     backend = load_plate_backend(config.plate_detector, config.plate_model, config.device)
     results = []
     for image in images:

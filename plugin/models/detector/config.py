@@ -6,11 +6,10 @@ without loading a model (``ldfa --help`` stays instant); the detectors live in `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
-from ldfa.plugin.errors import ConfigError
 from ldfa.plugin.io.device import resolve_device
-from ldfa.plugin.options import check, option
+from ldfa.plugin.options import check, option, refuse_unknown
 
 BACKEND_NAMES = ("retinaface", "mtcnn", "centerface")  # ldfa.plugin.models.detector.backends.BACKENDS
 DEFAULT_BACKEND = "centerface"
@@ -44,10 +43,7 @@ class DetectorConfig:
     @classmethod
     def build(cls, **params) -> "DetectorConfig":
         """A validated config from field values by name; unknown names are refused."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(f"unknown detection parameter(s): {', '.join(unknown)}")
+        refuse_unknown(cls, params, "detection")
         return cls(**params).validate()
 
     def validate(self) -> "DetectorConfig":
