@@ -169,6 +169,8 @@ def _joined(results: list[dict]) -> dict:
     for key, value in videos.items():
         if isinstance(value, (int, list)) and type(joined.get(key)) is type(value):
             joined[key] += value  # counts added, lists (failures) joined
+        elif key not in joined:  # the images were all done before: the videos' figures alone
+            joined[key] = value
     joined["videos"] = videos
     return joined
 

@@ -83,3 +83,20 @@ def test_run_refuses_two_sources_and_a_contradicting_format(photos, tmp_path, ca
                 "--output", out, "--method", "solid"]) == 2
     assert "--annotations is for COCO" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_video_added_to_a_folder_already_run_is_anonymized_on_the_rerun(fo, photos, tmp_path, capsys):
+    """The rerun finds the photos done and the video new: it detects, anonymizes and exports
+    the video and says so (its summary once had no face count to print, and the run stopped)."""
+    from ldfa_testing.videos import panned
+
+    out = tmp_path / "photos-anon"
+    args = ["run", str(photos), "--output", str(out), "--method", "pixelate", "--dataset", "run-folder-grows"]
+    assert cli(args) == 0
+    panned(photos / "astronaut.png", photos / "clip.mp4", frames=4)
+    capsys.readouterr()
+    assert cli(args) == 0
+    stdout = capsys.readouterr().out
+    assert "verify-export: ok" in stdout and "1 videos" in stdout
+    assert (out / "clip.mp4").is_file() and (out / "clip.mp4.faces.json").is_file()
+    fo.load_dataset("run-folder-grows").delete()
